@@ -1,0 +1,3 @@
+from vevents.cli import main
+
+main()
