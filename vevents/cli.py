@@ -12,11 +12,11 @@ import click
 
 from vevents import __version__
 
-# name -> "module:attribute" of a click command.
-SUBCOMMANDS: dict[str, str] = {
-    "serve": "vevents.server.cli:serve",
-    "token": "vevents.server.cli:token",
-    "check": "vevents.conformance.cli:check",
+# name -> ("module:attribute" of a click command, one-line help shown by `vevents --help`).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("vevents.server.cli:serve", "Run the stateful Graph stub (default 127.0.0.1:8080)."),
+    "token": ("vevents.server.cli:token", "Mint a bearer token the stub trusts."),
+    "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
 }
 
 
@@ -27,20 +27,19 @@ class LazyGroup(click.Group):
         return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
-        if target is None:
+        entry = SUBCOMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module_name, _, attribute = target.partition(":")
+        module_name, _, attribute = entry[0].partition(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing must not import every subcommand (the server is heavy to import).
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vevents")
 def main() -> None:
-    """A contract-first stub and conformance suite for Microsoft Graph virtual events.
-
-    \b
-    vevents serve    run the stateful Graph stub on 127.0.0.1
-    vevents token    mint a bearer token the stub trusts
-    vevents check    check any base URL (or the bundled stub) against the contract
-    """
+    """A contract-first stub and conformance suite for Microsoft Graph virtual events."""
