@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("vevents.server.cli:serve", "Run the stateful Graph stub (default 127.0.0.1:8080)."),
     "token": ("vevents.server.cli:token", "Mint a bearer token the stub trusts."),
     "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
+    "validate-traffic": ("vevents.traffic:validate_traffic_command", "Validate recorded traffic (HAR, cassettes)."),
 }
 
 
