@@ -1,0 +1,20 @@
+"""The stateful Microsoft Graph virtual-events stub (`vevents serve`).
+
+Modules, each with one job:
+
+    settings    Settings: one frozen configuration object
+    app         create_app(settings) -> connexion.AsyncApp: the one factory
+    handlers    operationId targets (thin: parse, decide, store, shape)
+    lifecycle   the spec's lifecycle table, executed (pure)
+    store       Store protocol; SqliteStore (default) and MemoryStore
+    auth        tokens (mint, verify), principals, who may do what
+    security    plugs auth into Connexion's security middleware
+    errors      Graph's error envelope, for every error Connexion or the stub raises
+    middleware  request ids, body size limit, access log
+    ids         event id parsing
+    seed        seed files (and the shipped default seed)
+    background  serve_in_background(app): uvicorn in a thread
+    cli         `vevents serve`, `vevents token`
+
+This package imports nothing on its own, so `vevents.server.auth` stays light.
+"""

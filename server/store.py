@@ -1,0 +1,283 @@
+"""Where events live: a small `Store` protocol, SQLite on disk (default) and in memory (tests).
+
+The protocol is deliberately small so that the conformance suite can wrap it to build broken
+fakes (a store that forgets a cancel, one whose cancel touches other events, ...):
+
+    find(event_id, kind=None) -> list[Event]   the events with this id (in one kind, or all)
+    list(kind, tenant)        -> list[Event]   a tenant's events of one kind
+    create(event)             -> bool          insert; False if (kind, id) exists
+    replace(events)           -> bool          write changed events, all or nothing, if none
+                                               changed since read (compare-and-set on
+                                               `Event.version`); False on a conflict
+    seed(events)              -> int           insert into an EMPTY store only; returns count
+    close()
+
+Every state change is one `replace` call, i.e. one transaction. Callers read, decide (pure
+code in `lifecycle.py`), then `replace`; on False they read again and retry. SQLite runs in
+WAL mode and takes the write lock up front (`BEGIN IMMEDIATE`), so several worker processes
+on one database file cannot lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Event", "MemoryStore", "SqliteStore", "Store", "StoreUnavailable"]
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be read or written right now (locked, disk error) -> 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event: its Graph JSON (`resource`) plus the columns the store indexes."""
+
+    kind: str
+    """The collection: "webinars" or "townhalls"."""
+    id: str
+    """Canonical (lower-case) `<guid>@<tenant-guid>`."""
+    tenant: str
+    resource: Mapping[str, Any] = field(compare=False)
+    """The Graph representation, `@odata.type`, `id` and `status` included. Treat as read-only."""
+    version: int = 0
+    """Bumped by every write; `replace` only writes an event whose version is unchanged."""
+
+    @property
+    def status(self) -> str:
+        return self.resource["status"]
+
+    def changed(self, **properties: Any) -> Event:
+        """A copy with some top-level properties replaced (same version: it is a proposal)."""
+        return replace(self, resource={**self.resource, **properties})
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The stub's state. Implementations must be safe to call from several threads."""
+
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]: ...
+
+    def list(self, kind: str, tenant: str) -> list[Event]: ...
+
+    def create(self, event: Event) -> bool: ...
+
+    def replace(self, events: Sequence[Event]) -> bool: ...
+
+    def seed(self, events: Iterable[Event]) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """A dict behind a lock. State dies with the process."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], Event] = {}
+        self._lock = threading.Lock()
+
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        if kind is not None:
+            event = self._events.get((kind, event_id))
+            return [event] if event is not None else []
+        with self._lock:
+            return [e for (_, i), e in sorted(self._events.items()) if i == event_id]
+
+    def list(self, kind: str, tenant: str) -> list[Event]:
+        with self._lock:
+            return [e for (k, _), e in sorted(self._events.items()) if k == kind and e.tenant == tenant]
+
+    def create(self, event: Event) -> bool:
+        with self._lock:
+            key = (event.kind, event.id)
+            if key in self._events:
+                return False
+            self._events[key] = replace(event, resource=_frozen_copy(event.resource), version=1)
+            return True
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        with self._lock:
+            for event in events:
+                current = self._events.get((event.kind, event.id))
+                if current is None or current.version != event.version:
+                    return False
+            for event in events:
+                self._events[(event.kind, event.id)] = replace(
+                    event, resource=_frozen_copy(event.resource), version=event.version + 1
+                )
+            return True
+
+    def seed(self, events: Iterable[Event]) -> int:
+        with self._lock:
+            if self._events:
+                return 0
+            for event in events:
+                self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
+            return len(self._events)
+
+    def close(self) -> None:
+        pass
+
+
+def _frozen_copy(resource: Mapping[str, Any]) -> dict[str, Any]:
+    # A deep copy through JSON: what the SQLite store would give back, so both stores behave
+    # alike when a caller mutates a dict it passed in or got out.
+    return json.loads(json.dumps(resource))
+
+
+class _SqliteErrors:
+    """Translates sqlite3 errors into StoreUnavailable: the one boundary for database errors."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+            raise StoreUnavailable(str(exc)) from exc
+        return False
+
+
+_sqlite_errors = _SqliteErrors()
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    kind     TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    tenant   TEXT    NOT NULL,
+    status   TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    resource TEXT    NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_by_tenant ON events (kind, tenant);
+"""
+
+
+class SqliteStore:
+    """SQLite in WAL mode; one connection per thread; one transaction per write."""
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with _sqlite_errors:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._write_script(conn, _SCHEMA)
+
+    # ------------------------------------------------------------ plumbing
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @staticmethod
+    def _write_script(conn: sqlite3.Connection, script: str) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _row(kind: str, event_id: str, tenant: str, version: int, resource: str) -> Event:
+        return Event(kind=kind, id=event_id, tenant=tenant, resource=json.loads(resource), version=version)
+
+    # ------------------------------------------------------------ Store
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        with _sqlite_errors:
+            if kind is not None:
+                row = (
+                    self._conn()
+                    .execute("SELECT tenant, version, resource FROM events WHERE kind = ? AND id = ?", (kind, event_id))
+                    .fetchone()
+                )
+                return [self._row(kind, event_id, *row)] if row is not None else []
+            rows = self._conn().execute(
+                "SELECT kind, id, tenant, version, resource FROM events WHERE id = ? ORDER BY kind", (event_id,)
+            )
+            return [self._row(*row) for row in rows]
+
+    def list(self, kind: str, tenant: str) -> list[Event]:
+        with _sqlite_errors:
+            rows = self._conn().execute(
+                "SELECT kind, id, tenant, version, resource FROM events WHERE kind = ? AND tenant = ? ORDER BY id",
+                (kind, tenant),
+            )
+            return [self._row(*row) for row in rows]
+
+    def create(self, event: Event) -> bool:
+        with _sqlite_errors:
+            conn = self._conn()
+            try:
+                conn.execute(
+                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)",
+                    (event.kind, event.id, event.tenant, event.status, json.dumps(event.resource)),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        if not events:
+            return True
+        with _sqlite_errors:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for event in events:
+                    cursor = conn.execute(
+                        "UPDATE events SET status = ?, resource = ?, version = version + 1"
+                        " WHERE kind = ? AND id = ? AND version = ?",
+                        (event.status, json.dumps(event.resource), event.kind, event.id, event.version),
+                    )
+                    if cursor.rowcount != 1:
+                        conn.execute("ROLLBACK")
+                        return False
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return True
+
+    def seed(self, events: Iterable[Event]) -> int:
+        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
+        with _sqlite_errors:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
+                    conn.execute("ROLLBACK")
+                    return 0
+                conn.executemany(
+                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return len(rows)
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
