@@ -101,6 +101,8 @@ class Contract:
     select_properties: Mapping[str, tuple[str, ...]]
     odata_types: Mapping[str, str]
     versions: tuple[str, ...]
+    read_only_properties: Mapping[str, frozenset[str]]
+    """Per kind, the properties a client may not set (`readOnly` on the property or its type)."""
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -176,6 +178,34 @@ def _odata_types(spec: Mapping[str, Any]) -> dict[str, str]:
     return {"webinars": by_schema["virtualEventWebinar"], "townhalls": by_schema["virtualEventTownhall"]}
 
 
+def _resolve(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _properties(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    schema = _resolve(spec, schema)
+    result: dict[str, Mapping[str, Any]] = {}
+    for part in schema.get("allOf", ()):
+        result.update(_properties(spec, part))
+    result.update(schema.get("properties", {}))
+    return result
+
+
+def _read_only_properties(spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    mapping = spec["components"]["schemas"]["virtualEvent"]["discriminator"]["mapping"]
+    by_type = {odata_type: {"$ref": ref} for odata_type, ref in mapping.items()}
+    return {
+        kind: frozenset(
+            name
+            for name, prop in _properties(spec, by_type[odata_type]).items()
+            if prop.get("readOnly") or _resolve(spec, prop).get("readOnly")
+        )
+        for kind, odata_type in _odata_types(spec).items()
+    }
+
+
 @functools.cache
 def contract() -> Contract:
     """The contract, parsed once per process."""
@@ -190,4 +220,5 @@ def contract() -> Contract:
         select_properties=_select_properties(spec),
         odata_types=_odata_types(spec),
         versions=tuple(versions),
+        read_only_properties=_read_only_properties(spec),
     )
