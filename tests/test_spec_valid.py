@@ -1,0 +1,214 @@
+"""Acceptance 1: the contract is a valid OpenAPI 3.0.3 document that every tool loads quietly.
+
+Also the document's own rules that no validator knows: `$select` enums equal the schemas'
+property names, every operation names its lifecycle action, links point at real operations
+and parameters, and every error answer is Graph's error envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import connexion
+import pytest
+import schemathesis
+import yaml
+from connexion.resolver import Resolver
+from connexion.security import OAuthSecurityHandler
+from openapi_core import OpenAPI
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+from schemathesis.core.result import Ok
+
+from vevents.spec import contract, spec_path
+from vevents.specwalk import Walker
+
+SPEC = Path(spec_path())
+KINDS = {"webinars": "virtualEventWebinar", "townhalls": "virtualEventTownhall"}
+ACTIONS = {"list", "create", "get", "update", "publish", "cancel"}
+EXPECTED_OPERATIONS = {
+    *(("get", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
+    *(("post", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
+    *(("get", f"/solutions/virtualEvents/{kind}/{{{schema}-id}}") for kind, schema in KINDS.items()),
+    *(("patch", f"/solutions/virtualEvents/{kind}/{{{schema}-id}}") for kind, schema in KINDS.items()),
+    *(
+        ("post", f"/solutions/virtualEvents/{kind}/{{{schema}-id}}/{action}")
+        for kind, schema in [*KINDS.items(), ("events", "virtualEvent")]
+        for action in ("publish", "cancel")
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def walker(document: dict[str, Any]) -> Walker:
+    return Walker(document)
+
+
+@contextmanager
+def no_warnings() -> Iterator[None]:
+    """Fail if the block emits any warning at all (library import-time noise happens earlier)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    assert [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught] == []
+
+
+def test_spec_validates_with_openapi_spec_validator() -> None:
+    spec_dict, base_uri = read_from_filename(str(SPEC))
+    with no_warnings():
+        validate(spec_dict, base_uri=base_uri)
+    assert spec_dict["openapi"] == "3.0.3"
+
+
+class _AnyToken(OAuthSecurityHandler):
+    """Stands in for the stub's token check: this test is about the document, not the server."""
+
+    def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Any:
+        return lambda token: None
+
+
+def test_spec_loads_in_connexion_without_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    resolved: list[str] = []
+
+    def placeholder() -> None:
+        raise AssertionError("the document test never calls an operation")
+
+    def resolve(operation_id: str) -> Any:
+        resolved.append(operation_id)
+        return placeholder
+
+    with no_warnings(), caplog.at_level(logging.WARNING):
+        app = connexion.AsyncApp(__name__)
+        app.add_api(SPEC, resolver=Resolver(function_resolver=resolve), security_map={"oauth2": _AnyToken})
+        with app.test_client() as client:  # builds the middleware stack: every operation is resolved now
+            served = client.get("/v1.0/openapi.json")
+    assert served.status_code == 200
+    assert len(served.json()["paths"]) == 10
+    assert set(resolved) == {op.operation_id for op in contract().operations}
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_spec_loads_in_openapi_core_without_warnings() -> None:
+    with no_warnings():
+        openapi = OpenAPI.from_file_path(str(SPEC))
+        openapi.check_spec()
+        # Building the validators resolves every operation, parameter and schema.
+        assert openapi.request_validator is not None
+        assert openapi.response_validator is not None
+    assert openapi.spec["openapi"] == "3.0.3"
+
+
+def test_spec_loads_in_schemathesis_with_fourteen_operations() -> None:
+    with no_warnings():
+        schema = schemathesis.openapi.from_path(SPEC)
+        results = list(schema.get_all_operations())
+        schema.as_state_machine()
+    assert all(isinstance(result, Ok) for result in results), [r for r in results if not isinstance(r, Ok)]
+    operations = {(op.method.lower(), op.path) for op in (result.ok() for result in results)}
+    assert len(results) == 14
+    assert operations == EXPECTED_OPERATIONS
+
+
+def test_spec_has_no_delete_operation(walker: Walker) -> None:
+    assert [path for path, method, _ in walker.operations() if method == "delete"] == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_select_enum_equals_schema_properties(walker: Walker, kind: str) -> None:
+    flat = walker.flatten({"$ref": f"#/components/schemas/{KINDS[kind]}"})
+    select = contract().select_properties[kind]
+    assert len(select) == len(set(select))
+    assert set(select) == set(flat.properties)
+
+
+def test_every_operation_names_its_lifecycle_action(walker: Walker, document: dict[str, Any]) -> None:
+    lifecycle = document["info"]["x-vevents-lifecycle"]
+    for path, method, operation in walker.operations():
+        action = operation.get("x-vevents-action")
+        assert action in ACTIONS, f"{method.upper()} {path}: x-vevents-action {action!r}"
+        assert action in {"list", "create"} or action in lifecycle["actions"], action
+
+
+def test_operation_ids_are_unique(walker: Walker) -> None:
+    ids = [operation["operationId"] for _, _, operation in walker.operations()]
+    assert len(ids) == len(set(ids)) == 14
+
+
+def _links(walker: Walker) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    for path, method, operation in walker.operations():
+        for status, response in operation["responses"].items():
+            for name, link in walker.resolve(response).get("links", {}).items():
+                yield f"{method.upper()} {path} {status} {name}", path, operation, walker.resolve(link)
+
+
+def test_links_target_existing_operations_and_parameters(walker: Walker) -> None:
+    by_id = {operation["operationId"]: (path, method) for path, method, operation in walker.operations()}
+    links = list(_links(walker))
+    assert len(links) == 10
+    for where, _, operation, link in links:
+        assert link["operationId"] in by_id, where
+        target_path, target_method = by_id[link["operationId"]]
+        target_params = {name for _, name in walker.parameters(target_path, target_method)}
+        assert set(link["parameters"]) <= target_params, where
+        assert set(link["parameters"]) >= {n for (loc, n) in walker.parameters(target_path, target_method)
+                                            if loc == "path"}, where  # fmt: skip
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), where
+            field = expression.split("#/", 1)[1]
+            response_schema = operation["responses"]["201"]["content"]["application/json"]["schema"]
+            assert field in walker.flatten(response_schema).properties, where
+
+
+def _error_responses(walker: Walker) -> Iterator[tuple[str, Any]]:
+    for path, method, operation in walker.operations():
+        for status, response in operation["responses"].items():
+            if str(status)[0] in "45" or status == "default":
+                yield f"{method.upper()} {path} {status}", response
+    for name, response in walker.document["components"]["responses"].items():
+        if name != "NoContent":
+            yield f"components.responses.{name}", response
+
+
+def test_every_error_response_is_the_odata_error_envelope(walker: Walker) -> None:
+    count = 0
+    for where, response in _error_responses(walker):
+        content = walker.resolve(response).get("content", {})
+        assert list(content) == ["application/json"], where
+        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ODataError"}, where
+        count += 1
+    assert count > 100
+
+
+@pytest.mark.parametrize("status", ["400", "401", "403", "404", "409", "429", "500", "503"])
+def test_each_documented_error_status_appears_on_some_operation(walker: Walker, status: str) -> None:
+    assert any(status in operation["responses"] for _, _, operation in walker.operations())
+
+
+@pytest.mark.parametrize("name", ["TooManyRequests", "ServiceUnavailable"])
+def test_throttling_responses_carry_retry_after(document: dict[str, Any], name: str) -> None:
+    headers = document["components"]["responses"][name]["headers"]
+    assert headers["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+
+
+def test_method_not_allowed_response_carries_allow(document: dict[str, Any]) -> None:
+    assert "Allow" in document["components"]["responses"]["MethodNotAllowed"]["headers"]
+
+
+def test_every_operation_requires_a_graph_scope(walker: Walker, document: dict[str, Any]) -> None:
+    flows = document["components"]["securitySchemes"]["microsoftIdentityPlatform"]["flows"]
+    known = {scope for flow in flows.values() for scope in flow["scopes"]}
+    for path, method, operation in walker.operations():
+        security = operation.get("security", document["security"])
+        scopes = [scope for requirement in security for scopes in requirement.values() for scope in scopes]
+        assert scopes, f"{method.upper()} {path}"
+        assert set(scopes) <= known, f"{method.upper()} {path}"
