@@ -1,0 +1,368 @@
+"""The suite's own checks: lifecycle scenarios on events the suite created (or was given).
+
+Each check is a small function registered with `@check`; its docstring's first line is its
+description in `--list-checks`. A check raises `Violation` (through `ctx.fail`) for the first
+thing it cannot accept, records further independent findings with `ctx.report`, and raises
+`Skip` when it does not apply. Statuses, operations and answers come from `vevents.spec`.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterator
+
+from vevents.spec import Operation, contract
+
+from .context import CANCELED, DRAFT, PUBLISHED, CheckContext, envelope_problem
+from .failures import Skip
+from .registry import check
+from .scenarios import _ROOT, Event
+from .target import encode_id
+
+__all__: list[str] = []
+
+KINDS = contract().kinds
+# The base-type routes the official SDKs call (`/events/{id}/cancel`), found as the kind no odata type names.
+SDK_KIND = next(op.kind for op in contract().operations if op.kind not in KINDS)
+CANCEL_ROUTES = (*KINDS, SDK_KIND)
+# Answers the spec documents through its shared responses (not restated here).
+_NOT_FOUND_PATH = ("components", "responses", "NotFound", "content", "application/json", "example", "error", "code")
+NOT_FOUND_CODE = functools.reduce(operator.getitem, _NOT_FOUND_PATH, _ROOT)
+
+
+def _id_operations(*actions: str) -> Iterator[Operation]:
+    for op in contract().operations:
+        if op.action in actions and op.id_parameter is not None:
+            yield op
+
+
+def _canceled(ctx: CheckContext, kind: str) -> Event:
+    """A published event of `kind`, canceled through its own route (a failure here is a violation)."""
+    event = ctx.event(kind)
+    exchange = ctx.cancel(event)
+    ctx.no_server_error(exchange, events=[event])
+    if not exchange.is_success:
+        ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
+    status = ctx.status_of(event)
+    if status != CANCELED:
+        ctx.fail(f"after cancel the {kind[:-1]}'s status is {status!r}, expected {CANCELED!r}", events=[event])
+    return event
+
+
+@check()
+def cancel_no_content(ctx: CheckContext) -> None:
+    """Cancel of a published event answers 204 No Content with an empty body."""
+    expected = contract().outcome("cancel", PUBLISHED).status
+    for kind in KINDS:
+        event = ctx.event(kind)
+        exchange = ctx.cancel(event)
+        ctx.no_server_error(exchange, events=[event])
+        if exchange.status != expected:
+            ctx.fail(f"cancel of a published {kind[:-1]} answered {exchange.status}, expected {expected}",
+                     exchange.describe(), events=[event])
+        if exchange.content:
+            ctx.fail(f"cancel answered {expected} with a body", exchange.describe(), events=[event])
+        if ctx.strict and "content-type" in exchange.headers:
+            ctx.fail(f"cancel answered {expected} with a Content-Type ({exchange.content_type})",
+                     events=[event], documented=False)
+
+
+@check()
+def cancel_is_visible(ctx: CheckContext) -> None:
+    """Right after cancel, GET answers 200 with status `canceled` (exactly that spelling)."""
+    for kind in KINDS:
+        event = ctx.event(kind)
+        exchange = ctx.cancel(event)
+        ctx.no_server_error(exchange, events=[event])
+        if not exchange.is_success:
+            ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
+        read = ctx.get(event)
+        ctx.no_server_error(read, events=[event])
+        if read.status != 200:
+            ctx.fail(f"GET of a canceled {kind[:-1]} answered {read.status}: a canceled event stays readable",
+                     read.describe(), events=[event])
+        status = ctx.status_of(event)
+        if status != CANCELED:
+            ctx.fail(f"after cancel the {kind[:-1]}'s status is {status!r}, expected {CANCELED!r}",
+                     read.describe(), events=[event])
+
+
+@check()
+def cancel_every_kind_and_route(ctx: CheckContext) -> None:
+    """Webinars and town halls both cancel, through their own route and the SDK route /events/{id}/cancel."""
+    for kind in KINDS:
+        for route in (kind, SDK_KIND):
+            event = ctx.event(kind)
+            ctx.judge("cancel", PUBLISHED, ctx.cancel(event, kind=route), event)
+
+
+@check()
+def second_cancel_keeps_canceled(ctx: CheckContext) -> None:
+    """A second cancel answers no 5xx and the event stays canceled (strict: the lifecycle table's answer)."""
+    for kind in KINDS:
+        event = _canceled(ctx, kind)
+        ctx.judge("cancel", CANCELED, ctx.cancel(event), event)
+        ctx.judge("cancel", CANCELED, ctx.cancel(event, kind=SDK_KIND), event)
+
+
+@check()
+def publish_keeps_canceled(ctx: CheckContext) -> None:
+    """Publish of a canceled event answers no 5xx and the event stays canceled (strict: the table's answer)."""
+    for kind in KINDS:
+        event = _canceled(ctx, kind)
+        ctx.judge("publish", CANCELED, ctx.call("publish", event), event)
+        ctx.judge("publish", CANCELED, ctx.call("publish", event, kind=SDK_KIND), event)
+
+
+@check()
+def update_keeps_canceled(ctx: CheckContext) -> None:
+    """Update of a canceled event answers no 5xx, it stays canceled, and a refused update changes nothing."""
+    for kind in KINDS:
+        event = _canceled(ctx, kind)
+        before = ctx.get(event).json() or {}
+        exchange = ctx.call("update", event, json_body={"displayName": "vevents: renamed after cancel"})
+        ctx.judge("update", CANCELED, exchange, event)
+        after = ctx.get(event).json() or {}
+        if not exchange.is_success and after.get("displayName") != before.get("displayName"):
+            ctx.fail(f"a refused update ({exchange.status}) still renamed the canceled {kind[:-1]}",
+                     exchange.describe(), events=[event])
+
+
+@check()
+def cancel_draft(ctx: CheckContext) -> None:
+    """Cancel of a draft answers no 5xx: accepted means canceled, refused means still draft (strict: the table)."""
+    for kind in KINDS:
+        event = ctx.event(kind, DRAFT)
+        ctx.judge("cancel", DRAFT, ctx.cancel(event), event)
+
+
+@check()
+def canceled_on_other_version(ctx: CheckContext) -> None:
+    """A canceled event reads as canceled on the other API version prefix too (v1.0 and beta)."""
+    versions = contract().versions
+    if ctx.target.version not in versions:
+        raise Skip(f"the base URL does not end with a version segment ({', '.join(versions)})")
+    for kind in KINDS:
+        event = _canceled(ctx, kind)
+        for version in versions:
+            if version == ctx.target.version:
+                continue
+            status = ctx.status_of(event, base_url=ctx.target.with_version(version))
+            if status != CANCELED:
+                ctx.fail(f"on {version} the canceled {kind[:-1]}'s status is {status!r}", events=[event])
+
+
+@check()
+def cancel_affects_only_target(ctx: CheckContext) -> None:
+    """Cancel changes its target only: other events of both kinds keep their status."""
+    bystanders = [(ctx.event(kind, state), state) for kind in KINDS for state in (DRAFT, PUBLISHED)]
+    for kind in KINDS:
+        for route in (kind, SDK_KIND):
+            victim = ctx.event(kind)
+            exchange = ctx.cancel(victim, kind=route)
+            ctx.no_server_error(exchange, events=[victim])
+            for other, state in bystanders:
+                status = ctx.status_of(other)
+                if status != state:
+                    ctx.fail(
+                        f"cancel of one {kind[:-1]} changed another {other.kind[:-1]} from {state!r} to {status!r}",
+                        exchange.describe(),
+                        events=[victim, other],
+                    )
+
+
+@check()
+def unknown_id_not_found(ctx: CheckContext) -> None:
+    """Get and cancel (strict: also publish, update) of an unknown id answer 404 in Graph's error envelope."""
+    unknown = ctx.unknown_id()
+    actions = ("get", "cancel", "publish", "update") if ctx.strict else ("get", "cancel")
+    for op in _id_operations(*actions):
+        body = {"displayName": "vevents"} if op.has_request_body else None
+        exchange = ctx.target.call(op.method, op.url_path(encode_id(unknown)), json_body=body)
+        if exchange.status != 404:
+            ctx.report(f"{op.operation_id} of an unknown id answered {exchange.status}, expected 404",
+                       exchange.describe(), exchanges=[exchange])
+            continue
+        problem = envelope_problem(exchange)
+        if problem:
+            ctx.report(f"{op.operation_id}'s 404 is not in Graph's error envelope: {problem}",
+                       exchange.describe(), exchanges=[exchange])
+        elif ctx.strict and exchange.json()["error"]["code"] != NOT_FOUND_CODE:
+            ctx.report(f"{op.operation_id}'s 404 has code {exchange.json()['error']['code']!r}, "
+                       f"expected {NOT_FOUND_CODE!r}", exchange.describe(), exchanges=[exchange], documented=False)
+
+
+@check()
+def malformed_id_rejected(ctx: CheckContext) -> None:
+    """Ids that cannot exist (not a GUID, too long, odd characters) answer 4xx, never 5xx (strict: 400)."""
+    guid = ctx.unknown_id().partition("@")[0]
+    samples = ("not-an-id", "12345", "x" * 300, f"{guid}@not-a-tenant", f"{guid}@", "'\"<>")
+    for op in _id_operations("get", "cancel"):
+        for sample in samples:
+            exchange = ctx.target.call(op.method, op.url_path(encode_id(sample)))
+            if not 400 <= exchange.status < 500:
+                ctx.report(f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}",
+                           exchange.describe(), exchanges=[exchange])
+            elif ctx.strict and exchange.status != 400:
+                ctx.report(f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}, "
+                           "expected 400", exchange.describe(), exchanges=[exchange], documented=False)
+
+
+@check()
+def id_encoding(ctx: CheckContext) -> None:
+    """Ids work both raw (`@`) and percent-encoded (`%40`, as the official SDKs send them)."""
+    for kind, route in zip(KINDS, (KINDS[0], SDK_KIND), strict=False):
+        event = ctx.event(kind)
+        if "@" not in event.id:
+            raise Skip("the target's ids contain no '@'")
+        for style in ("raw", "percent"):
+            read = ctx.get(event, style=style)
+            ctx.no_server_error(read, events=[event])
+            body = read.json()
+            if read.status != 200 or not isinstance(body, dict) or body.get("id") != event.id:
+                ctx.fail(f"GET of a {kind[:-1]} with its id {style}-encoded did not answer 200 with that id",
+                         read.describe(), events=[event])
+        ctx.judge("cancel", PUBLISHED, ctx.cancel(event, kind=route, style="percent"), event)
+        for style in ("raw", "percent"):
+            status = ctx.status_of(event, style=style)
+            if status != CANCELED:
+                ctx.fail(f"after a cancel sent with %40, GET ({style}) says {status!r}", events=[event])
+
+
+# What the stub does with a body on cancel (spec: "a request body other than empty or `{}` answers 400").
+_BODIES = (
+    ("a JSON object", b'{"comment": "vevents"}', "application/json", 400),
+    ("invalid JSON", b'{"', "application/json", 400),
+    ("plain text", b"please cancel", "text/plain", 400),
+    ("an empty JSON object", b"{}", "application/json", 204),
+)
+
+
+@check()
+def cancel_with_body(ctx: CheckContext) -> None:
+    """A body sent to cancel never yields a 5xx: if ignored the event is canceled, if rejected (4xx) unchanged."""
+    for index, (label, content, media_type, strict_status) in enumerate(_BODIES):
+        kind = KINDS[index % len(KINDS)]
+        event = ctx.event(kind)
+        exchange = ctx.cancel(event, content=content, headers={"Content-Type": media_type})
+        ctx.no_server_error(exchange, events=[event])
+        status = ctx.status_of(event)
+        if exchange.is_success and status != CANCELED:
+            ctx.fail(f"cancel with {label} answered {exchange.status} but the status is {status!r}",
+                     exchange.describe(), events=[event])
+        if exchange.is_success and (exchange.status != 204 or exchange.content):
+            ctx.fail(f"cancel with {label} was accepted without 204 No Content", exchange.describe(), events=[event])
+        if not exchange.is_success and status != PUBLISHED:
+            ctx.fail(f"cancel with {label} was refused ({exchange.status}) but the status is {status!r}",
+                     exchange.describe(), events=[event])
+        if ctx.strict and exchange.status != strict_status:
+            ctx.fail(f"cancel with {label} answered {exchange.status}, expected {strict_status}",
+                     exchange.describe(), events=[event], documented=False)
+
+
+@check()
+def cancel_path_other_methods(ctx: CheckContext) -> None:
+    """GET, PUT, PATCH and DELETE on a cancel path never yield a 5xx nor change the event (strict: 405 + Allow)."""
+    event = ctx.event(KINDS[0])
+    for route in (KINDS[0], SDK_KIND):
+        path = ctx.op("cancel", route).url_path(encode_id(event.id))
+        for method in ("GET", "PUT", "PATCH", "DELETE"):
+            exchange = ctx.target.call(method, path)
+            ctx.no_server_error(exchange, events=[event])
+            status = ctx.status_of(event)
+            if status != PUBLISHED:
+                ctx.fail(f"{method} on the cancel path changed the event to {status!r}",
+                         exchange.describe(), events=[event])
+            if exchange.is_success:
+                ctx.report(f"{method} on the cancel path answered {exchange.status}", exchange.describe(),
+                           events=[event])
+            if ctx.strict and (exchange.status != 405 or "POST" not in exchange.headers.get("allow", "")):
+                ctx.report(f"{method} on the cancel path answered {exchange.status} "
+                           f"(Allow: {exchange.headers.get('allow')!r}), expected 405 with Allow: POST",
+                           exchange.describe(), events=[event], documented=False)
+
+
+@check()
+def auth_required(ctx: CheckContext) -> None:
+    """Without a token or with a garbage one, get and cancel answer 401 and change nothing."""
+    event = ctx.event(KINDS[0])
+    for token, label in ((None, "no token"), ("garbage", "a garbage token")):
+        for action, route in (("get", KINDS[0]), ("cancel", KINDS[0]), ("cancel", SDK_KIND)):
+            exchange = ctx.call(action, event, kind=route, token=token)
+            if exchange.status != 401:
+                ctx.fail(f"{ctx.op(action, route).operation_id} with {label} answered {exchange.status}, expected 401",
+                         exchange.describe(), events=[event])
+    status = ctx.status_of(event)
+    if status != PUBLISHED:
+        ctx.fail(f"unauthenticated cancels changed the event to {status!r}", events=[event])
+
+
+def _forbidden(ctx: CheckContext, role: str, accepted: frozenset[int]) -> None:
+    event = ctx.event(KINDS[0])
+    allowed = frozenset({403}) if ctx.strict else accepted
+    for route in (KINDS[0], SDK_KIND):
+        exchange = ctx.cancel(event, kind=route, token=role)
+        ctx.no_server_error(exchange, events=[event])
+        if exchange.status not in allowed:
+            ctx.fail(f"cancel with the {role.replace('_', '-')} token answered {exchange.status}, "
+                     f"expected {' or '.join(map(str, sorted(allowed)))}",
+                     exchange.describe(), events=[event], documented=exchange.is_success)
+        status = ctx.status_of(event)
+        if status != PUBLISHED:
+            ctx.fail(f"cancel with the {role.replace('_', '-')} token changed the event to {status!r}",
+                     exchange.describe(), events=[event])
+
+
+@check()
+def read_only_token_forbidden(ctx: CheckContext) -> None:
+    """With --read-only-token (VirtualEvent.Read), cancel answers 403 (default: 401 or 403) and changes nothing."""
+    ctx.require_token("read_only", "--read-only-token")
+    _forbidden(ctx, "read_only", frozenset({401, 403}))
+
+
+@check()
+def other_user_forbidden(ctx: CheckContext) -> None:
+    """With --other-user-token, cancel of an event the user does not organize answers 403 and changes nothing."""
+    ctx.require_token("other_user", "--other-user-token")
+    _forbidden(ctx, "other_user", frozenset({401, 403, 404}))
+
+
+@check(strict_only=True)
+def diagnostic_headers(ctx: CheckContext) -> None:
+    """Strict: answers carry a `request-id` header and echo the `client-request-id` they were sent."""
+    event = ctx.event(KINDS[0])
+    marker = "00000000-0000-4000-8000-00000000c0de"
+    probes = [
+        ctx.get(event, headers={"client-request-id": marker}),
+        ctx.call("get", ctx.unknown_id(), kind=KINDS[0], headers={"client-request-id": marker}),
+        ctx.cancel(event, headers={"client-request-id": marker}),
+    ]
+    for exchange in probes:
+        if not exchange.headers.get("request-id"):
+            ctx.report("an answer has no request-id header", exchange.describe(), exchanges=[exchange],
+                       documented=False)
+        if exchange.headers.get("client-request-id") != marker:
+            ctx.report("an answer does not echo client-request-id", exchange.describe(), exchanges=[exchange],
+                       documented=False)
+
+
+@check()
+def error_envelope(ctx: CheckContext) -> None:
+    """Every error answer is application/json in Graph's envelope {"error": {"code", "message"}}, never problem+json."""
+    unknown = ctx.unknown_id()
+    kind = KINDS[0]
+    ctx.call("get", unknown, kind=kind)
+    ctx.call("get", unknown, kind=kind, token=None)
+    ctx.call("cancel", unknown, kind=SDK_KIND, token="garbage")
+    ctx.target.call("DELETE", ctx.op("cancel", kind).url_path(encode_id(unknown)))
+    ctx.call("cancel", unknown, kind=kind, content=b'{"', headers={"Content-Type": "application/json"})
+    # Then every error answer the run has seen so far, from any check.
+    seen: set[tuple[str, int, str]] = set()
+    for exchange in ctx.target.exchanges:
+        problem = envelope_problem(exchange)
+        key = (exchange.method, exchange.status, problem or "")
+        if problem and key not in seen:
+            seen.add(key)
+            ctx.report(f"a {exchange.status} answer to {exchange.method} is not in Graph's error envelope: {problem}",
+                       exchange.describe(), exchanges=[exchange])

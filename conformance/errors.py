@@ -1,0 +1,36 @@
+"""Errors of the suite itself: the run could not judge the target (exit code 2).
+
+These are kept apart from `failures.Violation` (the target broke the contract, exit code 1):
+
+    ConformanceError            the suite could not run; exit code 2
+    ├── UsageError              bad arguments or configuration
+    ├── TargetUnreachable       no HTTP answer at all (connection refused, DNS, timeout)
+    ├── NotThisApi              the base URL answers, but not like the Graph virtual events API
+    └── SetupError              the target rejected what the suite needs to start (token, events)
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConformanceError", "NotThisApi", "SetupError", "TargetUnreachable", "UsageError"]
+
+
+class ConformanceError(Exception):
+    """The suite could not judge the target; the message is one line meant for a human."""
+
+    exit_code = 2
+
+
+class UsageError(ConformanceError):
+    """Raised for bad arguments: an unknown check name, a malformed `--event-id`, a bad base URL."""
+
+
+class TargetUnreachable(ConformanceError):
+    """Raised when the base URL gives no HTTP answer (connection refused, unknown host, timeout)."""
+
+
+class NotThisApi(ConformanceError):
+    """Raised when the base URL answers HTTP, but not like this API (e.g. an HTML 404 for every path)."""
+
+
+class SetupError(ConformanceError):
+    """Raised when the target refuses what every check needs: the token, or the events to work on."""

@@ -1,0 +1,45 @@
+"""Findings: the target broke the contract (exit code 1).
+
+A check raises (or records) a `Violation`; reporters read its fields and never parse its text.
+A `Skip` is not a finding: it says why a check could not apply to this target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Skip", "Violation"]
+
+
+class Violation(AssertionError):
+    """The target answered something the contract forbids."""
+
+    def __init__(self, *, title: str, message: str = "", repro: tuple[str, ...] = (), documented: bool = True) -> None:
+        super().__init__(title)
+        self.title = title
+        self.message = message
+        # curl commands that reproduce the finding, in order (setup first).
+        self.repro = tuple(repro)
+        # False when the rule judged is one of this project's choices (only judged with --strict).
+        self.documented = documented
+
+    def __str__(self) -> str:
+        return f"{self.title}\n{self.message}" if self.message else self.title
+
+    def to_dict(self) -> dict[str, object]:
+        return {"title": self.title, "message": self.message, "repro": list(self.repro), "documented": self.documented}
+
+
+class Skip(Exception):
+    """Raised by a check that does not apply to this target or configuration; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation as reported: the check that found it plus the violation's fields."""
+
+    check: str
+    title: str
+    message: str
+    repro: tuple[str, ...] = field(default=())
+    documented: bool = True

@@ -1,0 +1,179 @@
+"""Where events come from: created through the create operation (then published), or given.
+
+The suite only ever cancels events it created itself or that were given with `--event-id`;
+every other id it sends is random and unknown to the target.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import itertools
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vevents.spec import contract, load_spec
+
+from .errors import NotThisApi, SetupError, UsageError
+from .failures import Skip
+from .target import Exchange, Target, encode_id
+
+__all__ = ["DRAFT", "PUBLISHED", "Event", "EventSource", "GivenEvent", "parse_event_id"]
+
+# The states, read from the lifecycle table: create leads to draft, publish of a draft to published.
+DRAFT = contract().create_outcome.to
+PUBLISHED = contract().outcome("publish", DRAFT).to
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event the suite may change: its kind (collection name) and id."""
+
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GivenEvent:
+    """An `--event-id` argument: an id, with its kind if the user named it (`webinars:ID`)."""
+
+    id: str
+    kind: str | None = None
+
+
+def parse_event_id(value: str) -> GivenEvent:
+    """Parse `ID` or `KIND:ID` (KIND is webinars or townhalls)."""
+    kind, sep, event_id = value.partition(":")
+    if sep and kind in contract().kinds:
+        value, given_kind = event_id, kind
+    else:
+        given_kind = None
+    if not value.strip():
+        raise UsageError(f"--event-id needs an id, got {value!r}")
+    return GivenEvent(id=value.strip(), kind=given_kind)
+
+
+_ROOT: dict[str, Any] = load_spec()
+
+
+def _resolve(node: Any) -> Any:
+    while isinstance(node, Mapping) and "$ref" in node:
+        node = functools.reduce(operator.getitem, node["$ref"].removeprefix("#/").split("/"), _ROOT)
+    return node
+
+
+def _example_body(kind: str) -> dict[str, Any]:
+    """The create example the spec gives for this kind, moved into the future."""
+    op = contract().find(action="create", kind=kind)
+    content = _ROOT["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]
+    example = next(iter(content["examples"].values()))
+    body = copy.deepcopy(_resolve(example)["value"])
+    start = datetime.datetime.now(datetime.UTC).replace(microsecond=0, second=0, minute=0) + datetime.timedelta(days=30)
+    for name, moment in (("startDateTime", start), ("endDateTime", start + datetime.timedelta(hours=1))):
+        if isinstance(body.get(name), dict):
+            body[name]["dateTime"] = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return body
+
+
+def read_status(exchange: Exchange) -> str | None:
+    """The `status` of a GET answer, if it is a JSON object carrying one."""
+    body = exchange.json()
+    return body.get("status") if isinstance(body, dict) else None
+
+
+@dataclass(slots=True)
+class EventSource:
+    """Hands out fresh events in a wanted state: created (default) or taken from the given ids."""
+
+    target: Target
+    given: list[GivenEvent] | None = None
+    # An id the target issued, to shape unknown ids like real ones.
+    sample_id: str | None = None
+    _pool: list[tuple[Event, str]] = field(default_factory=list)
+    _spare: list[Event] = field(default_factory=list)
+    _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def can_create(self) -> bool:
+        return self.given is None
+
+    # ---------------------------------------------------------------- start-up
+    def probe(self) -> None:
+        """Show that the target is this API (or raise a one-line `ConformanceError`)."""
+        if self.given is None:
+            first = contract().kinds[0]
+            self._spare.append(self._create(first, probing=True))
+            return
+        if not self.given:
+            raise UsageError("--event-id was given without an id")
+        for given in self.given:
+            self._pool.append(self._identify(given))
+
+    def _identify(self, given: GivenEvent) -> tuple[Event, str]:
+        kinds = [given.kind] if given.kind else list(contract().kinds)
+        answers = []
+        for kind in kinds:
+            exchange = self.target.call("GET", contract().find(action="get", kind=kind).url_path(encode_id(given.id)))
+            status = read_status(exchange)
+            if exchange.status == 200 and isinstance(status, str):
+                self.sample_id = self.sample_id or given.id
+                return Event(kind=kind, id=given.id), status
+            answers.append(exchange)
+        last = answers[-1]
+        if any(item.status in (401, 403) for item in answers):
+            raise SetupError(f"the token was refused reading event {given.id}: {last.describe()}")
+        if all(isinstance((item.json() or {}), dict) and "error" in (item.json() or {}) for item in answers):
+            raise SetupError(f"event {given.id} was not found as any of {', '.join(kinds)}: {last.describe()}")
+        raise NotThisApi(f"{self.target.base_url} does not look like the Graph virtual events API: {last.describe()}")
+
+    # ---------------------------------------------------------------- handing out
+    def event(self, kind: str, state: str = PUBLISHED) -> Event:
+        """A fresh event of `kind` in `state` (draft or published) that nothing else will touch."""
+        if self.can_create:
+            spare = next((item for item in self._spare if item.kind == kind), None)
+            if spare is not None:
+                self._spare.remove(spare)
+                event = spare
+            else:
+                event = self._create(kind)
+            if state == PUBLISHED:
+                self._publish(event)
+            return event
+        for index, (event, current) in enumerate(self._pool):
+            if event.kind == kind and (current == state or (current == DRAFT and state == PUBLISHED)):
+                del self._pool[index]
+                if current != state:
+                    self._publish(event)
+                return event
+        raise Skip(f"no given {kind} event left in the {state} state (pass more --event-id {kind}:ID)")
+
+    def _create(self, kind: str, *, probing: bool = False) -> Event:
+        op = contract().find(action="create", kind=kind)
+        body = _example_body(kind)
+        body["displayName"] = f"vevents check {next(self._counter)}"
+        exchange = self.target.call(op.method, op.url_path(), json_body=body)
+        created = exchange.json()
+        if exchange.is_success and isinstance(created, dict) and isinstance(created.get("id"), str) and created["id"]:
+            self.sample_id = self.sample_id or created["id"]
+            return Event(kind=kind, id=created["id"])
+        if probing and exchange.status in (401, 403):
+            raise SetupError(
+                f"the token was refused creating a {kind[:-1]} ({exchange.describe()}); pass a delegated token "
+                f"with {', '.join(sorted(op.delegated_scopes))}, or --event-id for a target that cannot create"
+            )
+        if probing and not (isinstance(created, dict) and "error" in created):
+            versioned = self.target.version in contract().versions
+            hint = "" if versioned else " (the base URL should end with a version, e.g. /v1.0)"
+            raise NotThisApi(
+                f"{self.target.base_url} does not look like the Graph virtual events API{hint}: {exchange.describe()}"
+            )
+        raise SetupError(f"could not create a {kind[:-1]} to work on: {exchange.describe()}")
+
+    def _publish(self, event: Event) -> None:
+        op = contract().find(action="publish", kind=event.kind)
+        exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
+        if not exchange.is_success:
+            raise SetupError(f"could not publish a {event.kind[:-1]} to work on: {exchange.describe()}")

@@ -1,0 +1,242 @@
+"""Schemathesis's built-in checks, property-based and stateful, run once over the whole spec.
+
+Which built-ins run, and where, is a judgement about soundness: a check belongs in the default
+mode only if no correct implementation of Graph's documented behaviour can fail it.
+
+- everywhere: `not_a_server_error` (no 5xx on any input), `content_type_conformance` (errors are
+  `application/json`, never problem+json), `ignored_auth` (every operation needs a token);
+- on cancel and get (every operation with --strict): `status_code_conformance`,
+  `response_schema_conformance`, `response_headers_conformance`; the spec documents explicit
+  codes plus 4XX/5XX ranges, so they only reject what no Graph client can handle (a 200 for
+  cancel, a 3xx, a body that is not a virtualEvent, a bad status enum);
+- --strict only: `unsupported_method` (Graph answers 405, but a 404/400 from a router is a
+  legitimate choice; the default mode judges the cancel path with `cancel_path_other_methods`
+  instead), `negative_data_rejection` (`$select` of an unknown property is one of the stub's
+  choices), `ensure_resource_availability` (Graph is eventually consistent: a GET right after
+  create may briefly answer 404);
+- never: `positive_data_acceptance` (schema-valid data such as an end before the start, or
+  `isInviteOnly` with audience `everyone`, is legitimately refused), `use_after_free` (the
+  contract has no DELETE), `object_level_authorization` (covered by `other_user_forbidden`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vevents.spec import contract, load_spec
+
+from .failures import Violation
+from .registry import register_builtin
+from .target import TOKEN_ENV
+
+__all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schemathesis"]
+
+ACTION = "x-vevents-action"
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+DEFAULT_MAX_EXAMPLES = 10
+DEFAULT_STATEFUL_STEPS = 6
+
+# name -> (description, scope): "all" operations, "judged" (cancel and get; all with --strict), "strict".
+BUILTINS: dict[str, tuple[str, str]] = {
+    "not_a_server_error": ("Schemathesis: no operation answers 5xx, for valid or invalid input.", "all"),
+    "status_code_conformance": ("Schemathesis: cancel and get answer only documented status codes.", "judged"),
+    "content_type_conformance": (
+        "Schemathesis: every answer has a documented Content-Type (errors: application/json).",
+        "all",
+    ),
+    "response_schema_conformance": ("Schemathesis: cancel and get bodies match the spec's schemas.", "judged"),
+    "response_headers_conformance": ("Schemathesis: documented response headers have valid values.", "judged"),
+    "ignored_auth": ("Schemathesis: every operation refuses a missing or invalid token (401/403).", "all"),
+    "unsupported_method": ("Schemathesis (strict): undocumented methods answer 405 with an Allow header.", "strict"),
+    "negative_data_rejection": ("Schemathesis (strict): schema-invalid requests answer 4xx.", "strict"),
+    "ensure_resource_availability": ("Schemathesis (strict): a created event is readable right away.", "strict"),
+}
+for _name, (_description, _scope) in BUILTINS.items():
+    register_builtin(_name, _description, strict_only=_scope == "strict")
+
+
+@dataclass(slots=True)
+class BuiltinResult:
+    """What one built-in check saw over the whole Schemathesis run."""
+
+    name: str
+    passed: int = 0
+    failures: list[Violation] = field(default_factory=list)
+    errors: int = 0
+    _seen: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class SchemathesisRun:
+    """The outcome of the Schemathesis phase: results per built-in, and problems of the run itself."""
+
+    results: dict[str, BuiltinResult]
+    errors: list[str] = field(default_factory=list)
+    scenarios: int = 0
+
+
+def _judged_operation_ids() -> list[str]:
+    return [op.operation_id for op in contract().operations if op.action in ("cancel", "get")]
+
+
+def _spec_for_run(unknown_id: str, *, exclude_create: bool) -> dict[str, Any]:
+    """The spec as Schemathesis sees it: example ids replaced by an unknown one.
+
+    The spec's example id is the documentation's sample event, which the stub seeds and a real
+    tenant might hold; the suite must never cancel an event it did not create or was not given.
+    """
+    spec = load_spec()
+    for parameter in spec["components"]["parameters"].values():
+        if parameter.get("in") == "path":
+            parameter["example"] = unknown_id
+    if exclude_create:
+        for item in spec["paths"].values():
+            creates = [name for name, op in item.items() if isinstance(op, dict) and op.get(ACTION) == "create"]
+            for method in creates:
+                del item[method]
+    return spec
+
+
+def _config(
+    *,
+    base_url: str,
+    token: str,
+    names: Iterable[str],
+    strict: bool,
+    phases: Iterable[str],
+    max_examples: int,
+    seed: int | None,
+    timeout: float,
+) -> dict[str, Any]:
+    names = set(names)
+    everywhere = {name for name in names if BUILTINS[name][1] == "all" or strict}
+    judged_only = {name for name in names if BUILTINS[name][1] == "judged" and not strict}
+    checks: dict[str, Any] = {name: {"enabled": name in everywhere} for name in BUILTINS}
+    checks["positive_data_acceptance"] = {"enabled": False}
+    checks["use_after_free"] = {"enabled": False}
+    checks["missing_required_header"] = {"enabled": False}
+    checks["object_level_authorization"] = {"enabled": False}
+    checks["allow_header_conformance"] = {"enabled": "unsupported_method" in everywhere}
+    chosen = set(phases)
+    data: dict[str, Any] = {
+        "base-url": base_url,
+        "headers": {"Authorization": f"Bearer {token}"},
+        "workers": 1,
+        "request-timeout": timeout,
+        "generation": {"max-examples": max_examples, "mode": "all", "database": "none"},
+        "checks": checks,
+        "phases": {
+            "examples": {"enabled": "examples" in chosen},
+            "coverage": {"enabled": "coverage" in chosen},
+            "fuzzing": {"enabled": "fuzzing" in chosen},
+            "stateful": {"enabled": "stateful" in chosen, "max-steps": DEFAULT_STATEFUL_STEPS},
+        },
+        "suppress-health-check": ["all"],
+    }
+    if seed is not None:
+        data["seed"] = seed
+    if judged_only:
+        enabled = {name: {"enabled": True} for name in judged_only}
+        data["operations"] = [{"include-operation-id": _judged_operation_ids(), "checks": enabled}]
+    return data
+
+
+def _mask(text: str, token: str) -> str:
+    """Take the token out of a code sample: `Authorization: Bearer $VEVENTS_TOKEN`."""
+    text = re.sub(rf"'Authorization: Bearer {re.escape(token)}'", f'"Authorization: Bearer ${TOKEN_ENV["main"]}"', text)
+    return text.replace(token, f"${TOKEN_ENV['main']}")
+
+
+def run_schemathesis(
+    *,
+    base_url: str,
+    token: str,
+    names: Iterable[str],
+    strict: bool = False,
+    phases: Iterable[str] = PHASES,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    timeout: float = 10.0,
+    exclude_create: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> SchemathesisRun:
+    """Run the chosen built-ins over every operation; never raises for what the target does."""
+    import schemathesis
+    from schemathesis.engine import events as st_events
+    from schemathesis.engine import from_schema
+
+    names = [name for name in names if name in BUILTINS]
+    results = {name: BuiltinResult(name=name) for name in names}
+    run = SchemathesisRun(results=results)
+    if not names:
+        return run
+    config = schemathesis.Config.from_dict(
+        _config(
+            base_url=base_url,
+            token=token,
+            names=names,
+            strict=strict,
+            phases=phases,
+            max_examples=max_examples,
+            seed=seed,
+            timeout=timeout,
+        )
+    )
+    unknown = f"{uuid.uuid4()}@{uuid.uuid4()}"
+    schema = schemathesis.openapi.from_dict(_spec_for_run(unknown, exclude_create=exclude_create), config=config)
+    schema.config.update(base_url=base_url)
+    for event in from_schema(schema).execute():
+        if isinstance(event, st_events.ScenarioFinished):
+            run.scenarios += 1
+            _collect(results, event.recorder, token)
+            if on_progress is not None:
+                on_progress(f"schemathesis {event.phase.value}: {run.scenarios} scenarios")
+        elif isinstance(event, st_events.NonFatalError):
+            run.errors.append(f"{event.label}: {event.info.title}: {event.info.message}".strip())
+        elif isinstance(event, st_events.FatalError):
+            run.errors.append(f"Schemathesis stopped: {event.exception}")
+        elif isinstance(event, st_events.EngineFinished):
+            for failure in event.failures:
+                for name in failure.checks:
+                    _add_failure(results, name, failure, "", token)
+    return run
+
+
+def _collect(results: Mapping[str, BuiltinResult], recorder: Any, token: str) -> None:
+    from schemathesis.engine import Status
+
+    for nodes in recorder.checks.values():
+        for node in nodes:
+            result = results.get(node.name)
+            if result is None:
+                continue
+            if node.status == Status.SUCCESS:
+                result.passed += 1
+            elif node.status == Status.FAILURE and node.failure_info is not None:
+                info = node.failure_info
+                _add_failure(results, node.name, info.failure, info.code_sample, token)
+            elif node.status == Status.ERROR:
+                result.errors += 1
+
+
+def _add_failure(results: Mapping[str, BuiltinResult], name: str, failure: Any, code_sample: str, token: str) -> None:
+    result = results.get(name)
+    if result is None:
+        return
+    key = (str(failure.operation), str(failure.title))
+    if key in result._seen:
+        return
+    result._seen.add(key)
+    documented = BUILTINS[name][1] != "strict"
+    result.failures.append(
+        Violation(
+            title=f"{failure.operation}: {failure.title}",
+            message=_mask(str(failure.message), token),
+            repro=(_mask(code_sample, token),) if code_sample else (),
+            documented=documented,
+        )
+    )
