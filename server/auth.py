@@ -68,19 +68,21 @@ def mint_token(
     secret: str,
     tenant: str = SEED_TENANT,
     user: str = SEED_ORGANIZER,
-    scopes: Iterable[str] = ("VirtualEvent.ReadWrite",),
+    scopes: Iterable[str] | None = None,
     roles: Iterable[str] = (),
     expires_in: int = 3600,
     **claims: Any,
 ) -> str:
     """A Graph-like access token the stub trusts when it runs with the same `secret`.
 
-    With `roles` (and no `scopes`) the token is an application token: `roles` is set and
-    `scp` is absent, as the identity platform issues them. Extra keyword arguments become
+    `scopes` (default `VirtualEvent.ReadWrite`) become the delegated `scp` claim. With
+    `roles` and no `scopes` the token is an application token: `roles` is set and `scp` is
+    absent, as the identity platform issues them. Extra keyword arguments become
     claims and override the defaults (e.g. `aud=...`, `iss=...`, `nbf=...`).
     """
     now = int(time.time())
-    scopes, roles = list(scopes), list(roles)
+    roles = list(roles)
+    scopes = list(scopes) if scopes is not None else ([] if roles else ["VirtualEvent.ReadWrite"])
     payload: dict[str, Any] = {
         "aud": GRAPH_AUDIENCES[0],
         "iss": f"https://sts.windows.net/{tenant}/",

@@ -1,0 +1,151 @@
+"""The one app factory: `create_app(settings)` -> a Connexion AsyncApp serving the spec.
+
+Used alike by `vevents serve`, the tests and the conformance suite's embedded stub. Routing,
+parameter and body validation and security all come from `spec/virtual-events.yaml`; the
+spec is served twice, under `/v1.0` and `/beta`, and every operationId is resolved to a
+handler through the contract (no route is declared by hand).
+
+Two things differ from a stock Connexion app, both for speed and both invisible on the wire:
+operations call handlers as `async (scope, receive) -> Response` (no per-request signature
+inspection), and the stack has an outermost middleware for request ids and body limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import connexion
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
+from connexion.middleware import ConnexionMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.resolver import Resolver
+
+from vevents.server import errors
+from vevents.server.auth import PermissiveVerifier, TokenVerifier
+from vevents.server.handlers import Handler, Handlers
+from vevents.server.lifecycle import Lifecycle
+from vevents.server.middleware import RequestContextMiddleware
+from vevents.server.security import security_map
+from vevents.server.seed import load_seed
+from vevents.server.settings import Settings
+from vevents.server.store import MemoryStore, SqliteStore, Store
+from vevents.spec import SECURITY_SCHEME, contract, load_spec
+
+__all__ = ["app_from_env", "create_app", "open_store"]
+
+logger = logging.getLogger("vevents.server")
+
+_DELEGATED_FLOW = "authorizationCode"
+_APPLICATION_FLOW = "clientCredentials"
+
+
+class _Operation:
+    """The innermost ASGI app of one operation: call the handler, send its response."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        response = await self.handler(scope, receive)
+        await response(scope, receive, send)
+
+
+class _Api(AsyncApi):
+    def make_operation(self, operation: Any) -> Any:
+        return _Operation(operation.function)
+
+
+class _ASGIApp(AsyncASGIApp):
+    api_cls = _Api
+
+
+class StubApp(connexion.AsyncApp):
+    """A Connexion AsyncApp whose operations are `_Operation`s. `.store` is its state."""
+
+    store: Store
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._middleware_app = _ASGIApp()
+        self.middleware.app = self._middleware_app
+
+
+def open_store(settings: Settings) -> Store:
+    """The store `settings` ask for: in memory, or SQLite at `db_path`."""
+    return MemoryStore() if settings.memory else SqliteStore(settings.db_path)
+
+
+def _authenticator(settings: Settings) -> TokenVerifier | PermissiveVerifier:
+    flows = load_spec()["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]
+    scopes = {
+        "delegated_scopes": flows[_DELEGATED_FLOW]["scopes"],
+        "application_scopes": flows[_APPLICATION_FLOW]["scopes"],
+    }
+    if settings.auth_mode == "permissive":
+        return PermissiveVerifier(**scopes)
+    return TokenVerifier(secret=settings.secret, **scopes)
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> connexion.AsyncApp:
+    """Build the stub.
+
+    Args:
+        settings: the configuration (see `Settings`).
+        store: the state to serve; None opens the one `settings` describe (and closes it at
+            shutdown). An empty store receives the seed (`settings.seed_path`, or the shipped
+            default seed); a store that holds events is left as it is.
+
+    Example:
+        app = create_app(Settings(memory=True))
+        with serve_in_background(app) as base_url: ...
+    """
+    the_contract = contract()
+    owned = store is None
+    store = open_store(settings) if store is None else store
+    seeded = store.seed(load_seed(settings.seed_path))
+    if seeded:
+        logger.info("seeded %d events", seeded)
+    table = settings.lifecycle if settings.lifecycle is not None else the_contract.lifecycle
+    handlers = Handlers(store, Lifecycle(table, the_contract.create_outcome), the_contract)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        if owned:
+            store.close()
+
+    middlewares = [
+        functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
+        functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
+        *(m for m in ConnexionMiddleware.default_middlewares if m is not ServerErrorMiddleware),
+    ]
+    app = StubApp(
+        __name__,
+        lifespan=lifespan,
+        middlewares=middlewares,
+        resolver=Resolver(handlers.resolve),
+        security_map=security_map(_authenticator(settings)),
+        strict_validation=False,
+        validate_responses=False,
+    )
+    app.store = store
+    for version in the_contract.versions:
+        app.add_api(load_spec(), base_path=f"/{version}", name=version)
+    errors.register(
+        app,
+        paths=[(op.method, op.path) for op in the_contract.operations],
+        versions=the_contract.versions,
+    )
+    return app
+
+
+def app_from_env() -> connexion.AsyncApp:
+    """For `uvicorn --factory vevents.server.app:app_from_env` (one app per worker process)."""
+    return create_app(Settings.from_env(os.environ))

@@ -1,0 +1,234 @@
+"""The operations' targets: parse the request, ask the lifecycle, talk to the store, shape the reply.
+
+Each handler is `async (scope, receive) -> Response`. Connexion has already routed the request,
+checked the token and its permissions (security middleware) and validated the parameters and
+any JSON body against the spec; what is left is what the spec says in prose: id syntax,
+tenancy, roles, read-only and unknown properties, the lifecycle table and `$select`.
+
+`Handlers.resolve(operationId)` is Connexion's resolver: it reads the operation's action
+(`x-vevents-action`) and kind from the contract, so no operation id is named here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.responses import Response
+
+from vevents.server.auth import Principal, may, sees_organizer_fields
+from vevents.server.errors import error_response, json_body
+from vevents.server.ids import new_event_id, parse_event_id
+from vevents.server.lifecycle import Lifecycle
+from vevents.server.security import principal_of
+from vevents.server.store import Event, Store
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope
+
+    from vevents.spec import Contract
+
+__all__ = ["Handler", "Handlers"]
+
+Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
+
+_MAX_ATTEMPTS = 10
+"""Read-decide-write attempts before a request gives up on a contended event (503)."""
+_USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
+
+
+def _json(status: int, value: Any) -> Response:
+    return Response(json_body(value), status_code=status, media_type="application/json")
+
+
+def _path_id(scope: Scope) -> str:
+    # Every operation with a path parameter has exactly one: the event id.
+    return next(iter(scope["path_params"].values()))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class Handlers:
+    """The stub's operations over one store and one lifecycle table."""
+
+    def __init__(self, store: Store, lifecycle: Lifecycle, contract: Contract) -> None:
+        self.store = store
+        self.lifecycle = lifecycle
+        self.contract = contract
+        self.odata_types = contract.odata_types
+        self.properties = {kind: frozenset(names) for kind, names in contract.select_properties.items()}
+        self.read_only = contract.read_only_properties
+
+    def resolve(self, operation_id: str) -> Handler:
+        """The handler for `operation_id` (Connexion's `Resolver` function)."""
+        operation = self.contract.operation(operation_id)
+        kind = operation.kind if operation.kind in self.odata_types else None  # None: the /events routes
+        action = operation.action
+        if action in ("publish", "cancel"):
+            return functools.partial(self.transition, action, kind)
+        targets: dict[str, Callable[..., Awaitable[Response]]] = {
+            "list": self.list,
+            "create": self.create,
+            "get": self.get,
+            "update": self.update,
+        }
+        if action not in targets:
+            raise LookupError(f"no handler for action {action!r} of {operation_id}")
+        return functools.partial(targets[action], kind)
+
+    # ------------------------------------------------------------ operations
+    async def list(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        principal = principal_of(scope)
+        events = self.store.list(kind, principal.tenant)
+        return _json(200, {"value": [self._present(e, principal) for e in events]})
+
+    async def get(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        principal = principal_of(scope)
+        select = None
+        if scope["query_string"]:
+            select, problem = self._query_options(scope["query_string"])
+            if problem:
+                return error_response(scope, 400, problem)
+        found = self._find(scope, principal, kind)
+        if isinstance(found, Response):
+            return found
+        (event,) = found
+        outcome = self.lifecycle.outcome("get", event.status)
+        if outcome.status >= 400:
+            return self._refused(scope, "get", outcome.status, outcome.error, event.status)
+        return _json(outcome.status, self._present(event, principal, select))
+
+    async def create(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        principal = principal_of(scope)
+        body = await self._json_body(scope, receive, kind)
+        if isinstance(body, Response):
+            return body
+        outcome = self.lifecycle.create
+        user = {"@odata.type": _USER_IDENTITY, "id": principal.user, "displayName": principal.name,
+                "tenantId": principal.tenant}
+        body.pop("@odata.type", None)
+        resource = {
+            "@odata.type": self.odata_types[kind],
+            "id": "",
+            "status": outcome.to,
+            **body,
+            "createdBy": {"application": None, "device": None, "user": user},
+        }
+        resource.setdefault("coOrganizers", [])
+        for _ in range(_MAX_ATTEMPTS):
+            event_id = new_event_id(principal.tenant)
+            resource["id"] = event_id
+            event = Event(kind=kind, id=event_id, tenant=principal.tenant, resource=resource)
+            if self.store.create(event):
+                return _json(outcome.status, self._present(event, principal))
+        return error_response(scope, 503, "Could not allocate an event id; retry.", headers={"Retry-After": "1"})
+
+    async def update(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        principal = principal_of(scope)
+        body = await self._json_body(scope, receive, kind)
+        if isinstance(body, Response):
+            return body
+        body.pop("@odata.type", None)
+        return self._decide_and_write(scope, principal, "update", kind, body, 200)
+
+    async def transition(self, action: str, kind: str | None, scope: Scope, receive: Receive) -> Response:
+        principal = principal_of(scope)
+        body = await _read_body(receive)
+        if body.strip() and not _is_empty_object(body):
+            return error_response(scope, 400, "Don't supply a request body for this method.")
+        return self._decide_and_write(scope, principal, action, kind, None, 204)
+
+    # ------------------------------------------------------------ steps
+    def _decide_and_write(
+        self, scope: Scope, principal: Principal, action: str, kind: str | None,
+        properties: Mapping[str, Any] | None, status_on_success: int,
+    ) -> Response:
+        for _ in range(_MAX_ATTEMPTS):
+            found = self._find(scope, principal, kind)
+            if isinstance(found, Response):
+                return found
+            if not all(may(principal, action, e.resource) for e in found):
+                who = "the organizer or a co-organizer" if action == "update" else "the organizer"
+                return error_response(scope, 403, f"Only {who} of a virtual event can {action} it.")
+            decision = self.lifecycle.decide(action, found, properties)
+            if decision.error is not None or decision.status >= 400:
+                return self._refused(scope, action, decision.status, decision.error, decision.state)
+            if self.store.replace(decision.changes):
+                if decision.status == 204:
+                    return Response(status_code=204)
+                (event,) = decision.changes or found
+                return _json(decision.status, self._present(event, principal))
+        return error_response(scope, 503, "The virtual event is being changed concurrently; retry.",
+                              headers={"Retry-After": "1"})
+
+    def _find(self, scope: Scope, principal: Principal, kind: str | None) -> list[Event] | Response:
+        raw = _path_id(scope)
+        event_id = parse_event_id(raw, principal.tenant)
+        if event_id is None:
+            return error_response(scope, 400, f"Invalid virtual event id {raw!r}: expected '<guid>@<tenant-guid>'.")
+        events = [e for e in self.store.find(event_id, kind) if e.tenant == principal.tenant]
+        if not events:
+            # Also for another tenant's event: never reveal that it exists.
+            return error_response(scope, 404, f"The virtual event '{event_id}' was not found.")
+        return events
+
+    @staticmethod
+    def _refused(scope: Scope, action: str, status: int, code: str | None, state: str | None) -> Response:
+        message = f"The virtual event is {state}; '{action}' is not allowed in this state."
+        return error_response(scope, status, message, code=code)
+
+    async def _json_body(self, scope: Scope, receive: Receive, kind: str) -> dict[str, Any] | Response:
+        raw = await _read_body(receive)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return error_response(scope, 400, "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return error_response(scope, 400, "The request body must be a JSON object.")
+        odata_type = self.odata_types[kind]
+        for name in body:
+            if name in self.read_only[kind]:
+                return error_response(scope, 400, f"The property '{name}' is read-only and cannot be set.")
+            if name not in self.properties[kind]:
+                return error_response(scope, 400, f"The property '{name}' does not exist on type '{odata_type}'.")
+        if body.get("@odata.type", odata_type) != odata_type:
+            return error_response(scope, 400, f"'@odata.type' must be '{odata_type}' here.")
+        return body
+
+    def _query_options(self, query_string: bytes) -> tuple[list[str] | None, str | None]:
+        select = None
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            if name == "$select":
+                select = [p for p in value.split(",") if p]
+            elif name.startswith("$"):
+                return None, f"The query option '{name}' is not supported; only $select is."
+        return select, None
+
+    @staticmethod
+    def _present(event: Event, principal: Principal, select: list[str] | None = None) -> Mapping[str, Any]:
+        resource = event.resource
+        if resource.get("externalEventInformation") and not sees_organizer_fields(principal, resource):
+            resource = {**resource, "externalEventInformation": None}
+        if select:
+            resource = {"@odata.type": resource["@odata.type"], **{name: resource.get(name) for name in select}}
+        return resource
+
+
+def _is_empty_object(body: bytes) -> bool:
+    try:
+        return json.loads(body) == {}
+    except ValueError:
+        return False

@@ -1,0 +1,28 @@
+"""Event ids: `<guid>@<tenant-guid>`, or a bare `<guid>` meaning "in the caller's tenant"."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+__all__ = ["new_event_id", "parse_event_id"]
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_EVENT_ID = re.compile(rf"({_GUID})(?:@({_GUID}))?")
+
+
+def parse_event_id(raw: str, tenant: str) -> str | None:
+    """The canonical (lower-case) `<guid>@<tenant>` for `raw`, or None if `raw` is malformed.
+
+    `raw` arrives percent-decoded (`%40` is already `@`). A bare `<guid>` is taken to be in
+    `tenant`, the caller's tenant (the town hall GET examples in Graph's docs use bare GUIDs).
+    """
+    match = _EVENT_ID.fullmatch(raw)
+    if match is None:
+        return None
+    guid, event_tenant = match.groups()
+    return f"{guid}@{event_tenant or tenant}".lower()
+
+
+def new_event_id(tenant: str) -> str:
+    return f"{uuid.uuid4()}@{tenant}".lower()

@@ -1,0 +1,120 @@
+"""The outermost ASGI middleware: request ids, the body size limit, one log line per request.
+
+It wraps Connexion's whole stack, so it sees every response - the handlers', Connexion's
+error responses, Swagger UI - and adds `request-id` and `client-request-id` to each.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from vevents.server.errors import SCOPE_KEY, BodyTooLarge, RequestIds, envelope
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["RequestContextMiddleware"]
+
+access_log = logging.getLogger("vevents.server.access")
+
+
+class RequestContextMiddleware:
+    """Assigns the request ids, enforces `max_body_bytes`, logs the request."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        client_request_id = content_length = None
+        for name, value in scope["headers"]:
+            if name == b"client-request-id":
+                client_request_id = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+        ids = RequestIds(request_id, client_request_id)
+        scope[SCOPE_KEY] = ids
+        extra_headers = [
+            (b"request-id", request_id.encode()),
+            (b"client-request-id", ids.client_request_id.encode("latin-1")),
+        ]
+        _keep_encoded_slashes(scope)
+        status = 0
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra_headers]
+            await send(message)
+
+        limit = self.max_body_bytes
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            if content_length is not None and _too_long(content_length, limit):
+                body = envelope(ids, "invalidRequest", BodyTooLarge(limit).message)
+                await send_with_ids(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+                    }
+                )
+                await send_with_ids({"type": "http.response.body", "body": body})
+                return
+            await self.app(scope, bounded_receive, send_with_ids)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1fms %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    request_id,
+                )
+
+
+def _too_long(content_length: bytes, limit: int) -> bool:
+    try:
+        return int(content_length) > limit
+    except ValueError:
+        return False
+
+
+_ROUTING_BREAKERS = re.compile(rb"%(?:2[fF]|[01][0-9a-fA-F]|7[fF])")
+_CONTROL_OR_SLASH = re.compile(r"[\x00-\x1f\x7f/]")
+
+
+def _keep_encoded_slashes(scope: Scope) -> None:
+    """Keep `%2F` and encoded control characters inside a path segment encoded, so that an
+    id containing them still reaches its operation (and is answered 400, a malformed id)
+    instead of missing every route (404)."""
+    raw = scope.get("raw_path")
+    if raw and _ROUTING_BREAKERS.search(raw):
+        segments = raw.decode("latin-1").split("/")
+        scope["path"] = "/".join(_CONTROL_OR_SLASH.sub(_encode, unquote(s)) for s in segments)
+
+
+def _encode(match: re.Match[str]) -> str:
+    return f"%{ord(match.group()):02X}"
