@@ -1,0 +1,159 @@
+"""`vevents serve` and `vevents token`: thin commands that build `Settings` and call one function."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import signal
+import socket
+import sys
+import warnings
+from urllib.parse import quote
+
+import click
+
+from vevents.server.settings import (
+    AUTH_MODES,
+    DEFAULT_DB_PATH,
+    DEFAULT_HOST,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PORT,
+    DEFAULT_SECRET,
+    LOG_LEVELS,
+    Settings,
+)
+
+__all__ = ["serve", "token"]
+
+SAMPLE_EVENT_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+
+_secret_option = click.option(
+    "--secret",
+    envvar="VEVENTS_SECRET",
+    default=DEFAULT_SECRET,
+    show_default="a fixed development secret",
+    help="HS256 secret for tokens (env VEVENTS_SECRET); at least 32 bytes.",
+)
+
+
+def _settings(**kwargs: object) -> Settings:
+    try:
+        return Settings(**kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--db", "db_path", default=DEFAULT_DB_PATH, show_default=True, help="SQLite database file.")
+@click.option("--memory", is_flag=True, help="Keep state in memory instead of --db (lost on exit).")
+@click.option("--seed", "seed_path", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON seed file.")
+@click.option("--auth", "auth_mode", type=click.Choice(AUTH_MODES), default="strict", show_default=True,
+              help="strict: verify tokens; permissive: any bearer token is the seed tenant's organizer.")
+@_secret_option
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (SQLite store only).")
+@click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True)
+def serve(**options: object) -> None:
+    """Run the stateful Graph virtual-events stub."""
+    settings = _settings(**options)
+    if settings.memory and settings.workers > 1:
+        raise click.BadParameter("--memory cannot be shared by several --workers; use --db")
+    _configure_logging(settings.log_level)
+    run(settings)
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
+    import uvicorn
+
+    if settings.workers > 1:
+        os.environ.update(settings.to_env())
+        _announce(settings, settings.port)
+        uvicorn.run(
+            "vevents.server.app:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+        return
+
+    from vevents.server.app import create_app
+
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+    _announce(settings, sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=5)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler it found installed; make that one a no-op so a clean stop exits with status 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _ignore_signal)
+    uvicorn.Server(config).run(sockets=[sock])
+    click.echo("vevents stub stopped.")
+
+
+def _ignore_signal(signum: int, frame: object) -> None:
+    pass
+
+
+def _announce(settings: Settings, port: int) -> None:
+    from vevents.server.auth import mint_token
+
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{port}"
+    store = "memory" if settings.memory else os.path.abspath(settings.db_path)
+    bearer = "anything" if settings.auth_mode == "permissive" else mint_token(secret=settings.secret)
+    url = f"{base}/v1.0/solutions/virtualEvents/webinars/{quote(SAMPLE_EVENT_ID, safe='')}"
+    lines = [
+        f"vevents stub listening on {base} (/v1.0 and /beta; store: {store}; auth: {settings.auth_mode})",
+        f"Swagger UI: {base}/v1.0/ui/",
+        "Try it (token valid for 1 hour; mint more with `vevents token`):",
+        f"  curl -H {shlex.quote('Authorization: Bearer ' + bearer)} {url}",
+    ]
+    click.echo("\n".join(lines))
+    sys.stdout.flush()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if level != "debug":  # Connexion narrates its start-up at INFO
+        logging.getLogger("connexion").setLevel(logging.WARNING)
+    # Importing Connexion makes Starlette warn about its test client; nothing to act on here.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+
+@click.command()
+@click.option("--scope", "scopes", multiple=True, help="Delegated permission (scp); repeatable. "
+              "Default VirtualEvent.ReadWrite unless --role is given.")
+@click.option("--role", "roles", multiple=True, help="Application permission (roles); repeatable. "
+              "With no --scope this makes an application token.")
+@click.option("--tenant", default=None, help="Tenant id (tid); default the seed's tenant.")
+@click.option("--user", default=None, help="User or app object id (oid); default the seed's organizer.")
+@click.option("--expires-in", default=3600, show_default=True, type=int, help="Lifetime in seconds.")
+@_secret_option
+def token(scopes: tuple[str, ...], roles: tuple[str, ...], tenant: str | None, user: str | None,
+          expires_in: int, secret: str) -> None:
+    """Print a bearer token that `vevents serve` (same --secret) trusts."""
+    from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
+
+    _settings(secret=secret)  # validates the secret
+    click.echo(
+        mint_token(
+            secret=secret,
+            tenant=tenant or SEED_TENANT,
+            user=user or SEED_ORGANIZER,
+            scopes=scopes or None,
+            roles=roles,
+            expires_in=expires_in,
+        )
+    )
