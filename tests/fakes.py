@@ -1,0 +1,426 @@
+"""A catalogue of deliberately broken implementations ("fakes"), plus correct-but-different ones.
+
+Each fake is the real stub with exactly ONE fault, made from outside the server: a modified
+lifecycle table (`Settings(lifecycle=...)`), a wrapped store (`create_app(settings, store=...)`)
+or a small ASGI middleware around the app. Each names the check that must catch it
+(`expected_check`). `VARIANTS` are implementations that make a different, legitimate choice
+where Graph's documentation is silent; the default mode must find nothing wrong with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jwt
+
+from vevents.server.app import create_app
+from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
+from vevents.server.background import serve_in_background
+from vevents.server.settings import Settings
+from vevents.server.store import Event, MemoryStore
+from vevents.spec import Outcome, contract
+
+__all__ = ["FAKES", "SECRET", "VARIANTS", "Fake", "serve"]
+
+SECRET = "vevents-conformance-fakes-secret-0123456789abcdef"
+CANCELED = contract().outcome("cancel", "published").to
+GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+App = Callable[..., Awaitable[None]]
+
+
+# ---------------------------------------------------------------------------- building blocks
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    raw_path: bytes
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.decode("latin-1").lower() == name:
+                return value.decode("latin-1")
+        return None
+
+    def with_body(self, body: bytes, content_type: str | None = "application/json") -> Response:
+        headers = [(k, v) for k, v in self.headers if k.lower() not in (b"content-type", b"content-length")]
+        if content_type is not None:
+            headers.append((b"content-type", content_type.encode()))
+        return Response(self.status, headers, body)
+
+
+def envelope(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return Response(status, [(b"content-type", b"application/json")], body)
+
+
+RequestHook = Callable[[Request], "Request | Response"]
+ResponseHook = Callable[[Request, Response], Response]
+
+
+class Rewrite:
+    """ASGI middleware: rewrite the request before the stub sees it, or its answer after."""
+
+    def __init__(self, app: App, *, request: RequestHook | None = None, response: ResponseHook | None = None) -> None:
+        self.app = app
+        self.on_request = request
+        self.on_response = response
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request = Request(scope["method"], scope["path"], scope.get("raw_path") or b"", headers, b"".join(chunks))
+        if self.on_request is not None:
+            outcome = self.on_request(request)
+            if isinstance(outcome, Response):
+                await _send(send, outcome)
+                return
+            request = outcome
+        scope = dict(scope)
+        scope["method"] = request.method
+        scope["path"] = request.path
+        scope["raw_path"] = request.raw_path
+        scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": request.body, "more_body": False}
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        response = Response(captured["status"], captured["headers"], b"".join(captured["body"]))
+        if self.on_response is not None:
+            response = self.on_response(request, response)
+        await _send(send, response)
+
+
+async def _send(send: Any, response: Response) -> None:
+    headers = [(k, v) for k, v in response.headers if k.lower() != b"content-length"]
+    if response.status != 204 and response.status >= 200:
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body if response.status != 204 else b""})
+
+
+def _is_cancel(request: Request) -> bool:
+    return request.method == "POST" and request.path.endswith("/cancel")
+
+
+def _table(changes: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, dict[str, Outcome]]:
+    """The spec's lifecycle table with some rows changed: {(action, state): {field: value}}."""
+    table = {name: dict(rows) for name, rows in contract().lifecycle.items()}
+    for (action, state), fields in changes.items():
+        table[action][state] = replace(table[action][state], **fields)
+    return table
+
+
+def _claims(request: Request) -> dict[str, Any] | None:
+    """The verified claims of the request's bearer token, or None (missing or invalid)."""
+    value = request.headers.get("authorization", "")
+    if not value.lower().startswith("bearer "):
+        return None
+    try:
+        return jwt.decode(value[7:], SECRET, algorithms=["HS256"], options={"verify_aud": False})
+    except jwt.PyJWTError:
+        return None
+
+
+def _as_organizer(request: Request) -> Request:
+    request.headers["authorization"] = "Bearer " + mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER)
+    return request
+
+
+# ---------------------------------------------------------------------------- store faults
+class ForgetfulCancelStore(MemoryStore):
+    """Answers cancel as done but never writes the canceled status."""
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        kept = [event for event in events if event.status != CANCELED]
+        return super().replace(kept) if kept else True
+
+
+class VanishingStore(MemoryStore):
+    """A canceled event can no longer be found."""
+
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        return [event for event in super().find(event_id, kind) if event.status != CANCELED]
+
+
+class GreedyCancelStore(MemoryStore):
+    """Canceling one event cancels every other event of its tenant too."""
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        if not any(event.status == CANCELED for event in events):
+            return super().replace(events)
+        targets = {(event.kind, event.id) for event in events}
+        others = [
+            other.changed(status=CANCELED)
+            for kind in contract().kinds
+            for other in self.list(kind, events[0].tenant)
+            if (other.kind, other.id) not in targets and other.status != CANCELED
+        ]
+        return super().replace([*events, *others])
+
+
+# ---------------------------------------------------------------------------- middleware faults
+def _cancel_200_with_body(request: Request, response: Response) -> Response:
+    if _is_cancel(request) and response.status == 204:
+        response = response.with_body(json.dumps({"status": CANCELED}).encode())
+        response.status = 200
+    return response
+
+
+def _unknown_cancel_204(request: Request, response: Response) -> Response:
+    if _is_cancel(request) and response.status == 404:
+        return Response(204, [], b"")
+    return response
+
+
+def _ignore_auth(request: Request) -> Request:
+    return request if _claims(request) is not None else _as_organizer(request)
+
+
+def _problem_json(request: Request, response: Response) -> Response:
+    if response.status < 400:
+        return response
+    error = (response.json() or {}).get("error", {})
+    problem = {"type": "about:blank", "title": error.get("code", "Error"), "status": response.status,
+               "detail": error.get("message", "")}
+    return response.with_body(json.dumps(problem).encode(), "application/problem+json")
+
+
+def _misspell(request: Request, response: Response) -> Response:
+    if b'"canceled"' in response.body:
+        return response.with_body(response.body.replace(b'"canceled"', b'"cancelled"'), response.header("content-type"))
+    return response
+
+
+def _townhalls_not_cancelable(request: Request) -> Request | Response:
+    if _is_cancel(request) and "/townhalls/" in request.path:
+        return envelope(400, "invalidRequest", "Town halls cannot be canceled.")
+    return request
+
+
+def _percent_crash(request: Request) -> Request | Response:
+    if b"%40" in request.raw_path:
+        return envelope(500, "generalException", "An internal error occurred.")
+    return request
+
+
+def _body_on_cancel_crashes(request: Request) -> Request | Response:
+    if _is_cancel(request) and request.body.strip() not in (b"", b"{}"):
+        return envelope(500, "generalException", "An internal error occurred.")
+    return request
+
+
+def _delete_cancels(request: Request) -> Request:
+    if request.method == "DELETE" and request.path.endswith("/cancel"):
+        request.method = "POST"
+    return request
+
+
+def _beta_forgets_cancel(request: Request, response: Response) -> Response:
+    if request.method == "GET" and request.path.startswith("/beta/") and b'"canceled"' in response.body:
+        published = contract().outcome("publish", "draft").to.encode()
+        return response.with_body(response.body.replace(b'"canceled"', b'"' + published + b'"'))
+    return response
+
+
+def _read_only_may_cancel(request: Request) -> Request:
+    claims = _claims(request)
+    if _is_cancel(request) and claims and "VirtualEvent.ReadWrite" not in claims.get("scp", "").split():
+        return _as_organizer(request)
+    return request
+
+
+def _anyone_may_cancel(request: Request) -> Request:
+    claims = _claims(request)
+    if _is_cancel(request) and claims and claims.get("oid") != SEED_ORGANIZER:
+        return _as_organizer(request)
+    return request
+
+
+def _malformed_id_crash(request: Request) -> Request | Response:
+    segments = request.path.split("/")
+    is_item = len(segments) > 5 and segments[4] in (*contract().kinds, "events")
+    if is_item and not re.fullmatch(rf"{GUID}(@{GUID})?", segments[5]):
+        return envelope(500, "generalException", "An internal error occurred.")
+    return request
+
+
+# ---------------------------------------------------------------------------- correct, but different
+def _other_choices_request(request: Request) -> Request | Response:
+    # A body on cancel is ignored (Graph's docs: "don't supply a request body"; ignoring it is fine).
+    if _is_cancel(request):
+        request.body = b""
+        request.headers.pop("content-type", None)
+        request.headers["content-length"] = "0"
+    return request
+
+
+def _other_choices_response(request: Request, response: Response) -> Response:
+    # Unsupported methods and malformed ids answer 404, no request-id headers, extra annotations.
+    if response.status == 405 or (response.status == 400 and not request.body):
+        return envelope(404, "itemNotFound", "The virtual event was not found.")
+    response.headers = [(k, v) for k, v in response.headers if k.lower() not in (b"request-id", b"client-request-id")]
+    body = response.json()
+    if isinstance(body, dict) and response.status < 300:
+        body = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#solutions/virtualEvents", **body}
+        return response.with_body(json.dumps(body).encode())
+    return response
+
+
+_TENANT_SUFFIX = re.compile(rf"({GUID})@{SEED_TENANT}")
+
+
+def _plain_guid_request(request: Request) -> Request:
+    segments = request.path.split("/")
+    if len(segments) > 5 and re.fullmatch(GUID, segments[5]):
+        segments[5] = f"{segments[5]}@{SEED_TENANT}"
+        request.path = "/".join(segments)
+        request.raw_path = request.path.encode()
+    return request
+
+
+def _plain_guid_response(request: Request, response: Response) -> Response:
+    if response.body and b"@" in response.body:
+        text = _TENANT_SUFFIX.sub(r"\1", response.body.decode("utf-8"))
+        return response.with_body(text.encode(), response.header("content-type"))
+    return response
+
+
+# ---------------------------------------------------------------------------- the catalogue
+@dataclass(frozen=True, slots=True)
+class Fake:
+    """One implementation: how it differs from the stub, and the check that must catch it."""
+
+    name: str
+    description: str
+    expected_check: str | None = None
+    lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
+    store: type[MemoryStore] | None = None
+    request: RequestHook | None = None
+    response: ResponseHook | None = None
+    # Schemathesis built-ins that must catch it too (the catalogue test runs only these).
+    schemathesis_checks: tuple[str, ...] = field(default=())
+
+    def app(self) -> Any:
+        settings = Settings(memory=True, port=0, secret=SECRET, log_level="critical", lifecycle=self.lifecycle)
+        app = create_app(settings, store=self.store() if self.store else None)
+        if self.request or self.response:
+            return Rewrite(app, request=self.request, response=self.response)
+        return app
+
+
+FAKES: tuple[Fake, ...] = (
+    Fake("cancel_200_with_body", "cancel answers 200 with a JSON body", "cancel_no_content",
+         response=_cancel_200_with_body, schemathesis_checks=("status_code_conformance",)),
+    Fake("cancel_not_persisted", "cancel answers 204 but the status never changes", "cancel_is_visible",
+         store=ForgetfulCancelStore),
+    Fake("canceled_disappears", "a canceled event answers 404", "cancel_is_visible", store=VanishingStore),
+    Fake("publish_revives", "publish of a canceled event makes it published", "publish_keeps_canceled",
+         lifecycle=_table({("publish", "canceled"): {"status": 204, "to": "published", "error": None}})),
+    Fake("second_cancel_toggles", "a second cancel makes the event published again", "second_cancel_keeps_canceled",
+         lifecycle=_table({("cancel", "canceled"): {"to": "published"}})),
+    Fake("update_revives", "update of a canceled event makes it published", "update_keeps_canceled",
+         lifecycle=_table({("update", "canceled"): {"status": 200, "to": "published", "error": None}})),
+    Fake("draft_cancel_noop", "cancel of a draft answers 204 but it stays draft", "cancel_draft",
+         lifecycle=_table({("cancel", "draft"): {"to": "draft"}})),
+    Fake("unknown_id_204", "cancel of an unknown id answers 204", "unknown_id_not_found",
+         response=_unknown_cancel_204),
+    Fake("auth_ignored", "missing or invalid tokens act as the organizer", "auth_required",
+         request=_ignore_auth, schemathesis_checks=("ignored_auth",)),
+    Fake("problem_json_errors", "errors are RFC 7807 application/problem+json", "error_envelope",
+         response=_problem_json, schemathesis_checks=("content_type_conformance",)),
+    Fake("misspelt_status", "the canceled status is spelt `cancelled`", "cancel_is_visible", response=_misspell),
+    Fake("townhalls_not_cancelable", "cancel of a town hall answers 400", "cancel_every_kind_and_route",
+         request=_townhalls_not_cancelable),
+    Fake("percent_ids_crash", "ids sent with %40 answer 500", "id_encoding", request=_percent_crash),
+    Fake("cancel_hits_others", "cancel cancels every event of the tenant", "cancel_affects_only_target",
+         store=GreedyCancelStore),
+    Fake("body_on_cancel_crashes", "a body sent to cancel answers 500", "cancel_with_body",
+         request=_body_on_cancel_crashes),
+    Fake("delete_cancels", "DELETE on the cancel path cancels the event", "cancel_path_other_methods",
+         request=_delete_cancels),
+    Fake("beta_forgets_cancel", "the beta prefix shows a canceled event as published", "canceled_on_other_version",
+         response=_beta_forgets_cancel),
+    Fake("read_only_may_cancel", "a VirtualEvent.Read token may cancel", "read_only_token_forbidden",
+         request=_read_only_may_cancel),
+    Fake("anyone_may_cancel", "any user of the tenant may cancel any event", "other_user_forbidden",
+         request=_anyone_may_cancel),
+    Fake("malformed_id_crash", "an id that is not a GUID answers 500", "malformed_id_rejected",
+         request=_malformed_id_crash),
+)
+
+VARIANTS: tuple[Fake, ...] = (
+    Fake("refusing_lifecycle", "second cancel 409, cancel of a draft 400, publish of a canceled event 400, "
+         "update of a canceled event 400",
+         lifecycle=_table({
+             ("cancel", "canceled"): {"status": 409, "error": "notAllowed"},
+             ("cancel", "draft"): {"status": 400, "to": "draft", "error": "invalidRequest"},
+             ("publish", "canceled"): {"status": 400, "error": "invalidRequest"},
+             ("update", "canceled"): {"status": 400, "error": "invalidRequest"},
+         })),
+    Fake("other_choices", "no request-id headers, @odata.context in bodies, 404 for malformed ids and unsupported "
+         "methods, a body on cancel ignored",
+         request=_other_choices_request, response=_other_choices_response),
+    Fake("plain_guid_ids", "event ids are plain GUIDs (no @tenant)",
+         request=_plain_guid_request, response=_plain_guid_response),
+)
+
+
+def tokens() -> dict[str, str]:
+    """The tokens the fakes trust, by the suite's role names."""
+    return {
+        "main": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER),
+        "read_only": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
+        "other_user": mint_token(secret=SECRET, tenant=SEED_TENANT, user=str(uuid.uuid4())),
+    }
+
+
+@contextlib.contextmanager
+def serve(fake: Fake) -> Iterator[str]:
+    """Serve a fake on 127.0.0.1; yield its versioned base URL."""
+    with serve_in_background(fake.app(), log_level="critical") as url:
+        yield f"{url}/{contract().versions[0]}"
