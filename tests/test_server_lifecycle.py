@@ -141,7 +141,8 @@ def test_ids_accept_raw_or_encoded_at(module_stub: Stub, http: httpx.Client, aut
     raw = quote(event.id, safe="") if encode else event.id
     base = module_stub.url(f"/solutions/virtualEvents/{kind}/{raw}")
     assert http.get(base, headers=auth()).json()["id"] == event.id
-    assert http.post(module_stub.url(f"/solutions/virtualEvents/events/{raw}/cancel"), headers=auth()).status_code == 204
+    cancel = module_stub.url(f"/solutions/virtualEvents/events/{raw}/cancel")
+    assert http.post(cancel, headers=auth()).status_code == 204
     assert http.get(base, headers=auth()).json()["status"] == "canceled"
 
 
