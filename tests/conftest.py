@@ -6,7 +6,7 @@
     make_token      factory: make_token(**mint_token kwargs) -> str, signed with SECRET
     auth            factory: auth(**mint_token kwargs) -> {"Authorization": "Bearer ..."}
     make_event      factory: make_event(store, kind, status, ...) -> Event, stored directly
-    http            an httpx.Client (no retries, short timeout)
+    http            one httpx.Client for the session (no retries, 10 s timeout)
 
 Tokens default to the seed tenant's organizer with `VirtualEvent.ReadWrite` (delegated).
 """
@@ -139,7 +139,8 @@ def make_event() -> Callable[..., Event]:
     return put_event
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
+    # Session-wide: building an httpx.Client loads an SSL context (~0.1 s).
     with httpx.Client(timeout=10) as client:
         yield client
