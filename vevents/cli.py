@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "token": ("vevents.server.cli:token", "Mint a bearer token the stub trusts."),
     "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
     "validate-traffic": ("vevents.traffic:validate_traffic_command", "Validate recorded traffic (HAR, cassettes)."),
+    "diff": ("vevents.diff:diff", "Report breaking changes between two versions of the spec."),
 }
 
 

@@ -41,6 +41,7 @@ class Flat:
     properties: Mapping[str, Any] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
     items: Any = None
+    write_only: bool = False
 
     @property
     def values(self) -> frozenset[Any] | None:
@@ -119,6 +120,7 @@ class Walker:
             properties=properties,
             required=frozenset(required),
             items=schema.get("items", items),
+            write_only=bool(schema.get("writeOnly", False)),
         )
 
     def signature(self, schema: Any) -> str:
