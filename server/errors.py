@@ -142,7 +142,8 @@ def graph_error(exc: Exception) -> GraphError:
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() not in ("content-type", "content-length")}
         detail = exc.detail if isinstance(exc.detail, str) else None
         if isinstance(exc, ProblemException):
-            detail = exc.detail or exc.title
+            # jsonschema appends the whole schema to its message; keep the first paragraph.
+            detail = str(exc.detail or exc.title or "").split("\n\n", 1)[0]
         if status == 404:
             return GraphError(404, "Resource not found for the request URL.", headers=headers)
         if status == 405:

@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from vevents.server.errors import SCOPE_KEY, BodyTooLarge, RequestIds, envelope
+from vevents.server.errors import SCOPE_KEY, BodyTooLarge, GraphError, RequestIds, envelope
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,18 +37,21 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         client_request_id = content_length = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"client-request-id":
                 client_request_id = value.decode("latin-1")
             elif name == b"content-length":
                 content_length = value
+            elif name == b"transfer-encoding":
+                chunked = True
         ids = RequestIds(request_id, client_request_id)
         scope[SCOPE_KEY] = ids
         extra_headers = [
             (b"request-id", request_id.encode()),
             (b"client-request-id", ids.client_request_id.encode("latin-1")),
         ]
-        _keep_encoded_slashes(scope)
+        _normalise_path(scope)
         status = 0
 
         async def send_with_ids(message: Message) -> None:
@@ -72,17 +75,20 @@ class RequestContextMiddleware:
 
         try:
             if content_length is not None and _too_long(content_length, limit):
-                body = envelope(ids, "invalidRequest", BodyTooLarge(limit).message)
-                await send_with_ids(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-                    }
-                )
-                await send_with_ids({"type": "http.response.body", "body": body})
+                await _send_error(send_with_ids, ids, BodyTooLarge(limit))
                 return
-            await self.app(scope, bounded_receive, send_with_ids)
+            app_receive: Receive = bounded_receive
+            if content_length is None and chunked:
+                # Connexion takes a body without Content-Length for no body at all: read the
+                # chunked body here (bounded), then hand it on with its length.
+                try:
+                    body = await _read_all(bounded_receive)
+                except BodyTooLarge as exc:
+                    await _send_error(send_with_ids, ids, exc)
+                    return
+                scope["headers"] = [*scope["headers"], (b"content-length", b"%d" % len(body))]
+                app_receive = _replay(body, receive)
+            await self.app(scope, app_receive, send_with_ids)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
@@ -93,6 +99,34 @@ class RequestContextMiddleware:
                     (time.perf_counter() - started) * 1000,
                     request_id,
                 )
+
+
+async def _send_error(send: Send, ids: RequestIds, error: GraphError) -> None:
+    body = envelope(ids, error.code, error.message)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 def _too_long(content_length: bytes, limit: int) -> bool:
@@ -106,14 +140,20 @@ _ROUTING_BREAKERS = re.compile(rb"%(?:2[fF]|[01][0-9a-fA-F]|7[fF])")
 _CONTROL_OR_SLASH = re.compile(r"[\x00-\x1f\x7f/]")
 
 
-def _keep_encoded_slashes(scope: Scope) -> None:
-    """Keep `%2F` and encoded control characters inside a path segment encoded, so that an
-    id containing them still reaches its operation (and is answered 400, a malformed id)
-    instead of missing every route (404)."""
+def _normalise_path(scope: Scope) -> None:
+    """Route ids as Graph would.
+
+    `%2F` and encoded control characters inside a path segment stay encoded, so that an id
+    containing them still reaches its operation (and is answered 400, a malformed id)
+    instead of missing every route (404). A trailing slash is ignored (no 307 redirect).
+    """
     raw = scope.get("raw_path")
     if raw and _ROUTING_BREAKERS.search(raw):
         segments = raw.decode("latin-1").split("/")
         scope["path"] = "/".join(_CONTROL_OR_SLASH.sub(_encode, unquote(s)) for s in segments)
+    path = scope["path"]
+    if path[-1:] == "/" and "/solutions/" in path:
+        scope["path"] = path.rstrip("/")
 
 
 def _encode(match: re.Match[str]) -> str:
