@@ -90,6 +90,7 @@ def run(settings: Settings) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))
+        sock.listen(2048)  # accept (queue) connections from the moment the URL is printed
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
     _announce(settings, sock.getsockname()[1])
