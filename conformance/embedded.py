@@ -6,6 +6,7 @@ This is the only module of the suite that imports the server, and only when call
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import uuid
 import warnings
@@ -45,5 +46,13 @@ def embedded_stub() -> Iterator[EmbeddedStub]:
         "read_only": mint_token(secret=secret, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
         "other_user": mint_token(secret=secret, tenant=SEED_TENANT, user=str(uuid.uuid4())),
     }
-    with serve_in_background(create_app(settings), host=settings.host, port=0, log_level="critical") as url:
-        yield EmbeddedStub(base_url=f"{url}/{contract().versions[0]}", tokens=tokens)
+    # A handler of our own keeps Python's last-resort handler from printing the server's
+    # tracebacks on stderr when the application has configured no logging.
+    quiet = logging.NullHandler()
+    server_log = logging.getLogger("vevents.server")
+    server_log.addHandler(quiet)
+    try:
+        with serve_in_background(create_app(settings), host=settings.host, port=0, log_level="critical") as url:
+            yield EmbeddedStub(base_url=f"{url}/{contract().versions[0]}", tokens=tokens)
+    finally:
+        server_log.removeHandler(quiet)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vevents.spec import contract, load_spec
+from vevents.spec import SECURITY_SCHEME, contract, load_spec
 
 from .failures import Violation
 from .registry import register_builtin
@@ -90,6 +90,13 @@ def _spec_for_run(unknown_id: str, *, exclude_create: bool) -> dict[str, Any]:
     tenant might hold; the suite must never cancel an event it did not create or was not given.
     """
     spec = load_spec()
+    # Schemathesis probes auth (`ignored_auth`) only for apiKey/http schemes. On the wire the
+    # OAuth2 scheme is exactly an HTTP bearer token, so it sees it as one, under the same name.
+    spec["components"]["securitySchemes"][SECURITY_SCHEME] = {"type": "http", "scheme": "bearer"}
+    for requirements in _security_lists(spec):
+        for requirement in requirements:
+            for name in requirement:
+                requirement[name] = []
     for parameter in spec["components"]["parameters"].values():
         if parameter.get("in") == "path":
             parameter["example"] = unknown_id
@@ -99,6 +106,14 @@ def _spec_for_run(unknown_id: str, *, exclude_create: bool) -> dict[str, Any]:
             for method in creates:
                 del item[method]
     return spec
+
+
+def _security_lists(spec: dict[str, Any]) -> Iterator[list[dict[str, list[str]]]]:
+    yield spec.get("security", [])
+    for item in spec["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and "security" in op:
+                yield op["security"]
 
 
 def _config(
@@ -124,7 +139,9 @@ def _config(
     chosen = set(phases)
     data: dict[str, Any] = {
         "base-url": base_url,
-        "headers": {"Authorization": f"Bearer {token}"},
+        # As the scheme's bearer (not a bare header): `ignored_auth` then knows the credentials
+        # are explicit and probes each operation without them and with garbage.
+        "auth": {"openapi": {SECURITY_SCHEME: {"bearer": token}}},
         "workers": 1,
         "request-timeout": timeout,
         "generation": {"max-examples": max_examples, "mode": "all", "database": "none"},
