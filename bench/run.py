@@ -1,0 +1,332 @@
+"""Benchmark the stub side by side with its peers, in one run, on 127.0.0.1.
+
+Servers (each started and stopped by this script):
+  stub        `vevents serve` as users run it: strict auth, SQLite store on disk, 1 worker
+  stub-2w     the same with `--workers 2`
+  prism       Stoplight Prism's mock server on the same spec (stateless)
+  ceiling     a bare Starlette/uvicorn app answering a constant JSON body
+
+Workloads (wrk, one load-generator thread): GET of one event, and cancel-then-GET on fresh
+events, each at 16 and 64 connections. Rounds alternate the servers (A B C D A B C D ...)
+and the figures are medians over rounds. Figures: requests/s, p50/p99 latency, errors,
+peak RSS of the server's process tree, and start-up time to the first 200. The ratios the
+project promises (stub/Prism, stub/ceiling) are printed last.
+
+    python bench/run.py                 # the full run (about 6 minutes on 2 cores)
+    python bench/run.py --smoke         # a few seconds: proves the harness still works
+    python bench/run.py --json out.json # also write every figure as JSON
+
+Only loopback addresses are used; every load run is bounded in time and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SPEC = ROOT / "spec" / "virtual-events.yaml"
+SAMPLE_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+TENANT = "4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    seconds: int
+    warmup_seconds: int
+    connections: tuple[int, ...]
+    fresh_events: int
+    servers: tuple[str, ...]
+
+
+FULL = Plan(rounds=3, seconds=8, warmup_seconds=2, connections=(16, 64), fresh_events=40_000,
+            servers=("stub", "stub-2w", "prism", "ceiling"))
+SMOKE = Plan(rounds=1, seconds=1, warmup_seconds=0, connections=(4,), fresh_events=500,
+             servers=("stub", "prism", "ceiling"))
+
+
+@dataclass
+class Server:
+    """A running server under test."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    root: str  # http://127.0.0.1:PORT
+    prefix: str  # "/v1.0" for the stub, "" for servers that serve the spec's paths at the root
+    startup_seconds: float
+    token: str
+    peak_rss: list[int] = field(default_factory=lambda: [0])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def vevents_bin() -> str:
+    candidate = Path(sys.executable).with_name("vevents")
+    return str(candidate) if candidate.exists() else "vevents"
+
+
+def prism_bin() -> str | None:
+    local = ROOT / "node_modules" / ".bin" / "prism"
+    return str(local) if local.exists() else shutil.which("prism")
+
+
+def mint_token() -> str:
+    out = subprocess.run([vevents_bin(), "token", "--scope", "VirtualEvent.ReadWrite"],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def seed_file(directory: Path, count: int) -> Path:
+    """A seed with `count` published webinars of the default organizer, for cancel-then-GET."""
+    import importlib.resources
+
+    shipped = importlib.resources.files("vevents.server").joinpath("default-seed.yaml").read_text()
+    # The shipped seed's webinar: organized by the user `vevents token` speaks for by default.
+    template = next(e for e in yaml.safe_load(shipped)["events"] if e["@odata.type"].endswith("Webinar"))
+    events = [template]  # keeps the sample id, which the readiness probe reads
+    for _ in range(count):
+        event = dict(template)
+        event["id"] = f"{uuid.uuid4()}@{TENANT}"
+        event["status"] = "published"
+        events.append(event)
+    path = directory / f"seed-{count}.yaml"
+    path.write_text(yaml.safe_dump({"events": events}, sort_keys=False))
+    return path
+
+
+def command_for(name: str, port: int, workdir: Path, seed: Path | None) -> tuple[list[str], str]:
+    """The argv that starts server `name`, and the path prefix the spec's paths go under."""
+    if name in ("stub", "stub-2w"):
+        db = workdir / f"{name}-{uuid.uuid4().hex}.db"
+        argv = [vevents_bin(), "serve", "--host", HOST, "--port", str(port), "--db", str(db), "--log-level", "warning"]
+        if name == "stub-2w":
+            argv += ["--workers", "2"]
+        if seed is not None:
+            argv += ["--seed", str(seed)]
+        return argv, "/v1.0"
+    if name == "prism":
+        binary = prism_bin()
+        if binary is None:
+            raise RuntimeError("prism is not installed: run `make bench-tools`")
+        return [binary, "mock", "-h", HOST, "-p", str(port), "--errors=false", str(SPEC)], ""
+    if name == "ceiling":
+        argv = [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", HOST, "--port", str(port),
+                "--log-level", "warning", "--no-access-log"]
+        return argv, ""
+    raise ValueError(name)
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            pids.extend(int(c) for c in children)
+    return total
+
+
+def sample_rss(server: Server, stop: threading.Event) -> None:
+    while not stop.wait(0.1):
+        server.peak_rss[0] = max(server.peak_rss[0], tree_rss(server.process.pid))
+
+
+def wait_first_200(url: str, token: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
+    start = time.perf_counter()
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    while time.perf_counter() - start < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering")
+        with contextlib.suppress(OSError, urllib.error.URLError), urllib.request.urlopen(request, timeout=1) as r:
+            if r.status == 200:
+                return time.perf_counter() - start
+        time.sleep(0.01)
+    raise RuntimeError(f"no 200 from {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def running(name: str, workdir: Path, token: str, seed: Path | None = None) -> Iterator[Server]:
+    port = free_port()
+    argv, prefix = command_for(name, port, workdir, seed)
+    root = f"http://{HOST}:{port}"
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        wait_first_200(f"{root}{prefix}/solutions/virtualEvents/webinars/{SAMPLE_ID}", token, process)
+        server = Server(name, process, root, prefix, time.perf_counter() - started, token)
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_rss, args=(server, stop), daemon=True)
+        sampler.start()
+        try:
+            yield server
+        finally:
+            stop.set()
+            sampler.join()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wrk(server: Server, script: str, connections: int, seconds: int, env: dict[str, str]) -> dict[str, float]:
+    # The scripts set every request's path themselves; wrk only needs the host.
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(HERE / "wrk" / script),
+            server.root]
+    full_env = {**os.environ, "BENCH_TOKEN": server.token, **env}
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, env=full_env, timeout=seconds + 30)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("BENCH "))
+    figures = json.loads(line[len("BENCH "):])
+    figures["rps"] = figures["requests"] / figures["seconds"]
+    figures["errors"] = figures["non2xx"] + figures["socket_errors"]
+    return figures
+
+
+def path_of(server: Server, event_id: str) -> str:
+    return f"{server.prefix}/solutions/virtualEvents/webinars/{event_id}"
+
+
+def run_get(server: Server, connections: int, plan: Plan) -> dict[str, float]:
+    env = {"BENCH_PATH": path_of(server, SAMPLE_ID)}
+    if plan.warmup_seconds:
+        wrk(server, "get.lua", connections, plan.warmup_seconds, env)
+    return wrk(server, "get.lua", connections, plan.seconds, env)
+
+
+def run_cancel_get(server: Server, connections: int, plan: Plan, ids: list[str], workdir: Path) -> dict[str, float]:
+    ids_file = workdir / f"ids-{uuid.uuid4().hex}.txt"
+    ids_file.write_text("\n".join(path_of(server, i) for i in ids) + "\n")
+    return wrk(server, "cancel_get.lua", connections, plan.seconds, {"BENCH_IDS_FILE": str(ids_file)})
+
+
+def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
+    """Run every round; returns figures[server][metric] -> one value per round."""
+    token = mint_token()
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="vevents-bench-") as tmp:
+        workdir = Path(tmp)
+        seed = seed_file(workdir, plan.fresh_events)
+        ids = [e["id"] for e in yaml.safe_load(seed.read_text())["events"][1:]]
+        for round_number in range(1, plan.rounds + 1):
+            for name in plan.servers:
+                figures = results.setdefault(name, {})
+                print(f"round {round_number}/{plan.rounds}: {name}", file=sys.stderr, flush=True)
+                with running(name, workdir, token) as server:
+                    figures.setdefault("startup_s", []).append(server.startup_seconds)
+                    for connections in plan.connections:
+                        for key, value in run_get(server, connections, plan).items():
+                            figures.setdefault(f"get_c{connections}_{key}", []).append(value)
+                    figures.setdefault("peak_rss_mb", []).append(server.peak_rss[0] / 2**20)
+                for connections in plan.connections:
+                    # A fresh store per workload, so every cancel hits a not-yet-canceled event.
+                    with running(name, workdir, token, seed if name.startswith("stub") else None) as server:
+                        for key, value in run_cancel_get(server, connections, plan, ids, workdir).items():
+                            figures.setdefault(f"cancel_get_c{connections}_{key}", []).append(value)
+                        figures["peak_rss_mb"][-1] = max(figures["peak_rss_mb"][-1], server.peak_rss[0] / 2**20)
+    return results
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def report(results: dict[str, dict[str, list[float]]], plan: Plan) -> dict[str, float]:
+    rows = [("startup to first 200 (s)", "startup_s", "{:.2f}"), ("peak RSS (MiB)", "peak_rss_mb", "{:.0f}")]
+    for workload in ("get", "cancel_get"):
+        for c in plan.connections:
+            for label, metric, fmt in (("req/s", "rps", "{:.0f}"), ("p50 ms", "p50_ms", "{:.1f}"),
+                                       ("p99 ms", "p99_ms", "{:.1f}"), ("errors", "errors", "{:.0f}")):
+                rows.append((f"{workload} c{c} {label}", f"{workload}_c{c}_{metric}", fmt))
+    names = list(results)
+    print(f"\nmedians of {plan.rounds} round(s), {plan.seconds} s per load run, wrk -t1\n")
+    print("| figure | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for label, key, fmt in rows:
+        cells = [fmt.format(median(results[n].get(key, []))) for n in names]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    ratios = ratios_of(results, plan)
+    print("\nratios (the acceptance targets in brackets)")
+    for label, value in ratios.items():
+        print(f"  {label}: {value:.2f}")
+    return ratios
+
+
+def ratios_of(results: dict[str, dict[str, list[float]]], plan: Plan) -> dict[str, float]:
+    def m(name: str, key: str) -> float:
+        return median(results.get(name, {}).get(key, []))
+
+    c = plan.connections[0]
+    ratios = {
+        f"stub/prism GET c{c} req/s [>= 1.5]": m("stub", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps"),
+        f"stub/prism GET c{c} p99 [<= 1.0]": m("stub", f"get_c{c}_p99_ms") / m("prism", f"get_c{c}_p99_ms"),
+        f"stub/prism cancel-then-GET c{c} req/s [>= 1.2]": m("stub", f"cancel_get_c{c}_rps")
+        / m("prism", f"cancel_get_c{c}_rps"),
+        "stub/prism start-up [<= 0.5]": m("stub", "startup_s") / m("prism", "startup_s"),
+        f"stub/ceiling GET c{c} req/s": m("stub", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"),
+    }
+    if "stub-2w" in results:
+        ratios[f"stub-2w/prism GET c{c} req/s [>= 2.0]"] = m("stub-2w", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps")
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="one short round: checks the harness, not the speed")
+    parser.add_argument("--rounds", type=int, help="rounds per server (default 3)")
+    parser.add_argument("--seconds", type=int, help="seconds per load run (default 8)")
+    parser.add_argument("--servers", help="comma-separated subset of: stub,stub-2w,prism,ceiling")
+    parser.add_argument("--json", type=Path, help="also write all figures and ratios to this file")
+    args = parser.parse_args(argv)
+    plan = SMOKE if args.smoke else FULL
+    if args.rounds or args.seconds or args.servers:
+        plan = Plan(rounds=args.rounds or plan.rounds, seconds=args.seconds or plan.seconds,
+                    warmup_seconds=plan.warmup_seconds, connections=plan.connections,
+                    fresh_events=plan.fresh_events,
+                    servers=tuple(args.servers.split(",")) if args.servers else plan.servers)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run `make bench-tools`", file=sys.stderr)
+        return 2
+    results = measure(plan)
+    ratios = report(results, plan)
+    if args.json:
+        args.json.write_text(json.dumps({"plan": plan.__dict__, "results": results, "ratios": ratios}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
