@@ -10,6 +10,7 @@ where Graph's documentation is silent; the default mode must find nothing wrong 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import uuid
@@ -410,8 +411,9 @@ VARIANTS: tuple[Fake, ...] = (
 )
 
 
+@functools.cache
 def tokens() -> dict[str, str]:
-    """The tokens the fakes trust, by the suite's role names."""
+    """The tokens the fakes trust, by the suite's role names (minted once per process)."""
     return {
         "main": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER),
         "read_only": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
@@ -424,3 +426,19 @@ def serve(fake: Fake) -> Iterator[str]:
     """Serve a fake on 127.0.0.1; yield its versioned base URL."""
     with serve_in_background(fake.app(), log_level="critical") as url:
         yield f"{url}/{contract().versions[0]}"
+
+
+def judge(fake: Fake, **options: Any) -> Any:
+    """Serve `fake` and run the suite against it with every token role; returns the `RunResult`."""
+    from vevents.conformance import CheckConfig, run
+
+    role_tokens = tokens()
+    with serve(fake) as base_url:
+        config = CheckConfig(
+            base_url=base_url,
+            token=role_tokens["main"],
+            read_only_token=role_tokens["read_only"],
+            other_user_token=role_tokens["other_user"],
+            **options,
+        )
+        return run(config)

@@ -1,0 +1,55 @@
+"""The catalogue: every broken implementation is caught, by the check that names its fault;
+every correct-but-different implementation passes the default mode."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import FAKES, VARIANTS, Fake, judge, tokens
+
+from vevents.conformance import Outcome, list_checks
+
+SEED = 20261124
+# The catalogue runs the suite's own checks plus only the built-ins a fake names, with few
+# examples, so that twenty fakes take well under a minute on two cores.
+FAST = {"max_examples": 3, "seed": SEED}
+
+
+def test_catalogue_is_big_and_names_real_checks() -> None:
+    names = {item.name for item in list_checks()}
+    assert len(FAKES) >= 12
+    assert len({fake.name for fake in FAKES}) == len(FAKES)
+    for fake in FAKES:
+        assert fake.expected_check in names, fake.name
+        assert set(fake.schemathesis_checks) <= names, fake.name
+
+
+@pytest.mark.parametrize("fake", FAKES, ids=[fake.name for fake in FAKES])
+def test_fake_is_caught_by_its_check(fake: Fake) -> None:
+    result = judge(fake, checks=("vevents", *fake.schemathesis_checks), **FAST)
+    failed = result.failed_checks()
+    assert fake.expected_check in failed, f"{fake.name} ({fake.description}) slipped through: failed={failed}"
+    for name in fake.schemathesis_checks:
+        assert name in failed, f"{fake.name} not caught by {name}: failed={failed}"
+    assert result.exit_code == 1
+    caught = next(item for item in result.results if item.name == fake.expected_check)
+    # Every finding comes with a reproduction that never prints a token.
+    assert all(violation.repro for violation in caught.violations)
+    secrets = tokens().values()
+    assert not any(secret in line for violation in caught.violations for line in violation.repro for secret in secrets)
+    assert any("$VEVENTS_TOKEN" in line for violation in caught.violations for line in violation.repro)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[variant.name for variant in VARIANTS])
+def test_correct_but_different_passes_default_mode(variant: Fake) -> None:
+    result = judge(variant, checks=("vevents",), **FAST)
+    assert result.failed_checks() == [], [str(v) for item in result.results for v in item.violations]
+    assert not [item.name for item in result.results if item.outcome is Outcome.ERROR]
+
+
+def test_strict_mode_holds_a_variant_to_the_stubs_choices() -> None:
+    refusing = next(variant for variant in VARIANTS if variant.name == "refusing_lifecycle")
+    result = judge(refusing, checks=("vevents",), strict=True, **FAST)
+    assert {"second_cancel_keeps_canceled", "publish_keeps_canceled", "cancel_draft"} <= set(result.failed_checks())
+    # What strict adds is marked as the stub's choice, never as Graph's documented behaviour.
+    violations = [violation for item in result.results for violation in item.violations]
+    assert violations and not any(violation.documented for violation in violations)
