@@ -164,7 +164,8 @@ class EventSource:
                 f"the token was refused creating a {kind[:-1]} ({exchange.describe()}); pass a delegated token "
                 f"with {', '.join(sorted(op.delegated_scopes))}, or --event-id for a target that cannot create"
             )
-        if probing and not (isinstance(created, dict) and "error" in created):
+        # No create route (404/405) or an answer no Graph service gives: the base URL is wrong.
+        if probing and (exchange.status in (404, 405) or not (isinstance(created, dict) and "error" in created)):
             versioned = self.target.version in contract().versions
             hint = "" if versioned else " (the base URL should end with a version, e.g. /v1.0)"
             raise NotThisApi(

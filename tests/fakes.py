@@ -442,3 +442,6 @@ def judge(fake: Fake, **options: Any) -> Any:
             **options,
         )
         return run(config)
+
+
+STUB = Fake("stub", "the stub itself, unchanged")

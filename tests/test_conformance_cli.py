@@ -1,0 +1,190 @@
+"""`vevents check` as a command: exit codes, one-line errors, reports, listing and help."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import socket
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fakes import FAKES, STUB, serve, tokens
+
+from vevents.conformance import list_checks
+from vevents.conformance.cli import check
+from vevents.spec import contract
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(check, list(args), catch_exceptions=False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _HtmlEverywhere(http.server.BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        body = b"<html><body>Not Found</body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def html_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlEverywhere)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1.0"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _one_line_error(result: object, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("vevents check: could not run: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_down_target_exits_2_with_one_line() -> None:
+    result = invoke("--base-url", f"http://127.0.0.1:{_closed_port()}/v1.0", "--token", "t")
+    _one_line_error(result, "cannot reach")
+
+
+def test_base_url_that_is_not_this_api_exits_2_with_one_line() -> None:
+    with html_server() as base_url:
+        result = invoke("--base-url", base_url, "--token", "t")
+    _one_line_error(result, "does not look like the Graph virtual events API", "text/html")
+
+
+def test_base_url_without_version_gets_a_hint() -> None:
+    with serve(STUB) as base_url:
+        result = invoke("--base-url", base_url.rsplit("/", 1)[0], "--token", tokens()["main"])
+    _one_line_error(result, "should end with a version")
+
+
+def test_rejected_token_exits_2() -> None:
+    with serve(STUB) as base_url:
+        result = invoke("--base-url", base_url, "--token", "not-a-jwt")
+    _one_line_error(result, "token was refused")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--checks", "no_such_check"),
+        ("--base-url", "http://127.0.0.1:1/v1.0"),
+        ("--event-id", "webinars:abc"),
+        ("--base-url", "ftp://example/v1.0", "--token", "t"),
+        ("--phases", "examples,warp"),
+    ],
+    ids=["unknown-check", "no-token", "event-id-without-base-url", "not-http", "unknown-phase"],
+)
+def test_bad_arguments_exit_2_with_one_line(args: tuple[str, ...]) -> None:
+    _one_line_error(invoke(*args))
+
+
+def test_list_checks_shows_every_check_with_its_description() -> None:
+    result = invoke("--list-checks")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == len(list_checks())
+    for item, line in zip(list_checks(), lines, strict=True):
+        assert line.startswith(item.name + " ")
+        assert item.description in line
+
+
+def test_help_explains_every_option() -> None:
+    text = " ".join(invoke("--help").output.split())
+    for param in check.params:
+        for opt in param.opts:
+            assert opt in text
+        assert getattr(param, "help", None), param.name
+    for code in ("0 conformant", "1 violations found", "2 could not run"):
+        assert code in text
+
+
+def test_reports_list_each_check_and_reproduce_failures(tmp_path: Path) -> None:
+    fake = next(fake for fake in FAKES if fake.name == "cancel_200_with_body")
+    junit, report = tmp_path / "out" / "junit.xml", tmp_path / "report.json"
+    role_tokens = tokens()
+    with serve(fake) as base_url:
+        result = invoke("--base-url", base_url, "--token", role_tokens["main"], "--checks", "vevents",
+                        "--read-only-token", role_tokens["read_only"], "--seed", "7",
+                        "--junit-xml", str(junit), "--report-json", str(report))
+    assert result.exit_code == 1, result.output
+    ours = [item.name for item in list_checks() if item.source == "vevents"]
+    # The table and the reproduction are on stdout; the token never is.
+    assert "cancel_no_content" in result.stdout and "FAILED" in result.stdout
+    assert "curl " in result.stdout and role_tokens["main"] not in result.stdout
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert [case.get("name") for case in cases] == ours
+    assert suite.get("tests") == str(len(ours))
+    failed = {case.get("name"): case.find("failure") for case in cases if case.find("failure") is not None}
+    assert "cancel_no_content" in failed and "curl " in failed["cancel_no_content"].text
+    skipped = {case.get("name"): case.find("skipped") for case in cases if case.find("skipped") is not None}
+    assert skipped["other_user_forbidden"].get("message") == "needs --other-user-token"
+    assert int(suite.get("failures")) == len(failed)
+
+    data = json.loads(report.read_text())
+    assert {"target", "strict", "seed", "duration", "exit_code", "summary", "checks"} <= set(data)
+    assert data["exit_code"] == 1 and data["seed"] == 7 and data["target"] == base_url
+    assert [item["name"] for item in data["checks"]] == ours
+    assert sum(data["summary"].values()) == len(ours)
+    first = next(item for item in data["checks"] if item["name"] == "cancel_no_content")
+    assert first["outcome"] == "failed"
+    assert {"title", "message", "repro", "documented"} <= set(first["violations"][0])
+
+
+def test_bundled_stub_own_checks_pass_from_the_cli() -> None:
+    result = invoke("--no-schemathesis")
+    assert result.exit_code == 0, result.output
+    assert "conformant" in result.stdout
+
+
+def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
+    role_tokens = tokens()
+    headers = {"Authorization": f"Bearer {role_tokens['main']}"}
+    with serve(STUB) as base_url, httpx.Client(base_url=base_url, headers=headers) as http:
+
+        def create(kind: str) -> str:
+            op = contract().find(action="create", kind=kind)
+            body = {"displayName": "given", "startDateTime": {"dateTime": "2030-01-01T10:00:00"},
+                    "endDateTime": {"dateTime": "2030-01-01T11:00:00"}}
+            answer = http.post(op.url_path(), json=body)
+            assert answer.status_code == 201, answer.text
+            return answer.json()["id"]
+
+        bystander = create("webinars")
+        given = [f"webinars:{create('webinars')}" for _ in range(3)] + [create("townhalls") for _ in range(3)]
+        args = [arg for value in given for arg in ("--event-id", value)]
+        result = invoke("--base-url", base_url, "--token", role_tokens["main"], "--max-examples", "2",
+                        "--seed", "3", *args)
+        assert result.exit_code == 0, result.output
+        assert "skipped" in result.stdout
+        get = contract().find(action="get", kind="webinars")
+        assert http.get(get.url_path(bystander)).json()["status"] == "draft"
