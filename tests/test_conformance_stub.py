@@ -1,0 +1,71 @@
+"""The suite against the bundled stub: no false alarms, in time; its three entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import vevents.conformance as conformance
+from vevents.conformance import CheckConfig, Outcome, RunResult, list_checks, run
+
+SEED = 20261124
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _findings(result: RunResult) -> list[str]:
+    return [f"{item.name}: {violation}" for item in result.results for violation in item.violations] + [
+        f"{item.name}: could not run: {item.reason}" for item in result.results if item.outcome is Outcome.ERROR
+    ]
+
+
+@pytest.mark.slow
+def test_default_run_against_the_stub_finds_nothing_in_time() -> None:
+    started = time.monotonic()
+    result = run(CheckConfig(seed=SEED))
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, "\n".join(_findings(result))
+    assert result.embedded
+    assert elapsed < 60, f"the default run took {elapsed:.1f} s"
+    # Everything ran: the built-ins judged responses, only strict-only checks were skipped.
+    skipped = {item.name for item in result.results if item.outcome is Outcome.SKIPPED}
+    assert skipped == {item.name for item in list_checks() if item.strict_only}
+
+
+@pytest.mark.slow
+def test_strict_run_against_the_stub_finds_nothing() -> None:
+    result = run(CheckConfig(seed=SEED, strict=True, max_examples=5))
+    assert result.exit_code == 0, "\n".join(_findings(result))
+    assert result.count(Outcome.SKIPPED) == 0
+
+
+def test_pytest_entry_runs_one_test_per_check() -> None:
+    own = [item for item in list_checks() if item.source == "vevents"]
+    command = [sys.executable, "-m", "pytest", "-p", "vevents.conformance.pytest_plugin", "--pyargs",
+               "vevents.conformance", "--vevents-checks", "vevents", "--vevents-seed", "1", "-q", "-rs"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    strict_only = sum(item.strict_only for item in own)
+    assert f"{len(own) - strict_only} passed, {strict_only} skipped" in done.stdout
+
+
+def test_python_api_is_a_short_tested_list() -> None:
+    assert {"run", "CheckConfig", "RunResult", "list_checks", "check", "Violation"} <= set(conformance.__all__)
+
+
+def test_every_check_has_a_one_line_description() -> None:
+    checks = list_checks()
+    assert len({item.name for item in checks}) == len(checks)
+    for item in checks:
+        assert item.description and "\n" not in item.description
+    # The suite's own checks come first (they run first), then Schemathesis's built-ins.
+    sources = [item.source for item in checks]
+    assert sources == sorted(sources, key=lambda source: source != "vevents")
+
+
+def test_config_masks_tokens() -> None:
+    config = CheckConfig(base_url="http://127.0.0.1:1/v1.0", token="secret-token-value")
+    assert "secret-token-value" not in repr(config)
