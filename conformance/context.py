@@ -10,6 +10,8 @@ The helpers encode the two judging modes in one place:
 from __future__ import annotations
 
 import random
+import re
+import string
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ CANCELED = contract().outcome("cancel", PUBLISHED).to
 JUDGED_ACTIONS = frozenset({"cancel", "get"})
 SDK_KIND = "events"
 JSON = "application/json"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def envelope_problem(exchange: Exchange) -> str | None:
@@ -108,12 +111,24 @@ class CheckContext:
         return self.events.event(kind, state)
 
     def unknown_id(self) -> str:
-        """A well-formed id that no event has, shaped like the target's ids (`guid@tenant` or a GUID)."""
+        """A well-formed id that no event has, shaped like the target's own ids.
+
+        `guid@tenant` keeps the tenant and gets a fresh GUID; an id with no GUID in it (an opaque
+        format) keeps its length and punctuation with every letter and digit redrawn.
+        """
         fresh = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         sample = self.events.sample_id
-        if sample and "@" in sample:
-            return f"{fresh}@{sample.rpartition('@')[2]}"
-        return fresh
+        if not sample:
+            return fresh
+        if _GUID.search(sample):
+            return _GUID.sub(lambda _: fresh, sample, count=1)
+        return "".join(self._redraw(char) for char in sample)
+
+    def _redraw(self, char: str) -> str:
+        for alphabet in (string.digits, string.ascii_lowercase, string.ascii_uppercase):
+            if char in alphabet:
+                return self.rng.choice(alphabet)
+        return char
 
     def require_token(self, role: str, option: str) -> None:
         if role not in self.extra_tokens:
