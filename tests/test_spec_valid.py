@@ -154,7 +154,7 @@ def _links(walker: Walker) -> Iterator[tuple[str, str, dict[str, Any], dict[str,
 def test_links_target_existing_operations_and_parameters(walker: Walker) -> None:
     by_id = {operation["operationId"]: (path, method) for path, method, operation in walker.operations()}
     links = list(_links(walker))
-    assert len(links) == 10
+    assert len(links) == 12
     for where, _, operation, link in links:
         assert link["operationId"] in by_id, where
         target_path, target_method = by_id[link["operationId"]]
