@@ -18,7 +18,7 @@ from .errors import ConformanceError, TargetUnreachable, UsageError
 from .failures import Skip, Violation
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id
-from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, SchemathesisRun, run_schemathesis
+from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, BuiltinResult, SchemathesisRun, run_schemathesis
 from .target import DEFAULT_TIMEOUT, Target
 
 __all__ = [
@@ -215,18 +215,24 @@ def _run_all(
     if builtins:
         notify(CheckStarted("schemathesis", total - len(builtins) + 1, total))
         phase_started = time.monotonic()
-        phase = run_schemathesis(
-            base_url=ctx.target.base_url,
-            token=ctx.target.tokens["main"],
-            names=[item.name for item in builtins],
-            strict=config.strict,
-            phases=config.phases,
-            max_examples=config.max_examples,
-            seed=seed,
-            timeout=config.timeout,
-            exclude_create=exclude_create,
-            on_progress=lambda text: notify(Note(text)),
-        )
+        try:
+            phase = run_schemathesis(
+                base_url=ctx.target.base_url,
+                token=ctx.target.tokens["main"],
+                names=[item.name for item in builtins],
+                strict=config.strict,
+                phases=config.phases,
+                max_examples=config.max_examples,
+                seed=seed,
+                timeout=config.timeout,
+                exclude_create=exclude_create,
+                on_progress=lambda text: notify(Note(text)),
+            )
+        except Exception as exc:  # a crash of the tool must not hide the other checks' verdicts
+            phase = SchemathesisRun(
+                results={item.name: BuiltinResult(name=item.name) for item in builtins},
+                errors=[f"Schemathesis crashed: {type(exc).__name__}: {exc}"],
+            )
         elapsed = time.monotonic() - phase_started
         for item in builtins:
             by_name[item.name] = _builtin_result(item, phase, elapsed / len(builtins))

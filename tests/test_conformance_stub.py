@@ -69,3 +69,13 @@ def test_every_check_has_a_one_line_description() -> None:
 def test_config_masks_tokens() -> None:
     config = CheckConfig(base_url="http://127.0.0.1:1/v1.0", token="secret-token-value")
     assert "secret-token-value" not in repr(config)
+
+
+def test_docs_describe_every_check_and_every_fake() -> None:
+    from fakes import FAKES
+
+    text = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    for item in list_checks():
+        assert f"`{item.name}`" in text, item.name
+    for fake in FAKES:
+        assert f"`{fake.name}`" in text, fake.name
