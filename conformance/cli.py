@@ -62,7 +62,7 @@ def _list_checks(ctx: click.Context, _param: click.Parameter, value: bool) -> No
               help="Schemathesis phases to run (comma-separated).")
 @click.option("--no-schemathesis", is_flag=True, help="Skip the Schemathesis built-in checks (only the suite's own).")
 @click.option("--max-examples", type=int, default=None, metavar="N",
-              help="Schemathesis examples per operation and phase [default: 15].")
+              help="Schemathesis examples per operation and phase [default: 25].")
 @click.option("--seed", type=int, default=None,
               help="Seed for Schemathesis and the suite's random ids (printed at the end).")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Per-request timeout [default: 10].")

@@ -37,7 +37,7 @@ __all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schema
 
 ACTION = "x-vevents-action"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-DEFAULT_MAX_EXAMPLES = 15
+DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_STATEFUL_STEPS = 6
 
 # name -> (description, scope): "all" operations, "judged" (cancel and get; all with --strict), "strict".
