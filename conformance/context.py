@@ -161,12 +161,21 @@ class CheckContext:
     ) -> Violation:
         named = list(exchanges)
         wanted = {id(item) for item in named}
+        events = list(events)
         needles = [needle for event in events for needle in {encode_id(event.id), encode_id(event.id, "percent")}]
+        # How each event came to be (the create that answered its id), as a comment: a replay creates another.
+        origins = [
+            "# created by: " + creation.curl()
+            for event in events
+            for creation in self.target.exchanges
+            if creation.method == "POST" and creation.is_success and event.id.encode() in creation.content
+            and not any(needle in creation.url for needle in needles)
+        ][: len(events)]
         sent = self.sent
         mine = {id(item) for item in sent}
         trail = [item for item in named if id(item) not in mine]
         trail += [item for item in sent if id(item) in wanted or any(needle in item.url for needle in needles)]
-        repro = tuple(item.curl() for item in trail)
+        repro = (*origins, *(item.curl() for item in trail))
         return Violation(title=title, message=message, repro=repro, documented=documented)
 
     def no_server_error(self, exchange: Exchange, *, events: Sequence[Event] = ()) -> None:
