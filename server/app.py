@@ -232,4 +232,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
 
 def app_from_env() -> connexion.AsyncApp:
     """For `uvicorn --factory vevents.server.app:app_from_env` (one app per worker process)."""
-    return create_app(Settings.from_env(os.environ))
+    from vevents.server.cli import configure_logging
+
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -26,6 +26,7 @@ from vevents.server.settings import (
 
 __all__ = ["serve", "token"]
 
+_STARLETTE_NOTICE = "Using `httpx` with `starlette.testclient`"
 SAMPLE_EVENT_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 
 _secret_option = click.option(
@@ -61,7 +62,7 @@ def serve(**options: object) -> None:
     settings = _settings(**options)
     if settings.memory and settings.workers > 1:
         raise click.BadParameter("--memory cannot be shared by several --workers; use --db")
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     run(settings)
 
 
@@ -71,6 +72,8 @@ def run(settings: Settings) -> None:
 
     if settings.workers > 1:
         os.environ.update(settings.to_env())
+        # Worker processes start fresh interpreters: pass on the warning filter set below.
+        os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_STARLETTE_NOTICE}")
         _announce(settings, settings.port)
         uvicorn.run(
             "vevents.server.app:app_from_env",
@@ -125,12 +128,12 @@ def _announce(settings: Settings, port: int) -> None:
     sys.stdout.flush()
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     if level != "debug":  # Connexion narrates its start-up at INFO
         logging.getLogger("connexion").setLevel(logging.WARNING)
     # Importing Connexion makes Starlette warn about its test client; nothing to act on here.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    warnings.filterwarnings("ignore", message=_STARLETTE_NOTICE)
 
 
 @click.command()
