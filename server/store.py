@@ -82,15 +82,18 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def find(self, event_id: str, kind: str | None = None) -> list[Event]:
-        if kind is not None:
-            event = self._events.get((kind, event_id))
-            return [event] if event is not None else []
         with self._lock:
-            return [e for (_, i), e in sorted(self._events.items()) if i == event_id]
+            if kind is not None:
+                event = self._events.get((kind, event_id))
+                found = [event] if event is not None else []
+            else:
+                found = [e for (_, i), e in sorted(self._events.items()) if i == event_id]
+        return [_copy(e) for e in found]
 
     def list(self, kind: str, tenant: str) -> list[Event]:
         with self._lock:
-            return [e for (k, _), e in sorted(self._events.items()) if k == kind and e.tenant == tenant]
+            found = [e for (k, _), e in sorted(self._events.items()) if k == kind and e.tenant == tenant]
+        return [_copy(e) for e in found]
 
     def create(self, event: Event) -> bool:
         with self._lock:
@@ -122,6 +125,10 @@ class MemoryStore:
 
     def close(self) -> None:
         pass
+
+
+def _copy(event: Event) -> Event:
+    return replace(event, resource=_frozen_copy(event.resource))
 
 
 def _frozen_copy(resource: Mapping[str, Any]) -> dict[str, Any]:
