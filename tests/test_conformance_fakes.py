@@ -43,7 +43,8 @@ def test_fake_is_caught_by_its_check(fake: Fake) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[variant.name for variant in VARIANTS])
 def test_correct_but_different_passes_default_mode(variant: Fake) -> None:
-    result = judge(variant, checks=("vevents",), **FAST)
+    # Every check, the Schemathesis built-ins included: none may false-alarm on a legitimate choice.
+    result = judge(variant, **{**FAST, "max_examples": 5})
     assert result.failed_checks() == [], [str(v) for item in result.results for v in item.violations]
     assert not [item.name for item in result.results if item.outcome is Outcome.ERROR]
 
