@@ -251,3 +251,19 @@ def test_list_is_the_tenants_events_of_one_kind(module_stub: Stub, http: httpx.C
     ids = {e["id"] for e in response.json()["value"]}
     assert mine.id in ids and theirs.id not in ids
     assert all(e["@odata.type"] == CONTRACT.odata_types["webinars"] for e in response.json()["value"])
+
+
+def test_a_modified_lifecycle_table_is_executed(start_stub: Callable[..., Stub], http: httpx.Client,
+                                                auth: Callable[..., dict[str, str]],
+                                                make_event: Callable[..., Event]) -> None:
+    # The hook the fakes catalogue uses: one rule switched, everything else as the spec says.
+    from dataclasses import replace
+
+    from vevents.server.settings import Settings
+
+    table = {action: dict(rows) for action, rows in CONTRACT.lifecycle.items()}
+    table["publish"]["canceled"] = replace(table["publish"]["canceled"], status=204, to="published", error=None)
+    stub = start_stub(Settings(memory=True, lifecycle=table))
+    event = make_event(stub.store, "webinars", "canceled")
+    assert http.post(stub.event_url("webinars", event.id, "publish"), headers=auth()).status_code == 204
+    assert stub.store.find(event.id, "webinars")[0].status == "published"
