@@ -6,6 +6,8 @@ import contextlib
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -188,3 +190,17 @@ def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
         assert "skipped" in result.stdout
         get = contract().find(action="get", kind="webinars")
         assert http.get(get.url_path(bystander)).json()["status"] == "draft"
+
+
+def test_checking_a_remote_target_never_imports_the_server() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/v1.0"
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from vevents.conformance.cli import check\n"
+        f"result = CliRunner().invoke(check, ['--base-url', '{url}', '--token', 't'])\n"
+        "assert result.exit_code == 2, result.output\n"
+        "loaded = [name for name in sys.modules if name.startswith(('vevents.server', 'connexion'))]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
