@@ -6,8 +6,6 @@ A `Skip` is not a finding: it says why a check could not apply to this target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 __all__ = ["Skip", "Violation"]
 
 
@@ -32,14 +30,3 @@ class Violation(AssertionError):
 
 class Skip(Exception):
     """Raised by a check that does not apply to this target or configuration; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A violation as reported: the check that found it plus the violation's fields."""
-
-    check: str
-    title: str
-    message: str
-    repro: tuple[str, ...] = field(default=())
-    documented: bool = True
