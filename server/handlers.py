@@ -71,6 +71,7 @@ class Handlers:
         self.odata_types = contract.odata_types
         self.properties = {kind: frozenset(names) for kind, names in contract.select_properties.items()}
         self.read_only = contract.read_only_properties
+        self.empty_collections = contract.empty_collections
 
     def resolve(self, operation_id: str) -> Handler:
         """The handler for `operation_id` (Connexion's `Resolver` function)."""
@@ -127,7 +128,8 @@ class Handlers:
             **body,
             "createdBy": {"application": None, "device": None, "user": user},
         }
-        resource.setdefault("coOrganizers", [])
+        for name in self.empty_collections[kind]:
+            resource.setdefault(name, [])
         for _ in range(_MAX_ATTEMPTS):
             event_id = new_event_id(principal.tenant)
             resource["id"] = event_id
@@ -223,7 +225,8 @@ class Handlers:
         if resource.get("externalEventInformation") and not sees_organizer_fields(principal, resource):
             resource = {**resource, "externalEventInformation": None}
         if select:
-            resource = {"@odata.type": resource["@odata.type"], **{name: resource.get(name) for name in select}}
+            # Properties the event does not have are left out (not null: some may never be null).
+            resource = {"@odata.type": resource["@odata.type"], **{n: resource[n] for n in select if n in resource}}
         return resource
 
 

@@ -103,6 +103,8 @@ class Contract:
     versions: tuple[str, ...]
     read_only_properties: Mapping[str, frozenset[str]]
     """Per kind, the properties a client may not set (`readOnly` on the property or its type)."""
+    empty_collections: Mapping[str, frozenset[str]]
+    """Per kind, the collection properties that are never null (an unset one is `[]`)."""
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -193,16 +195,29 @@ def _properties(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str,
     return result
 
 
-def _read_only_properties(spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+def _kind_properties(spec: Mapping[str, Any]) -> dict[str, dict[str, Mapping[str, Any]]]:
     mapping = spec["components"]["schemas"]["virtualEvent"]["discriminator"]["mapping"]
     by_type = {odata_type: {"$ref": ref} for odata_type, ref in mapping.items()}
+    return {kind: _properties(spec, by_type[odata_type]) for kind, odata_type in _odata_types(spec).items()}
+
+
+def _read_only_properties(spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    return {
+        kind: frozenset(
+            name for name, prop in properties.items() if prop.get("readOnly") or _resolve(spec, prop).get("readOnly")
+        )
+        for kind, properties in _kind_properties(spec).items()
+    }
+
+
+def _empty_collections(spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     return {
         kind: frozenset(
             name
-            for name, prop in _properties(spec, by_type[odata_type]).items()
-            if prop.get("readOnly") or _resolve(spec, prop).get("readOnly")
+            for name, prop in properties.items()
+            if _resolve(spec, prop).get("type") == "array" and not _resolve(spec, prop).get("nullable")
         )
-        for kind, odata_type in _odata_types(spec).items()
+        for kind, properties in _kind_properties(spec).items()
     }
 
 
@@ -221,4 +236,5 @@ def contract() -> Contract:
         odata_types=_odata_types(spec),
         versions=tuple(versions),
         read_only_properties=_read_only_properties(spec),
+        empty_collections=_empty_collections(spec),
     )
