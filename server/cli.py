@@ -70,32 +70,38 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
     import uvicorn
 
+    # Bound here, before the URL is printed, in both modes: connections queue from the moment
+    # the URL is announced, and `--port 0` announces the port actually bound (workers too).
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+        sock.listen(2048)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+
     if settings.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
         os.environ.update(settings.to_env())
         # Worker processes start fresh interpreters: pass on the warning filter set below.
         os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_STARLETTE_NOTICE}")
-        _announce(settings, settings.port)
-        uvicorn.run(
+        config = uvicorn.Config(
             "vevents.server.app:app_from_env",
             factory=True,
-            host=settings.host,
-            port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level,
             access_log=False,
+            timeout_graceful_shutdown=5,
         )
+        _announce(settings, sock.getsockname()[1])
+        Multiprocess(config, sockets=[sock]).run()
+        click.echo("vevents stub stopped.")
         return
 
     from vevents.server.app import create_app
 
     app = create_app(settings)
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((settings.host, settings.port))
-        sock.listen(2048)  # accept (queue) connections from the moment the URL is printed
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
     _announce(settings, sock.getsockname()[1])
     config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=5)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
