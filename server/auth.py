@@ -21,6 +21,8 @@ from typing import Any
 
 import jwt
 
+from vevents.spec import contract
+
 __all__ = [
     "GRAPH_AUDIENCES",
     "SEED_ORGANIZER",
@@ -214,9 +216,11 @@ class PermissiveVerifier:
 
 # Who may do what to an event (Graph's role table: organizers do everything, co-organizers
 # read and update, everyone else in the tenant - presenters, attendees, apps - only reads).
-_ORGANIZER_ACTIONS = frozenset({"get", "list", "update", "publish", "cancel"})
-_CO_ORGANIZER_ACTIONS = frozenset({"get", "list", "update"})
-_ANYONE_ACTIONS = frozenset({"get", "list"})
+# The role table is the spec's (`info.x-vevents-roles`, from Graph's resource pages).
+_ROLES = contract().roles
+_ORGANIZER_ACTIONS = _ROLES["organizer"]
+_CO_ORGANIZER_ACTIONS = _ROLES["coOrganizer"]
+_ANYONE_ACTIONS = _ROLES["anyone"]
 
 
 def organizer_of(resource: Mapping[str, Any]) -> str | None:

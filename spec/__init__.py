@@ -105,6 +105,8 @@ class Contract:
     """Per kind, the properties a client may not set (`readOnly` on the property or its type)."""
     empty_collections: Mapping[str, frozenset[str]]
     """Per kind, the collection properties that are never null (an unset one is `[]`)."""
+    roles: Mapping[str, frozenset[str]]
+    """Per role (organizer, coOrganizer, anyone), the actions it may take on an event."""
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -237,4 +239,5 @@ def contract() -> Contract:
         versions=tuple(versions),
         read_only_properties=_read_only_properties(spec),
         empty_collections=_empty_collections(spec),
+        roles={role: frozenset(actions) for role, actions in spec["info"]["x-vevents-roles"].items()},
     )
