@@ -166,7 +166,9 @@ def _mask(text: str, token: str) -> str:
     """Take the token out of a code sample: `Authorization: Bearer $VEVENTS_TOKEN` (Schemathesis filters it)."""
     header = f'"Authorization: Bearer ${TOKEN_ENV["main"]}"'
     text = re.sub(rf"'Authorization: (\[Filtered\]|Bearer {re.escape(token)})'", lambda _: header, text)
-    return text.replace(token, f"${TOKEN_ENV['main']}")
+    # Only whole tokens: a short test token ("x") must not be cut out of ordinary words.
+    standalone = rf"(?<![\w.~+/=-]){re.escape(token)}(?![\w.~+/=-])"
+    return re.sub(standalone, lambda _: f"${TOKEN_ENV['main']}", text)
 
 
 def run_schemathesis(

@@ -204,3 +204,12 @@ def test_checking_a_remote_target_never_imports_the_server() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_short_tokens_are_masked_only_where_they_stand_alone() -> None:
+    from vevents.conformance.schemathesis_phase import _mask
+
+    # A target that accepts any token is often checked with a short one, such as "x".
+    masked = _mask("Expected 401, got 200 for 'Authorization: Bearer x' -d '{\"contentType\": \"text\"}'", "x")
+    assert "Expected 401" in masked and '"text"' in masked
+    assert "'Authorization: Bearer x'" not in masked
