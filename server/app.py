@@ -232,8 +232,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
 
 def app_from_env() -> connexion.AsyncApp:
     """For `uvicorn --factory vevents.server.app:app_from_env` (one app per worker process)."""
-    from vevents.server.cli import configure_logging
+    from vevents.server.logs import configure_logging
 
     settings = Settings.from_env(os.environ)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

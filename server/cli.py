@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import signal
 import socket
 import sys
-import warnings
 from urllib.parse import quote
 
 import click
 
+from vevents.server.logs import STARLETTE_NOTICE, configure_logging
 from vevents.server.settings import (
     AUTH_MODES,
     DEFAULT_DB_PATH,
@@ -20,13 +19,14 @@ from vevents.server.settings import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
     DEFAULT_SECRET,
+    LOG_FORMATS,
     LOG_LEVELS,
     Settings,
 )
 
 __all__ = ["serve", "token"]
 
-_STARLETTE_NOTICE = "Using `httpx` with `starlette.testclient`"
+
 SAMPLE_EVENT_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 
 _secret_option = click.option(
@@ -54,7 +54,10 @@ def _settings(**kwargs: object) -> Settings:
 @click.option("--auth", "auth_mode", type=click.Choice(AUTH_MODES), default="strict", show_default=True,
               help="strict: verify tokens; permissive: any bearer token is the seed tenant's organizer.")
 @_secret_option
-@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+              help="info logs one line per request (method, path, status, duration, request-id).")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+              help="text: readable lines; json: one JSON object per line, request fields as keys.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (SQLite store only).")
 @click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True)
 def serve(**options: object) -> None:
@@ -62,7 +65,7 @@ def serve(**options: object) -> None:
     settings = _settings(**options)
     if settings.memory and settings.workers > 1:
         raise click.BadParameter("--memory cannot be shared by several --workers; use --db")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     run(settings)
 
 
@@ -85,12 +88,13 @@ def run(settings: Settings) -> None:
 
         os.environ.update(settings.to_env())
         # Worker processes start fresh interpreters: pass on the warning filter set below.
-        os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_STARLETTE_NOTICE}")
+        os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_NOTICE}")
         config = uvicorn.Config(
             "vevents.server.app:app_from_env",
             factory=True,
             workers=settings.workers,
             log_level=settings.log_level,
+            log_config=None,
             access_log=False,
             timeout_graceful_shutdown=5,
         )
@@ -103,7 +107,8 @@ def run(settings: Settings) -> None:
 
     app = create_app(settings)
     _announce(settings, sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, log_level=settings.log_level, log_config=None, access_log=False,
+                            timeout_graceful_shutdown=5)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler it found installed; make that one a no-op so a clean stop exits with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -132,14 +137,6 @@ def _announce(settings: Settings, port: int) -> None:
     ]
     click.echo("\n".join(lines))
     sys.stdout.flush()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    if level != "debug":  # Connexion narrates its start-up at INFO
-        logging.getLogger("connexion").setLevel(logging.WARNING)
-    # Importing Connexion makes Starlette warn about its test client; nothing to act on here.
-    warnings.filterwarnings("ignore", message=_STARLETTE_NOTICE)
 
 
 @click.command()

@@ -91,13 +91,16 @@ class RequestContextMiddleware:
             await self.app(scope, app_receive, send_with_ids)
         finally:
             if access_log.isEnabledFor(logging.INFO):
+                duration_ms = round((time.perf_counter() - started) * 1000, 1)
                 access_log.info(
                     "%s %s %d %.1fms %s",
                     scope["method"],
                     scope["path"],
                     status,
-                    (time.perf_counter() - started) * 1000,
+                    duration_ms,
                     request_id,
+                    extra={"method": scope["method"], "path": scope["path"], "status": status,
+                           "duration_ms": duration_ms, "request_id": request_id},
                 )
 
 

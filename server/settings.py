@@ -36,6 +36,7 @@ DEFAULT_SECRET = "vevents-local-development-secret-not-for-production"
 MIN_SECRET_BYTES = 32
 AUTH_MODES = ("strict", "permissive")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "VEVENTS_"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -57,6 +58,8 @@ class Settings:
     the seed tenant's organizer."""
     secret: str = DEFAULT_SECRET
     log_level: str = "info"
+    log_format: str = "text"
+    """"text": one readable line per record; "json": one JSON object per line (log shippers)."""
     workers: int = 1
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
@@ -68,6 +71,8 @@ class Settings:
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"log_level must be one of {LOG_LEVELS}, not {self.log_level!r}")
         object.__setattr__(self, "log_level", self.log_level.lower())
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format must be one of {LOG_FORMATS}, not {self.log_format!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, not {self.port}")
         if self.workers < 1:
@@ -107,6 +112,7 @@ class Settings:
             "AUTH_MODE": self.auth_mode,
             "SECRET": self.secret,
             "LOG_LEVEL": self.log_level,
+            "LOG_FORMAT": self.log_format,
             "WORKERS": str(self.workers),
             "MAX_BODY_BYTES": str(self.max_body_bytes),
         }
@@ -123,7 +129,8 @@ class Settings:
 
         kwargs: dict[str, object] = {}
         for key, name in (("HOST", "host"), ("DB_PATH", "db_path"), ("SEED_PATH", "seed_path"),
-                          ("AUTH_MODE", "auth_mode"), ("SECRET", "secret"), ("LOG_LEVEL", "log_level")):
+                          ("AUTH_MODE", "auth_mode"), ("SECRET", "secret"), ("LOG_LEVEL", "log_level"),
+                          ("LOG_FORMAT", "log_format")):
             if (value := get(key)) is not None:
                 kwargs[name] = value
         for key, name in (("PORT", "port"), ("WORKERS", "workers"), ("MAX_BODY_BYTES", "max_body_bytes")):
