@@ -58,8 +58,10 @@ def _settings(**kwargs: object) -> Settings:
               help="info logs one line per request (method, path, status, duration, request-id).")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
               help="text: readable lines; json: one JSON object per line, request fields as keys.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (SQLite store only).")
-@click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes sharing the --db store (not with --memory).")
+@click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True,
+              help="Largest request body accepted; a larger one answers 413 (refused while it streams in).")
 def serve(**options: object) -> None:
     """Run the stateful Graph virtual-events stub."""
     settings = _settings(**options)
