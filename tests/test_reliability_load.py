@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import os
 import random
 import time
@@ -237,26 +238,40 @@ def check_oracle(load: Load) -> list[str]:
 
 
 def _lost_updates(event_id: str, records: list[Record], initial: dict[str, Any], final: dict[str, Any]) -> list[str]:
+    """Each patched property is a register: every read (GET, any PATCH's answer, the final GET)
+    returns the value of an accepted write that began before the read ended and that no other
+    accepted write superseded entirely before the read began."""
     problems = []
+    reads = [(r.start, r.end, r.json()) for r in records if r.action in ("get", "patch") and r.status == 200]
+    reads.append((math.inf, math.inf, final))
     for prop in PATCHED.values():
         writes = [r for r in records if r.action == "patch" and r.status == 200 and r.value[0] == prop]
+        by_value = {_text(r.value[1]): r for r in writes}
         for r in writes:
-            if r.json().get(prop) != r.value[1]:
+            if _text(r.json().get(prop)) != _text(r.value[1]):
                 problems.append(f"{event_id}: PATCH {prop}={r.value[1]!r} answered {r.json().get(prop)!r}")
-        if not writes:
-            if final.get(prop) != initial.get(prop):
-                problems.append(f"{event_id}: {prop} changed to {final.get(prop)!r} with no accepted PATCH")
-            continue
-        winners = [r for r in writes if r.value[1] == final.get(prop)]
-        if not winners:
-            problems.append(f"{event_id}: final {prop} {final.get(prop)!r} was written by no accepted PATCH")
-            continue
-        (winner,) = winners
-        later = [r for r in writes if r.start > winner.end]
-        if later:
-            problems.append(f"{event_id}: final {prop} is {winner.value[1]!r}, but {len(later)} accepted PATCHes "
-                            f"of {prop} started after it finished (lost update)")
+        for start, end, body in reads:
+            value = _text(body.get(prop))
+            writer = by_value.get(value)
+            if writer is None:
+                if value != _text(initial.get(prop)):
+                    problems.append(f"{event_id}: read {prop}={value!r}, which no accepted PATCH wrote")
+                    continue
+                written_start, written_end = -math.inf, -math.inf
+            else:
+                written_start, written_end = writer.start, writer.end
+            if written_start > end:
+                problems.append(f"{event_id}: read {prop}={value!r} before it was written")
+            newer = [w for w in writes if w.start > written_end and w.end < start]
+            if newer:
+                when = "at the end" if start == math.inf else "by a later read"
+                problems.append(f"{event_id}: {prop}={value!r} read {when}, but {len(newer)} accepted PATCHes of "
+                                f"{prop} happened entirely after it was written and before the read (lost update)")
     return problems
+
+
+def _text(value: Any) -> Any:
+    return value.get("content") if isinstance(value, dict) else value
 
 
 def check_responses(load: Load, validator: SpecValidator) -> list[str]:
