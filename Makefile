@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install serve check test lint fuzz bench clean
+.PHONY: install serve check test lint fuzz bench bench-smoke bench-suite bench-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,38 @@ check: $(STAMP)
 
 ## The tests: lint, then the whole pytest suite.
 test: $(STAMP) $(NODE_STAMP)
+	@# The benchmark's smoke test needs wrk and Prism: required in CI, optional (skipped) elsewhere.
+	@$(MAKE) --no-print-directory bench-tools || [ -z "$$CI" ]
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint spec/virtual-events.yaml
+
+## The load generator and the mock server the benchmark compares against: wrk from apt
+## (Debian/Ubuntu, as root), Prism from npm (package.json devDependencies).
+bench-tools: $(NODE_STAMP)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+		else \
+			echo "wrk is missing: install it as root (apt-get install wrk) or from your package manager" >&2; exit 1; \
+		fi; \
+	fi
+	@test -x node_modules/.bin/prism || { echo "node_modules/.bin/prism is missing after npm install" >&2; exit 1; }
+
+## The benchmark (docs/benchmarks.md): stub vs Prism vs a bare Starlette app; several minutes.
+bench: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## The benchmark in smoke mode (a few seconds): proves the harness works, measures nothing.
+bench-smoke: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py --smoke
+
+## What the conformance suite itself costs: `vevents check` wall time vs --max-examples.
+bench-suite: $(STAMP)
+	$(BIN)/python bench/suite_cost.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info
