@@ -24,6 +24,7 @@ from vevents.spec import contract
 __all__ = ["DEFAULT_SEED", "SeedError", "load_seed"]
 
 DEFAULT_SEED = "default-seed.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
 
 
 class SeedError(ValueError):
@@ -47,7 +48,7 @@ def _parse(text: str) -> Any:
             return json.loads(text)
         except ValueError:
             pass  # YAML flow style, or invalid: let PyYAML parse it or explain the error
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_Loader)
 
 
 def load_seed(path: str | None = None, *, states: tuple[str, ...] | None = None) -> list[Event]:
