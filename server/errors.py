@@ -134,6 +134,11 @@ def graph_error(exc: Exception) -> GraphError:
     """The one mapping from exceptions to Graph errors."""
     if isinstance(exc, GraphError):
         return exc
+    if isinstance(exc, RecursionError):
+        # Raised by json.loads in Connexion's body validator for a body nested ~1000 deep
+        # (the handlers refuse anything deeper than MAX_JSON_DEPTH before that matters).
+        logger.warning("request refused: %s", exc)
+        return GraphError(400, "The request body is nested too deeply.")
     if isinstance(exc, StoreUnavailable):
         logger.warning("store unavailable: %s", exc)
         return GraphError(503, "The service is temporarily unavailable; retry later.", headers={"Retry-After": "1"})

@@ -37,6 +37,8 @@ Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 
 _MAX_ATTEMPTS = 10
 """Read-decide-write attempts before a request gives up on a contended event (503)."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of objects and arrays accepted in a request body (Graph's types need 4)."""
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
 
 
@@ -93,8 +95,13 @@ class Handlers:
     # ------------------------------------------------------------ operations
     async def list(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
+        select = None
+        if scope["query_string"]:
+            select, problem = self._query_options(scope["query_string"])
+            if problem:
+                return error_response(scope, 400, problem)
         events = self.store.list(kind, principal.tenant)
-        return _json(200, {"value": [self._present(e, principal) for e in events]})
+        return _json(200, {"value": [self._present(e, principal, select) for e in events]})
 
     async def get(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
@@ -194,10 +201,14 @@ class Handlers:
 
     async def _json_body(self, scope: Scope, receive: Receive, kind: str) -> dict[str, Any] | Response:
         raw = await _read_body(receive)
+        if raw.strip() and not any(name == b"content-type" for name, _ in scope["headers"]):
+            return error_response(scope, 415, "A request body needs 'Content-Type: application/json'.")
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return error_response(scope, 400, "The request body is not valid JSON.")
+        if _depth(body) > MAX_JSON_DEPTH:
+            return error_response(scope, 400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
         if not isinstance(body, dict):
             return error_response(scope, 400, "The request body must be a JSON object.")
         odata_type = self.odata_types[kind]
@@ -228,6 +239,21 @@ class Handlers:
             # Properties the event does not have are left out (not null: some may never be null).
             resource = {"@odata.type": resource["@odata.type"], **{n: resource[n] for n in select if n in resource}}
         return resource
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (iterative: no recursion limit to hit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_JSON_DEPTH:
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _is_empty_object(body: bytes) -> bool:
