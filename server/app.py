@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import hashlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -31,6 +33,7 @@ from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
+from connexion.spec import OpenAPISpecification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator
@@ -158,6 +161,24 @@ class StubApp(connexion.AsyncApp):
 # (scope, receive) rather than Connexion's context variables, and responses are validated by
 # the test suite, not on every request. Each one dropped is one less hop per request.
 _UNUSED_MIDDLEWARE = (ServerErrorMiddleware, ContextMiddleware, ResponseValidationMiddleware)
+
+
+_validate_spec = OpenAPISpecification._validate_spec
+_valid_specs: set[bytes] = set()
+
+
+def _validate_spec_once(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> None:
+    """Connexion validates the whole document against the OpenAPI meta-schema in every
+    `add_api` (~45 ms each; the stub adds the same document twice, /v1.0 and /beta, and the
+    tests build hundreds of apps). A document whose exact content passed once is not
+    validated again in this process; any other document still is, every time."""
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).digest()
+    if key not in _valid_specs:
+        _validate_spec.__func__(cls, spec)  # type: ignore[attr-defined]
+        _valid_specs.add(key)
+
+
+OpenAPISpecification._validate_spec = classmethod(_validate_spec_once)  # type: ignore[method-assign,assignment]
 
 
 def open_store(settings: Settings) -> Store:
