@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from vevents.server.errors import SCOPE_KEY, BodyTooLarge, GraphError, RequestIds, envelope
+from vevents.server.settings import DEFAULT_MAX_HEADER_BYTES
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,11 +25,12 @@ access_log = logging.getLogger("vevents.server.access")
 
 
 class RequestContextMiddleware:
-    """Assigns the request ids, enforces `max_body_bytes`, logs the request."""
+    """Assigns the request ids, enforces `max_body_bytes` and `max_header_bytes`, logs the request."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,13 +40,19 @@ class RequestContextMiddleware:
         request_id = str(uuid.uuid4())
         client_request_id = content_length = None
         chunked = False
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name == b"client-request-id":
                 client_request_id = value.decode("latin-1")
             elif name == b"content-length":
                 content_length = value
             elif name == b"transfer-encoding":
                 chunked = True
+        url_bytes = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+        too_large = _oversized(url_bytes, header_bytes, self.max_header_bytes)
+        if too_large is not None:
+            client_request_id = None  # not echoed: it may be the oversized header
         ids = RequestIds(request_id, client_request_id)
         scope[SCOPE_KEY] = ids
         extra_headers = [
@@ -74,6 +82,9 @@ class RequestContextMiddleware:
             return message
 
         try:
+            if too_large is not None:
+                await _send_error(send_with_ids, ids, too_large)
+                return
             if content_length is not None and _too_long(content_length, limit):
                 await _send_error(send_with_ids, ids, BodyTooLarge(limit))
                 return
@@ -130,6 +141,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return pending.pop() if pending else await receive()
 
     return replay
+
+
+def _oversized(url_bytes: int, header_bytes: int, limit: int) -> GraphError | None:
+    # The server library has already read the request head by now (httptools sets no limit of
+    # its own); this keeps an oversized one away from routing, validation and the logs.
+    if url_bytes > limit:
+        return GraphError(414, f"The request URL is longer than the {limit} bytes this service accepts.")
+    if header_bytes > limit:
+        return GraphError(431, f"The request headers are larger than the {limit} bytes this service accepts.")
+    return None
 
 
 def _too_long(content_length: bytes, limit: int) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_DB_PATH",
     "DEFAULT_HOST",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_HEADER_BYTES",
     "DEFAULT_PORT",
     "DEFAULT_SECRET",
     "ENV_PREFIX",
@@ -30,6 +31,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DB_PATH = "vevents.db"
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_HEADER_BYTES = 32_768
+"""The request target and the headers, each (a long token with many claims is ~8 KB)."""
 # A fixed, public secret: `vevents token` in one shell mints tokens that `vevents serve` in
 # another trusts with no configuration. It protects nothing; pass --secret to change it.
 DEFAULT_SECRET = "vevents-local-development-secret-not-for-production"
