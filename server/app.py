@@ -226,7 +226,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
             store.close()
 
     middlewares = [
-        functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
+        functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                          max_header_bytes=settings.max_header_bytes),
         functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
         *(m for m in ConnexionMiddleware.default_middlewares if m not in _UNUSED_MIDDLEWARE),
     ]

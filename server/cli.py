@@ -17,6 +17,7 @@ from vevents.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_PORT,
     DEFAULT_SECRET,
     LOG_FORMATS,
@@ -62,6 +63,8 @@ def _settings(**kwargs: object) -> Settings:
               help="Worker processes sharing the --db store (not with --memory).")
 @click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True,
               help="Largest request body accepted; a larger one answers 413 (refused while it streams in).")
+@click.option("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, show_default=True,
+              help="Largest request URL, and largest request headers, accepted; larger ones answer 414/431.")
 def serve(**options: object) -> None:
     """Run the stateful Graph virtual-events stub."""
     settings = _settings(**options)

@@ -65,6 +65,7 @@ class Settings:
     """"text": one readable line per record; "json": one JSON object per line (log shippers)."""
     workers: int = 1
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
     """None: the spec's lifecycle table. A test fake may pass a modified table."""
 
@@ -82,6 +83,8 @@ class Settings:
             raise ValueError("workers must be at least 1")
         if self.max_body_bytes < 0:
             raise ValueError("max_body_bytes must not be negative")
+        if self.max_header_bytes < 1024:
+            raise ValueError("max_header_bytes must be at least 1024")
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes (HS256, RFC 7518 section 3.2)")
 
@@ -118,6 +121,7 @@ class Settings:
             "LOG_FORMAT": self.log_format,
             "WORKERS": str(self.workers),
             "MAX_BODY_BYTES": str(self.max_body_bytes),
+            "MAX_HEADER_BYTES": str(self.max_header_bytes),
         }
         if self.seed_path is not None:
             env["SEED_PATH"] = self.seed_path
@@ -136,7 +140,8 @@ class Settings:
                           ("LOG_FORMAT", "log_format")):
             if (value := get(key)) is not None:
                 kwargs[name] = value
-        for key, name in (("PORT", "port"), ("WORKERS", "workers"), ("MAX_BODY_BYTES", "max_body_bytes")):
+        for key, name in (("PORT", "port"), ("WORKERS", "workers"), ("MAX_BODY_BYTES", "max_body_bytes"),
+                          ("MAX_HEADER_BYTES", "max_header_bytes")):
             if (value := get(key)) is not None:
                 kwargs[name] = int(value)
         if (value := get("MEMORY")) is not None:
