@@ -134,11 +134,11 @@ def graph_error(exc: Exception) -> GraphError:
     """The one mapping from exceptions to Graph errors."""
     if isinstance(exc, GraphError):
         return exc
-    if isinstance(exc, RecursionError):
-        # Raised by json.loads in Connexion's body validator for a body nested ~1000 deep
-        # (the handlers refuse anything deeper than MAX_JSON_DEPTH before that matters).
-        logger.warning("request refused: %s", exc)
-        return GraphError(400, "The request body is nested too deeply.")
+    if isinstance(exc, (RecursionError, ValueError)) and _raised_by_json(exc):
+        # json.loads in Connexion's body validator, on a body nested ~1000 deep (RecursionError)
+        # or with a number of more than 4300 digits (ValueError): the client's fault, not ours.
+        logger.warning("request body refused: %s", exc)
+        return GraphError(400, "The request body is not valid JSON: it is nested too deeply or a number is too long.")
     if isinstance(exc, StoreUnavailable):
         logger.warning("store unavailable: %s", exc)
         return GraphError(503, "The service is temporarily unavailable; retry later.", headers={"Retry-After": "1"})
@@ -158,6 +158,16 @@ def graph_error(exc: Exception) -> GraphError:
         return GraphError(status, detail or "The request failed.", headers=headers)
     logger.error("unexpected error", exc_info=exc)
     return GraphError(500, "An internal error occurred.")
+
+
+def _raised_by_json(exc: BaseException) -> bool:
+    """Whether the innermost Python frame of `exc`'s traceback is in the `json` package."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0] == "json"
 
 
 class _AllowedMethods:
