@@ -5,9 +5,12 @@ parameter and body validation and security all come from `spec/virtual-events.ya
 spec is served twice, under `/v1.0` and `/beta`, and every operationId is resolved to a
 handler through the contract (no route is declared by hand).
 
-Two things differ from a stock Connexion app, both for speed and both invisible on the wire:
+Three things differ from a stock Connexion app, all for speed and all invisible on the wire:
 operations call handlers as `async (scope, receive) -> Response` (no per-request signature
-inspection), and the stack has an outermost middleware for request ids and body limits.
+inspection), the stack has an outermost middleware for request ids and body limits, and a
+fast path (`fastpath.py`, `Settings.fast_path`) answers well-formed GETs and cancel/publish
+calls with the same handlers but without Connexion's routing, security and validation layers
+(tests/test_fast_path.py proves the answers identical).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
@@ -40,6 +44,7 @@ from jsonschema import Draft4Validator
 
 from vevents.server import errors
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
+from vevents.server.fastpath import FastPath, fast_routes
 from vevents.server.handlers import Handler, Handlers
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import RequestContextMiddleware
@@ -225,18 +230,25 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         if owned:
             store.close()
 
+    authenticator = _authenticator(settings)
     middlewares = [
         functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                           max_header_bytes=settings.max_header_bytes),
         functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
         *(m for m in ConnexionMiddleware.default_middlewares if m not in _UNUSED_MIDDLEWARE),
     ]
+    if settings.fast_path:
+        # Just inside Connexion's exception middleware: the fast path's exceptions become
+        # Graph errors exactly as the operations' do (see server/fastpath.py).
+        routes = fast_routes(load_spec(), the_contract.versions, handlers.resolve, SECURITY_SCHEME)
+        fast = functools.partial(FastPath, routes=routes, authenticator=authenticator)
+        middlewares.insert(middlewares.index(ExceptionMiddleware) + 1, fast)
     app = StubApp(
         __name__,
         lifespan=lifespan,
         middlewares=middlewares,
         resolver=Resolver(handlers.resolve),
-        security_map=security_map(_authenticator(settings)),
+        security_map=security_map(authenticator),
         strict_validation=False,
         validate_responses=False,
         validator_map=_VALIDATOR_MAP,

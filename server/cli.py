@@ -65,6 +65,9 @@ def _settings(**kwargs: object) -> Settings:
               help="Largest request body accepted; a larger one answers 413 (refused while it streams in).")
 @click.option("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, show_default=True,
               help="Largest request URL, and largest request headers, accepted; larger ones answer 414/431.")
+@click.option("--fast-path/--no-fast-path", default=True, show_default=True,
+              help="Answer well-formed GETs and cancel/publish calls without Connexion's middleware layers "
+                   "(same answers; docs/benchmarks.md).")
 def serve(**options: object) -> None:
     """Run the stateful Graph virtual-events stub."""
     settings = _settings(**options)

@@ -68,6 +68,9 @@ class Settings:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
     """None: the spec's lifecycle table. A test fake may pass a modified table."""
+    fast_path: bool = True
+    """Answer well-formed GETs and cancel/publish calls without Connexion's routing, security
+    and validation layers (`server/fastpath.py`); False: every request takes the full stack."""
 
     def __post_init__(self) -> None:
         if self.auth_mode not in AUTH_MODES:
@@ -122,6 +125,7 @@ class Settings:
             "WORKERS": str(self.workers),
             "MAX_BODY_BYTES": str(self.max_body_bytes),
             "MAX_HEADER_BYTES": str(self.max_header_bytes),
+            "FAST_PATH": "1" if self.fast_path else "0",
         }
         if self.seed_path is not None:
             env["SEED_PATH"] = self.seed_path
@@ -146,4 +150,6 @@ class Settings:
                 kwargs[name] = int(value)
         if (value := get("MEMORY")) is not None:
             kwargs["memory"] = value.strip().lower() in _TRUE
+        if (value := get("FAST_PATH")) is not None:
+            kwargs["fast_path"] = value.strip().lower() in _TRUE
         return cls(**kwargs)  # type: ignore[arg-type]
