@@ -62,5 +62,16 @@ bench-smoke: $(STAMP) bench-tools
 bench-suite: $(STAMP)
 	$(BIN)/python bench/suite_cost.py $(BENCH_ARGS)
 
+## The long fuzz run (docs/reliability.md): the Schemathesis runs of tests/test_fuzz.py with
+## 1000 examples per operation and 20 stateful steps; stops after 15 minutes at the latest.
+## Figures in reports/fuzz.json.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_STEPS ?= 20
+FUZZ_SEED ?= 20261124
+fuzz: $(STAMP)
+	mkdir -p reports && rm -f reports/fuzz.json
+	VEVENTS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) VEVENTS_FUZZ_STEPS=$(FUZZ_STEPS) VEVENTS_FUZZ_SEED=$(FUZZ_SEED) \
+	VEVENTS_FUZZ_REPORT=$(CURDIR)/reports/fuzz.json timeout 900 $(BIN)/python -m pytest tests/test_fuzz.py -s -q
+
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info
