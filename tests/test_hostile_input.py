@@ -7,10 +7,10 @@ A separate test checks bounded memory: 10 MB bodies and 1 MB headers are refused
 server process growing by their size (a body over `--max-body-bytes` is refused while it
 streams in, by Content-Length before a byte is read).
 
-Two things are answered by uvicorn/httptools before the stub sees the request, so they carry
-no envelope (docs/reliability.md): an unknown method token (`FOO`) and raw non-UTF-8 bytes in
-the request target, and a request target over ~64 KB. The rows for them only assert a 400, nothing changed, and that the server
-survives.
+Three things are answered by uvicorn/httptools before the stub sees the request, so they
+carry no envelope (docs/reliability.md): an unknown method token (`FOO`), raw non-UTF-8 bytes
+in the request target, and a request target over ~64 KiB. Their rows only assert a 400,
+nothing changed, and that the server survives.
 """
 
 from __future__ import annotations
