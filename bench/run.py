@@ -124,7 +124,8 @@ def command_for(name: str, port: int, workdir: Path, seed: Path | None) -> tuple
     """The argv that starts server `name`, and the path prefix the spec's paths go under."""
     if name in ("stub", "stub-2w"):
         db = workdir / f"{name}-{uuid.uuid4().hex}.db"
-        argv = [vevents_bin(), "serve", "--host", HOST, "--port", str(port), "--db", str(db), "--log-level", "warning"]
+        # As users run it: strict auth, SQLite, the default log level (an access line per request).
+        argv = [vevents_bin(), "serve", "--host", HOST, "--port", str(port), "--db", str(db)]
         if name == "stub-2w":
             argv += ["--workers", "2"]
         if seed is not None:
