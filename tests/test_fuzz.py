@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,12 +66,13 @@ class FuzzRun:
     failures: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def figures(self) -> dict[str, Any]:
         return {"label": self.label, "seed": self.seed, "examples": EXAMPLES, "steps": STEPS, "cases": self.cases,
                 "scenarios": self.scenarios, "statuses": dict(sorted(self.statuses.items())),
                 "schemathesis_failures": len(self.failures), "openapi_core_invalid": len(self.invalid),
-                "errors": len(self.errors)}
+                "errors": len(self.errors), "seconds": round(self.seconds, 1)}
 
 
 def _spec() -> dict[str, Any]:
@@ -107,6 +109,7 @@ def fuzz(base_url: str, label: str, *, mode: str, phases: tuple[str, ...], seed:
     run = FuzzRun(label, seed)
     schema = schemathesis.openapi.from_dict(_spec(), config=_config(base_url, mode=mode, phases=phases, seed=seed))
     schema.config.update(base_url=base_url)
+    started = time.monotonic()
     for event in from_schema(schema).execute():
         if isinstance(event, st_events.ScenarioFinished):
             run.scenarios += 1
@@ -128,6 +131,7 @@ def fuzz(base_url: str, label: str, *, mode: str, phases: tuple[str, ...], seed:
             run.errors.append(f"Schemathesis stopped: {event.exception}")
         elif isinstance(event, st_events.EngineFinished):
             run.failures += [f"{f.operation}: {f.title}: {f.message}"[:1500] for f in event.failures]
+    run.seconds = time.monotonic() - started
     print(f"\n{label}: {json.dumps(run.figures())}")
     if REPORT:
         path = Path(REPORT)
