@@ -12,7 +12,7 @@ and the figures are medians over rounds. Figures: requests/s, p50/p99 latency, e
 peak RSS of the server's process tree, and start-up time to the first 200. The ratios the
 project promises (stub/Prism, stub/ceiling) are printed last.
 
-    python bench/run.py                 # the full run (about 6 minutes on 2 cores)
+    python bench/run.py                 # the full run (about 11 minutes on 2 cores)
     python bench/run.py --smoke         # a few seconds: proves the harness still works
     python bench/run.py --json out.json # also write every figure as JSON
 

@@ -11,6 +11,7 @@ Modules, each with one job:
     security    plugs auth into Connexion's security middleware
     errors      Graph's error envelope, for every error Connexion or the stub raises
     middleware  request ids, body size limit, access log
+    fastpath    well-formed GET/cancel/publish without Connexion's layers (same handlers)
     ids         event id parsing
     seed        seed files (and the shipped default seed)
     background  serve_in_background(app): uvicorn in a thread
