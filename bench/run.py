@@ -26,8 +26,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,13 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from processes import HOST, free_port, stop_process, vevents_bin
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = ROOT / "spec" / "virtual-events.yaml"
 SAMPLE_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 TENANT = "4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -80,15 +78,6 @@ class Server:
     peak_rss: list[int] = field(default_factory=lambda: [0])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def vevents_bin() -> str:
-    candidate = Path(sys.executable).with_name("vevents")
-    return str(candidate) if candidate.exists() else "vevents"
 
 
 def prism_bin() -> str | None:
@@ -196,13 +185,7 @@ def running(name: str, workdir: Path, token: str, seed: Path | None = None) -> I
             stop.set()
             sampler.join()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process)
 
 
 def wrk(server: Server, script: str, connections: int, seconds: int, env: dict[str, str]) -> dict[str, float]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -29,18 +28,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from processes import HOST, free_port, stop_process, vevents_bin
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-HOST = "127.0.0.1"
 SECRET = "vevents-suite-cost-benchmark-secret-0123456789"
 SEED = "20240601"
 EXAMPLES = (5, 10, 25, 50)
 OTHER_USER = "0d5a1f2e-6b7c-4d8e-9f01-23456789abcd"
 
-
-def vevents_bin() -> str:
-    candidate = Path(sys.executable).with_name("vevents")
-    return str(candidate) if candidate.exists() else "vevents"
 
 
 def token(*args: str) -> str:
@@ -48,11 +44,6 @@ def token(*args: str) -> str:
     out = subprocess.run(argv, check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -72,13 +63,7 @@ def serving(workdir: Path) -> Iterator[str]:
             time.sleep(0.02)
         yield f"http://{HOST}:{port}/v1.0"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process)
 
 
 def timed_check(extra: list[str]) -> tuple[float, int]:
