@@ -23,6 +23,7 @@ from vevents.server.auth import Principal, may, sees_organizer_fields
 from vevents.server.errors import error_response, json_body
 from vevents.server.ids import new_event_id, parse_event_id
 from vevents.server.lifecycle import Lifecycle
+from vevents.server.middleware import read_body
 from vevents.server.security import principal_of
 from vevents.server.store import Event, Store
 
@@ -49,18 +50,6 @@ def _json(status: int, value: Any) -> Response:
 def _path_id(scope: Scope) -> str:
     # Every operation with a path parameter has exactly one: the event id.
     return next(iter(scope["path_params"].values()))
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 class Handlers:
@@ -95,21 +84,17 @@ class Handlers:
     # ------------------------------------------------------------ operations
     async def list(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
-        select = None
-        if scope["query_string"]:
-            select, problem = self._query_options(scope["query_string"])
-            if problem:
-                return error_response(scope, 400, problem)
+        select = self._select(scope)
+        if isinstance(select, Response):
+            return select
         events = self.store.list(kind, principal.tenant)
         return _json(200, {"value": [self._present(e, principal, select) for e in events]})
 
     async def get(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
-        select = None
-        if scope["query_string"]:
-            select, problem = self._query_options(scope["query_string"])
-            if problem:
-                return error_response(scope, 400, problem)
+        select = self._select(scope)
+        if isinstance(select, Response):
+            return select
         found = self._find(scope, principal, kind)
         if isinstance(found, Response):
             return found
@@ -155,7 +140,7 @@ class Handlers:
 
     async def transition(self, action: str, kind: str | None, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body.strip() and not _is_empty_object(body):
             return error_response(scope, 400, "Don't supply a request body for this method.")
         return self._decide_and_write(scope, principal, action, kind, None, 204)
@@ -200,7 +185,7 @@ class Handlers:
         return error_response(scope, status, message, code=code)
 
     async def _json_body(self, scope: Scope, receive: Receive, kind: str) -> dict[str, Any] | Response:
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         if raw.strip() and not any(name == b"content-type" for name, _ in scope["headers"]):
             return error_response(scope, 415, "A request body needs 'Content-Type: application/json'.")
         try:
@@ -221,14 +206,16 @@ class Handlers:
             return error_response(scope, 400, f"'@odata.type' must be '{odata_type}' here.")
         return body
 
-    def _query_options(self, query_string: bytes) -> tuple[list[str] | None, str | None]:
+    @staticmethod
+    def _select(scope: Scope) -> list[str] | Response | None:
+        """The `$select` list (None: all properties), or the 400 for another `$` option."""
         select = None
-        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
             if name == "$select":
                 select = [p for p in value.split(",") if p]
             elif name.startswith("$"):
-                return None, f"The query option '{name}' is not supported; only $select is."
-        return select, None
+                return error_response(scope, 400, f"The query option '{name}' is not supported; only $select is.")
+        return select
 
     @staticmethod
     def _present(event: Event, principal: Principal, select: list[str] | None = None) -> Mapping[str, Any]:

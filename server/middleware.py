@@ -93,7 +93,7 @@ class RequestContextMiddleware:
                 # Connexion takes a body without Content-Length for no body at all: read the
                 # chunked body here (bounded), then hand it on with its length.
                 try:
-                    body = await _read_all(bounded_receive)
+                    body = await read_body(bounded_receive)
                 except BodyTooLarge as exc:
                     await _send_error(send_with_ids, ids, exc)
                     return
@@ -122,7 +122,8 @@ async def _send_error(send: Send, ids: RequestIds, error: GraphError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_all(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (the caller bounds `receive` where size matters)."""
     chunks = []
     while True:
         message = await receive()
