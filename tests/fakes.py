@@ -315,6 +315,12 @@ def _other_choices_response(request: Request, response: Response) -> Response:
 _TENANT_SUFFIX = re.compile(rf"({GUID})@{SEED_TENANT}")
 
 
+def _v1_only(request: Request) -> Request | Response:
+    if request.path.startswith("/beta/"):
+        return envelope(404, "itemNotFound", "This implementation serves v1.0 only.")
+    return request
+
+
 def _plain_guid_request(request: Request) -> Request:
     segments = request.path.split("/")
     if len(segments) > 5 and re.fullmatch(GUID, segments[5]):
@@ -408,6 +414,7 @@ VARIANTS: tuple[Fake, ...] = (
          request=_other_choices_request, response=_other_choices_response),
     Fake("plain_guid_ids", "event ids are plain GUIDs (no @tenant)",
          request=_plain_guid_request, response=_plain_guid_response),
+    Fake("v1_only", "serves /v1.0 only: every /beta request answers 404", request=_v1_only),
 )
 
 
