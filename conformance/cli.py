@@ -66,6 +66,9 @@ def _list_checks(ctx: click.Context, _param: click.Parameter, value: bool) -> No
 @click.option("--seed", type=int, default=None,
               help="Seed for Schemathesis and the suite's random ids (printed at the end).")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Per-request timeout [default: 10].")
+@click.option("--settle", type=float, default=0.0, show_default=True, metavar="SECONDS",
+              help="For eventually consistent targets (a real Graph tenant): re-read an event for up to SECONDS "
+                   "until it shows the expected status before calling it a violation. 0 reads once.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write a JUnit XML report (one test case per check).")
 @click.option("--report-json", type=click.Path(dir_okay=False), metavar="PATH", help="Write a JSON report.")
@@ -84,6 +87,7 @@ def check(
     max_examples: int | None,
     seed: int | None,
     timeout: float | None,
+    settle: float,
     junit_xml: str | None,
     report_json: str | None,
     verbose: bool,
@@ -109,6 +113,7 @@ def check(
             exclude_checks=excluded,
             phases=_split((phases,)),
             seed=seed,
+            settle=settle,
             **({"max_examples": max_examples} if max_examples is not None else {}),
             **({"timeout": timeout} if timeout is not None else {}),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import string
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class CheckContext:
     strict: bool = False
     rng: random.Random = field(default_factory=random.Random)
     extra_tokens: frozenset[str] = frozenset()
+    settle: float = 0.0
+    """How long a read may lag a write (`--settle`): status_of polls this long for `expect`."""
     findings: list[Violation] = field(default_factory=list)
     _start: int = 0
 
@@ -94,11 +97,22 @@ class CheckContext:
     def get(self, event: Event, **kwargs: object) -> Exchange:
         return self.call("get", event, **kwargs)  # type: ignore[arg-type]
 
-    def status_of(self, event: Event, **kwargs: object) -> str:
-        """GET the event: it must answer 200 with a `status`, which is returned."""
-        exchange = self.get(event, **kwargs)
-        self.no_server_error(exchange, events=[event])
-        status = read_status(exchange)
+    def status_of(self, event: Event, *, expect: str | None = None, **kwargs: object) -> str:
+        """GET the event: it must answer 200 with a `status`, which is returned.
+
+        With `--settle`, a read that does not (yet) show `expect` is repeated until it does or
+        the settle time is over, so an eventually consistent target is judged on where it
+        settles, not on a stale replica.
+        """
+        deadline = time.monotonic() + self.settle
+        while True:
+            exchange = self.get(event, **kwargs)
+            self.no_server_error(exchange, events=[event])
+            status = read_status(exchange)
+            settled = exchange.status == 200 and (expect is None or status == expect)
+            if settled or time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         if exchange.status != 200 or not isinstance(status, str):
             self.fail(
                 f"GET of an existing {event.kind[:-1]} did not answer 200 with a status",
@@ -193,9 +207,9 @@ class CheckContext:
         """
         self.no_server_error(exchange, events=[event])
         outcome = self.contract.outcome(action, before)
-        after = self.status_of(event)
-        what = f"{action} of a {before} {event.kind[:-1]}"
         exact = self.strict or (outcome.documented and action in JUDGED_ACTIONS)
+        after = self.status_of(event, expect=outcome.to if exact or exchange.is_success else before)
+        what = f"{action} of a {before} {event.kind[:-1]}"
         if exact:
             if exchange.status != outcome.status:
                 self.fail(

@@ -37,6 +37,8 @@ _OPTIONS = (
     ("max-examples", {"type": int, "default": None, "metavar": "N", "help": "Schemathesis examples per operation."}),
     ("seed", {"type": int, "default": None, "help": "Seed for Schemathesis and random ids."}),
     ("timeout", {"type": float, "default": None, "metavar": "SECONDS", "help": "Per-request timeout."}),
+    ("settle", {"type": float, "default": 0.0, "metavar": "SECONDS",
+                "help": "Re-read an event for up to SECONDS until a write shows (eventually consistent targets)."}),
 )
 
 
@@ -61,6 +63,7 @@ def _config(config: pytest.Config) -> CheckConfig:
         extra["max_examples"] = option("max_examples")
     if option("timeout") is not None:
         extra["timeout"] = option("timeout")
+    extra["settle"] = option("settle")
     return CheckConfig(
         base_url=option("base_url"),  # type: ignore[arg-type]
         token=option("token"),  # type: ignore[arg-type]

@@ -49,6 +49,8 @@ class CheckConfig:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     timeout: float = DEFAULT_TIMEOUT
+    settle: float = 0.0
+    """Seconds a read may take to show a write (Graph is eventually consistent); 0: read once."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -58,6 +60,8 @@ class CheckConfig:
             raise UsageError("--max-examples must be at least 1")
         if self.timeout <= 0:
             raise UsageError("--timeout must be positive")
+        if self.settle < 0:
+            raise UsageError("--settle must not be negative")
         if self.base_url is not None and not self.token:
             raise UsageError("--token is required with --base-url (a delegated token with VirtualEvent.ReadWrite)")
         if self.base_url is None and self.event_ids:
@@ -181,6 +185,7 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
             strict=config.strict,
             rng=random.Random(seed),
             extra_tokens=frozenset(set(target.tokens) - {"main"}),
+            settle=config.settle,
         )
         results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
     return RunResult(

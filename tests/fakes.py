@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from vevents.server.settings import Settings
 from vevents.server.store import Event, MemoryStore
 from vevents.spec import Outcome, contract
 
-__all__ = ["FAKES", "SECRET", "VARIANTS", "Fake", "serve"]
+__all__ = ["FAKES", "LAGGING_READS", "SECRET", "VARIANTS", "Fake", "serve"]
 
 SECRET = "vevents-conformance-fakes-secret-0123456789abcdef"
 CANCELED = contract().outcome("cancel", "published").to
@@ -315,6 +316,24 @@ def _other_choices_response(request: Request, response: Response) -> Response:
 _TENANT_SUFFIX = re.compile(rf"({GUID})@{SEED_TENANT}")
 
 
+# An eventually consistent replica: reads show a cancel only LAG seconds after it was answered.
+LAG_SECONDS = 0.6
+_CANCELED_AT: dict[str, float] = {}
+
+
+def _lagging_reads(request: Request, response: Response) -> Response:
+    found = re.search(GUID, request.path)
+    if found is None:
+        return response
+    if request.method == "POST" and request.path.endswith("/cancel") and response.status == 204:
+        _CANCELED_AT.setdefault(found.group(0), time.monotonic())
+    elif request.method == "GET" and time.monotonic() - _CANCELED_AT.get(found.group(0), -LAG_SECONDS) < LAG_SECONDS:
+        published = contract().outcome("publish", "draft").to.encode()
+        return response.with_body(response.body.replace(f'"{CANCELED}"'.encode(), b'"' + published + b'"'),
+                                  response.header("content-type"))
+    return response
+
+
 def _v1_only(request: Request) -> Request | Response:
     if request.path.startswith("/beta/"):
         return envelope(404, "itemNotFound", "This implementation serves v1.0 only.")
@@ -416,6 +435,10 @@ VARIANTS: tuple[Fake, ...] = (
          request=_plain_guid_request, response=_plain_guid_response),
     Fake("v1_only", "serves /v1.0 only: every /beta request answers 404", request=_v1_only),
 )
+
+# Correct, but its reads lag its writes (like Graph's replicas): caught by default, fine with --settle.
+LAGGING_READS = Fake("lagging_reads", f"reads show a cancel only {LAG_SECONDS} s after it was answered",
+                     "cancel_is_visible", response=_lagging_reads)
 
 
 @functools.cache

@@ -4,7 +4,7 @@ every correct-but-different implementation passes the default mode."""
 from __future__ import annotations
 
 import pytest
-from fakes import FAKES, VARIANTS, Fake, judge, tokens
+from fakes import FAKES, LAGGING_READS, VARIANTS, Fake, judge, tokens
 
 from vevents.conformance import Outcome, list_checks
 
@@ -56,3 +56,12 @@ def test_strict_mode_holds_a_variant_to_the_stubs_choices() -> None:
     # What strict adds is marked as the stub's choice, never as Graph's documented behaviour.
     violations = [violation for item in result.results for violation in item.violations]
     assert violations and not any(violation.documented for violation in violations)
+
+
+def test_settle_waits_for_an_eventually_consistent_read() -> None:
+    # Read right after the cancel, a lagging replica looks like a cancel that did not stick...
+    plain = judge(LAGGING_READS, checks=("cancel_is_visible",), **FAST)
+    assert plain.failed_checks() == ["cancel_is_visible"]
+    # ...with --settle the suite re-reads until the write shows, and finds nothing wrong.
+    settled = judge(LAGGING_READS, checks=("cancel_is_visible",), settle=3.0, **FAST)
+    assert settled.failed_checks() == []
