@@ -62,6 +62,7 @@ class Handlers:
         self.odata_types = contract.odata_types
         self.properties = {kind: frozenset(names) for kind, names in contract.select_properties.items()}
         self.read_only = contract.read_only_properties
+        self.members = contract.member_properties
         self.empty_collections = contract.empty_collections
 
     def resolve(self, operation_id: str) -> Handler:
@@ -204,7 +205,21 @@ class Handlers:
                 return error_response(scope, 400, f"The property '{name}' does not exist on type '{odata_type}'.")
         if body.get("@odata.type", odata_type) != odata_type:
             return error_response(scope, 400, f"'@odata.type' must be '{odata_type}' here.")
+        unknown = self._unknown_member(kind, body)
+        if unknown:
+            return error_response(scope, 400, f"The property '{unknown}' does not exist on its type.")
         return body
+
+    def _unknown_member(self, kind: str, body: Mapping[str, Any]) -> str | None:
+        """The first `property.member` the member's type does not have (OData annotations allowed)."""
+        for name, members in self.members[kind].items():
+            value = body.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):
+                    for member in item:
+                        if member not in members and not member.startswith("@odata."):
+                            return f"{name}.{member}"
+        return None
 
     @staticmethod
     def _select(scope: Scope) -> list[str] | Response | None:

@@ -116,6 +116,10 @@ class Contract:
     """Per kind, the collection properties that are never null (an unset one is `[]`)."""
     roles: Mapping[str, frozenset[str]]
     """Per role (organizer, coOrganizer, anyone), the actions it may take on an event."""
+    member_properties: Mapping[str, Mapping[str, frozenset[str]]]
+    """Per kind, per property whose value is an object (or array of objects) of a closed type,
+    the members that type has. Types carrying `@odata.type` are left out: derived types
+    (e.g. communicationsGuestIdentity for identity) may add members."""
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -232,6 +236,21 @@ def _empty_collections(spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     }
 
 
+def _member_properties(spec: Mapping[str, Any]) -> dict[str, dict[str, frozenset[str]]]:
+    result: dict[str, dict[str, frozenset[str]]] = {}
+    for kind, properties in _kind_properties(spec).items():
+        members: dict[str, frozenset[str]] = {}
+        for name, prop in properties.items():
+            schema = _resolve(spec, prop)
+            if schema.get("type") == "array":
+                schema = _resolve(spec, schema.get("items", {}))
+            names = _properties(spec, schema)
+            if names and "@odata.type" not in names:
+                members[name] = frozenset(names)
+        result[kind] = members
+    return result
+
+
 @functools.cache
 def contract() -> Contract:
     """The contract, parsed once per process."""
@@ -249,4 +268,5 @@ def contract() -> Contract:
         read_only_properties=_read_only_properties(spec),
         empty_collections=_empty_collections(spec),
         roles={role: frozenset(actions) for role, actions in spec["info"]["x-vevents-roles"].items()},
+        member_properties=_member_properties(spec),
     )

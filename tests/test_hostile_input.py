@@ -163,6 +163,15 @@ ROWS: dict[str, Row] = {
                             body=_json({"createdBy": {"user": {"id": OTHER_USER}}})),
     "update @odata.type to the other kind": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON,
                                                 body=_json({"@odata.type": "#microsoft.graph.virtualEventTownhall"})),
+    # ---- properties the type (or a member's type) does not have
+    "update an unknown property": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON, body=_json({"colour": "red"})),
+    "update an unknown member of settings": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON,
+                                                body=_json({"settings": {"isAttendeeEmailNotificationEnabled": True,
+                                                                         "sendSpam": True}})),
+    "create with an unknown member of startDateTime": Row(
+        "POST", W, 400, headers=JSON,
+        body=_json({"displayName": "x", "startDateTime": {"dateTime": "2026-12-01T17:00:00", "zone": "UTC"},
+                    "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"}})),
     # ---- unknown query options
     "get with $filter": Row("GET", f"{W}/{{webinar}}?$filter=status eq 'draft'", 400),
     "get with $expand": Row("GET", f"{T}/{{townhall}}?$expand=sessions", 400),

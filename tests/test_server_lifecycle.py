@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import OTHER_TENANT, SAMPLE_ID, Stub
+from conftest import OTHER_TENANT, OTHER_USER, SAMPLE_ID, Stub
 
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT
 from vevents.server.store import Event
@@ -268,3 +268,21 @@ def test_a_modified_lifecycle_table_is_executed(start_stub: Callable[..., Stub],
     event = make_event(stub.store, "webinars", "canceled")
     assert http.post(stub.event_url("webinars", event.id, "publish"), headers=auth()).status_code == 204
     assert stub.store.find(event.id, "webinars")[0].status == "published"
+
+
+def test_update_accepts_members_of_derived_and_annotated_types(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], make_event: Callable[..., Event]
+) -> None:
+    # identity is polymorphic (a guest has `email`, a Teams user `tenantId`), so its members are
+    # not closed; OData annotations such as `@odata.type` are allowed on any object.
+    event = make_event(module_stub.store, "townhalls", "draft")
+    body = {
+        "invitedAttendees": [
+            {"@odata.type": "#microsoft.graph.communicationsUserIdentity", "id": OTHER_USER, "tenantId": OTHER_TENANT},
+            {"@odata.type": "#microsoft.graph.communicationsGuestIdentity", "id": "g1", "email": "guest@example.com"},
+        ],
+        "description": {"@odata.type": "#microsoft.graph.itemBody", "content": "<p>hi</p>", "contentType": "html"},
+    }
+    response = http.patch(module_stub.event_url("townhalls", event.id), json=body, headers=auth())
+    assert response.status_code == 200, response.text
+    assert response.json()["invitedAttendees"][1]["email"] == "guest@example.com"
