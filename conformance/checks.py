@@ -139,7 +139,7 @@ def cancel_draft(ctx: CheckContext) -> None:
 
 @check()
 def canceled_on_other_version(ctx: CheckContext) -> None:
-    """A canceled event reads as canceled on the other API version prefix too (v1.0 and beta)."""
+    """Both API versions share one state: a cancel through either reads `canceled` through the other."""
     versions = contract().versions
     if ctx.target.version not in versions:
         raise Skip(f"the base URL does not end with a version segment ({', '.join(versions)})")
@@ -157,6 +157,17 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
             status = ctx.status_of(event, expect=CANCELED, base_url=ctx.target.with_version(version))
             if status != CANCELED:
                 ctx.fail(f"on {version} the canceled {kind[:-1]}'s status is {status!r}", events=[event])
+            # And the other way round: a cancel sent through the other version takes effect here.
+            other = ctx.event(kind)
+            exchange = ctx.cancel(other, base_url=ctx.target.with_version(version))
+            ctx.no_server_error(exchange, events=[other])
+            if exchange.status != 204:
+                ctx.fail(f"cancel on {version} answered {exchange.status}, expected 204", exchange.describe(),
+                         events=[other])
+            status = ctx.status_of(other, expect=CANCELED)
+            if status != CANCELED:
+                ctx.fail(f"after a cancel on {version} the {kind[:-1]}'s status on {ctx.target.version} is "
+                         f"{status!r}", exchange.describe(), events=[other])
 
 
 @check()

@@ -269,6 +269,12 @@ def _beta_forgets_cancel(request: Request, response: Response) -> Response:
     return response
 
 
+def _beta_cancel_noop(request: Request) -> Request | Response:
+    if request.method == "POST" and request.path.startswith("/beta/") and request.path.endswith("/cancel"):
+        return Response(204, [], b"")
+    return request
+
+
 def _read_only_may_cancel(request: Request) -> Request:
     claims = _claims(request)
     if _is_cancel(request) and claims and "VirtualEvent.ReadWrite" not in claims.get("scp", "").split():
@@ -411,6 +417,8 @@ FAKES: tuple[Fake, ...] = (
          request=_delete_cancels),
     Fake("beta_forgets_cancel", "the beta prefix shows a canceled event as published", "canceled_on_other_version",
          response=_beta_forgets_cancel),
+    Fake("beta_cancel_noop", "cancel through the beta prefix answers 204 and does nothing", "canceled_on_other_version",
+         request=_beta_cancel_noop),
     Fake("read_only_may_cancel", "a VirtualEvent.Read token may cancel", "read_only_token_forbidden",
          request=_read_only_may_cancel),
     Fake("anyone_may_cancel", "any user of the tenant may cancel any event", "other_user_forbidden",
