@@ -42,7 +42,8 @@ def render_json(changes: Sequence[Change], old: Path, new: Path) -> str:
 @click.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one line per change, breaking ones first; json: every change with its rule and location.")
 @click.option("--breaking-only", is_flag=True, help="In text output, list only the breaking changes.")
 def diff(old: Path, new: Path, output_format: str, breaking_only: bool) -> None:
     """Report breaking changes between two versions of the spec (exit 1 if there is one)."""
