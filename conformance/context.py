@@ -149,16 +149,9 @@ class CheckContext:
             raise Skip(f"needs {option}")
 
     # ---------------------------------------------------------------- judging
-    def fail(
-        self,
-        title: str,
-        message: str = "",
-        *,
-        events: Iterable[Event] = (),
-        exchanges: Iterable[Exchange] = (),
-        documented: bool = True,
-    ) -> NoReturn:
-        raise self.violation(title, message, events=events, exchanges=exchanges, documented=documented)
+    def fail(self, title: str, message: str = "", **kwargs: object) -> NoReturn:
+        """Stop the check with a violation (keyword arguments as for `violation`)."""
+        raise self.violation(title, message, **kwargs)  # type: ignore[arg-type]
 
     def report(self, title: str, message: str = "", **kwargs: object) -> None:
         """Record a finding and carry on (for checks that judge several things independently)."""
