@@ -2,41 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import signal
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import click
 
 from vevents.server.logs import STARLETTE_NOTICE, configure_logging
-from vevents.server.settings import (
-    AUTH_MODES,
-    DEFAULT_DB_PATH,
-    DEFAULT_HOST,
-    DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_HEADER_BYTES,
-    DEFAULT_PORT,
-    DEFAULT_SECRET,
-    LOG_FORMATS,
-    LOG_LEVELS,
-    Settings,
-)
+from vevents.server.settings import Declaration, Settings, declarations, env_name
 
-__all__ = ["serve", "token"]
+__all__ = ["serve", "setting_option", "settings_options", "token"]
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 SAMPLE_EVENT_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 
-_secret_option = click.option(
-    "--secret",
-    envvar="VEVENTS_SECRET",
-    default=DEFAULT_SECRET,
-    show_default="a fixed development secret",
-    help="HS256 secret for tokens (env VEVENTS_SECRET); at least 32 bytes.",
-)
+
+def setting_option(name: str) -> Callable[[FC], FC]:
+    """The click option of one setting, from its declaration in `Settings` (server/settings.py).
+
+    It reads the setting's `VEVENTS_*` variable too, and `--help` shows that variable.
+    """
+    field = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    declaration: Declaration = field.metadata["setting"]
+    is_switch = declaration.value_type is bool
+    default = field.default
+    return click.option(
+        declaration.flag,
+        name,
+        envvar=env_name(name),
+        show_envvar=True,
+        type=None if is_switch else declaration.click_type(),
+        is_flag=is_switch,
+        multiple=declaration.multiple,
+        default=default if default is not None else None,
+        # A lone switch (--memory) is off unless given: "default: False" would only add noise.
+        show_default=declaration.show_default if default not in (None, False) else False,
+        metavar=declaration.metavar,
+        help=declaration.help,
+    )
+
+
+def settings_options(func: FC) -> FC:
+    """Every declared setting as a click option, in declaration order."""
+    for name, _declaration in reversed(list(declarations())):
+        func = setting_option(name)(func)
+    return func
 
 
 def _settings(**kwargs: object) -> Settings:
@@ -47,27 +65,7 @@ def _settings(**kwargs: object) -> Settings:
 
 
 @click.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port (0: any free port).")
-@click.option("--db", "db_path", default=DEFAULT_DB_PATH, show_default=True, help="SQLite database file.")
-@click.option("--memory", is_flag=True, help="Keep state in memory instead of --db (lost on exit).")
-@click.option("--seed", "seed_path", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON seed file.")
-@click.option("--auth", "auth_mode", type=click.Choice(AUTH_MODES), default="strict", show_default=True,
-              help="strict: verify tokens; permissive: any bearer token is the seed tenant's organizer.")
-@_secret_option
-@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
-              help="info logs one line per request (method, path, status, duration, request-id).")
-@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
-              help="text: readable lines; json: one JSON object per line, request fields as keys.")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Worker processes sharing the --db store (not with --memory).")
-@click.option("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, show_default=True,
-              help="Largest request body accepted; a larger one answers 413 (refused while it streams in).")
-@click.option("--max-header-bytes", type=int, default=DEFAULT_MAX_HEADER_BYTES, show_default=True,
-              help="Largest request URL, and largest request headers, accepted; larger ones answer 414/431.")
-@click.option("--fast-path/--no-fast-path", default=True, show_default=True,
-              help="Answer well-formed GETs and cancel/publish calls without Connexion's middleware layers "
-                   "(same answers; docs/benchmarks.md).")
+@settings_options
 def serve(**options: object) -> None:
     """Run the stateful Graph virtual-events stub."""
     settings = _settings(**options)
@@ -155,7 +153,7 @@ def _announce(settings: Settings, port: int) -> None:
 @click.option("--tenant", default=None, help="Tenant id (tid); default the seed's tenant.")
 @click.option("--user", default=None, help="User or app object id (oid); default the seed's organizer.")
 @click.option("--expires-in", default=3600, show_default=True, type=int, help="Lifetime in seconds.")
-@_secret_option
+@setting_option("secret")
 def token(scopes: tuple[str, ...], roles: tuple[str, ...], tenant: str | None, user: str | None,
           expires_in: int, secret: str) -> None:
     """Print a bearer token that `vevents serve` (same --secret) trusts."""

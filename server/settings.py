@@ -1,16 +1,28 @@
 """The stub's configuration: one frozen `Settings`, built once (CLI, tests) and passed down.
 
-`Settings.from_env()` / `to_env()` carry the same values through `VEVENTS_*` environment
-variables, so that `uvicorn --workers N` can build the app in each worker process from an
-import string (`vevents.server.app:app_from_env`).
+Each setting is declared ONCE, as a field of `Settings` made with `setting(...)`: its default,
+its command-line flag, its help text, its allowed values. Everything else derives from that
+declaration, so that a setting behaves the same wherever it is given:
+
+- `vevents serve` builds its click options from it (`settings_options`, in server/cli.py),
+  each reading the `VEVENTS_<FIELD>` variable too and showing it in `--help`;
+- `Settings.from_env()` reads the same variables with the same click types (what
+  `vevents.server.app:app_from_env`, the factory, uses: `uvicorn --factory` and `--workers`);
+- `Settings.to_env()` writes them back (the parent of `--workers` hands its settings on).
+
+Adding a setting is one `setting(...)` line below (then use it where it matters); the flag,
+the variable, `--help`, the environment round trip and tests/test_server_cli.py's
+every-variable check follow.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import click
 
 if TYPE_CHECKING:
     from vevents.spec import Outcome
@@ -24,7 +36,11 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SECRET",
     "ENV_PREFIX",
+    "Declaration",
     "Settings",
+    "declarations",
+    "env_name",
+    "setting",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,52 +58,109 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "VEVENTS_"
 
-_TRUE = {"1", "true", "yes", "on"}
+
+@dataclass(frozen=True)
+class Declaration:
+    """How one setting is given on the command line and in the environment."""
+
+    flag: str
+    """The option, e.g. "--max-body-bytes"; a boolean is "--fast-path/--no-fast-path" or a
+    lone "--memory" (off unless given)."""
+    help: str
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    existing_file: bool = False
+    """The value names a file that must exist (checked by click on the command line)."""
+    multiple: bool = False
+    """Repeatable flag; a tuple of strings. In the environment: separated by whitespace."""
+    value_type: type = str
+    """str, int or bool (derived from the default by `setting`); float for fractions."""
+    show_default: bool | str = True
+    """True: `--help` shows the default; a string: shows that instead (the secret)."""
+    metavar: str | None = None
+
+    def click_type(self) -> click.ParamType:
+        """The click type that parses this setting, on the command line and in the environment."""
+        if self.choices is not None:
+            return click.Choice(self.choices, case_sensitive=False)
+        if self.existing_file:
+            return click.Path(exists=True, dir_okay=False)
+        if self.value_type is bool:
+            return click.BOOL
+        if self.value_type is int:
+            return click.IntRange(self.minimum, self.maximum)
+        if self.value_type is float:
+            return click.FloatRange(self.minimum, self.maximum)
+        return click.STRING
+
+
+def setting(default: Any, flag: str, help: str, **declaration: Any) -> Any:
+    """A `Settings` field declared with its flag and help (see `Declaration` for the rest)."""
+    if "value_type" not in declaration:
+        declaration["value_type"] = str if default is None or isinstance(default, tuple) else type(default)
+    if isinstance(default, tuple):
+        declaration.setdefault("multiple", True)
+    if declaration["value_type"] in (int, float):
+        declaration.setdefault("metavar", "NUMBER")  # click would say "INTEGER RANGE"
+    return dataclasses.field(default=default, metadata={"setting": Declaration(flag, help, **declaration)})
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting: `VEVENTS_` + the field name in capitals."""
+    return ENV_PREFIX + field_name.upper()
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the stub needs to know; keyword-only, validated, immutable."""
 
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    db_path: str = DEFAULT_DB_PATH
-    memory: bool = False
-    """True: keep state in memory (tests); False: SQLite at `db_path`."""
-    seed_path: str | None = None
-    """A YAML/JSON seed file; None: the shipped default seed."""
-    auth_mode: str = "strict"
+    host: str = setting(DEFAULT_HOST, "--host", "Interface to listen on.")
+    port: int = setting(DEFAULT_PORT, "--port", "Port (0: any free port).", minimum=0, maximum=65535, metavar="PORT")
+    db_path: str = setting(DEFAULT_DB_PATH, "--db", "SQLite database file (the store; survives restarts).",
+                           metavar="PATH")
+    memory: bool = setting(False, "--memory", "Keep state in memory instead of --db (lost on exit).")
+    seed_path: str | None = setting(None, "--seed", "YAML/JSON seed file; default: the documentation's sample "
+                                    "event.", existing_file=True, metavar="FILE")
+    auth_mode: str = setting("strict", "--auth", "strict: verify tokens; permissive: any bearer token is the "
+                             "seed tenant's organizer.", choices=AUTH_MODES)
     """"strict": verify HS256 tokens signed with `secret`; "permissive": any bearer token is
     the seed tenant's organizer."""
-    secret: str = DEFAULT_SECRET
-    log_level: str = "info"
-    log_format: str = "text"
+    secret: str = setting(DEFAULT_SECRET, "--secret", f"HS256 secret for tokens; at least {MIN_SECRET_BYTES} "
+                          "bytes.", show_default="a fixed development secret")
+    log_level: str = setting("info", "--log-level", "info logs one line per request (method, path, status, "
+                             "duration, request-id).", choices=LOG_LEVELS)
+    log_format: str = setting("text", "--log-format", "text: readable lines; json: one JSON object per line, "
+                              "request fields as keys.", choices=LOG_FORMATS)
     """"text": one readable line per record; "json": one JSON object per line (log shippers)."""
-    workers: int = 1
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
-    """None: the spec's lifecycle table. A test fake may pass a modified table."""
-    fast_path: bool = True
+    workers: int = setting(1, "--workers", "Worker processes sharing the --db store (not with --memory).",
+                           minimum=1, metavar="N")
+    max_body_bytes: int = setting(DEFAULT_MAX_BODY_BYTES, "--max-body-bytes", "Largest request body accepted; "
+                                  "a larger one answers 413 (refused while it streams in).", minimum=0,
+                                  metavar="BYTES")
+    max_header_bytes: int = setting(DEFAULT_MAX_HEADER_BYTES, "--max-header-bytes", "Largest request URL, and "
+                                    "largest request headers, accepted; larger ones answer 414/431.", minimum=1024,
+                                    metavar="BYTES")
+    fast_path: bool = setting(True, "--fast-path/--no-fast-path", "Answer well-formed GETs and cancel/publish "
+                              "calls without Connexion's middleware layers (same answers; docs/benchmarks.md).")
     """Answer well-formed GETs and cancel/publish calls without Connexion's routing, security
     and validation layers (`server/fastpath.py`); False: every request takes the full stack."""
+    lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
+    """In-process only (no flag, no variable). None: the spec's lifecycle table. A test fake
+    may pass a modified table."""
 
     def __post_init__(self) -> None:
-        if self.auth_mode not in AUTH_MODES:
-            raise ValueError(f"auth_mode must be one of {AUTH_MODES}, not {self.auth_mode!r}")
-        if self.log_level.lower() not in LOG_LEVELS:
-            raise ValueError(f"log_level must be one of {LOG_LEVELS}, not {self.log_level!r}")
-        object.__setattr__(self, "log_level", self.log_level.lower())
-        if self.log_format not in LOG_FORMATS:
-            raise ValueError(f"log_format must be one of {LOG_FORMATS}, not {self.log_format!r}")
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be 0-65535, not {self.port}")
-        if self.workers < 1:
-            raise ValueError("workers must be at least 1")
-        if self.max_body_bytes < 0:
-            raise ValueError("max_body_bytes must not be negative")
-        if self.max_header_bytes < 1024:
-            raise ValueError("max_header_bytes must be at least 1024")
+        for name, declaration in declarations():
+            value = getattr(self, name)
+            if declaration.choices is not None and isinstance(value, str):
+                object.__setattr__(self, name, value := value.lower())
+                if value not in declaration.choices:
+                    raise ValueError(f"{name} must be one of {declaration.choices}, not {value!r}")
+            if isinstance(value, int) and not isinstance(value, bool):
+                if declaration.minimum is not None and value < declaration.minimum:
+                    raise ValueError(f"{name} must be at least {declaration.minimum}, not {value}")
+                if declaration.maximum is not None and value > declaration.maximum:
+                    raise ValueError(f"{name} must be at most {declaration.maximum}, not {value}")
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes (HS256, RFC 7518 section 3.2)")
 
@@ -113,43 +186,47 @@ class Settings:
         """
         if self.lifecycle is not None:
             raise ValueError("a custom lifecycle table cannot be passed through the environment")
-        env = {
-            "HOST": self.host,
-            "PORT": str(self.port),
-            "DB_PATH": self.db_path,
-            "MEMORY": "1" if self.memory else "0",
-            "AUTH_MODE": self.auth_mode,
-            "SECRET": self.secret,
-            "LOG_LEVEL": self.log_level,
-            "LOG_FORMAT": self.log_format,
-            "WORKERS": str(self.workers),
-            "MAX_BODY_BYTES": str(self.max_body_bytes),
-            "MAX_HEADER_BYTES": str(self.max_header_bytes),
-            "FAST_PATH": "1" if self.fast_path else "0",
-        }
-        if self.seed_path is not None:
-            env["SEED_PATH"] = self.seed_path
-        return {ENV_PREFIX + key: value for key, value in env.items()}
+        env = {}
+        for name, declaration in declarations():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if declaration.multiple:
+                env[env_name(name)] = " ".join(value)
+            elif isinstance(value, bool):
+                env[env_name(name)] = "1" if value else "0"
+            else:
+                env[env_name(name)] = str(value)
+        return env
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Settings from `VEVENTS_*` variables in `environ`; absent ones keep their defaults."""
+        """Settings from `VEVENTS_*` variables in `environ`; absent ones keep their defaults.
 
-        def get(key: str) -> str | None:
-            return environ.get(ENV_PREFIX + key)
-
+        Each value is parsed by the same click type as its command-line flag, so a variable
+        means the same to `vevents serve` and to the factory. Raises ValueError naming the
+        variable when one is malformed.
+        """
         kwargs: dict[str, object] = {}
-        for key, name in (("HOST", "host"), ("DB_PATH", "db_path"), ("SEED_PATH", "seed_path"),
-                          ("AUTH_MODE", "auth_mode"), ("SECRET", "secret"), ("LOG_LEVEL", "log_level"),
-                          ("LOG_FORMAT", "log_format")):
-            if (value := get(key)) is not None:
-                kwargs[name] = value
-        for key, name in (("PORT", "port"), ("WORKERS", "workers"), ("MAX_BODY_BYTES", "max_body_bytes"),
-                          ("MAX_HEADER_BYTES", "max_header_bytes")):
-            if (value := get(key)) is not None:
-                kwargs[name] = int(value)
-        if (value := get("MEMORY")) is not None:
-            kwargs["memory"] = value.strip().lower() in _TRUE
-        if (value := get("FAST_PATH")) is not None:
-            kwargs["fast_path"] = value.strip().lower() in _TRUE
+        for name, declaration in declarations():
+            text = environ.get(env_name(name))
+            if text is None:
+                continue
+            param_type = declaration.click_type()
+            try:
+                if declaration.multiple:
+                    kwargs[name] = tuple(param_type.convert(part, None, None)
+                                         for part in param_type.split_envvar_value(text))
+                else:
+                    kwargs[name] = param_type.convert(text, None, None)
+            except click.BadParameter as exc:
+                raise ValueError(f"{env_name(name)}: {exc.message}") from None
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def declarations() -> Iterator[tuple[str, Declaration]]:
+    """(field name, declaration) of every setting that has a flag and a variable, in order."""
+    for field in dataclasses.fields(Settings):
+        declaration = field.metadata.get("setting")
+        if declaration is not None:
+            yield field.name, declaration
