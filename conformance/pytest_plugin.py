@@ -8,75 +8,61 @@ that installs vevents would be intrusive). Load it explicitly:
 
 or in a conftest.py: `pytest_plugins = ["vevents.conformance.pytest_plugin"]`, then use the
 `vevents_result` fixture (a `RunResult`) in your own tests. Without --vevents-base-url the
-bundled stub is started in-process. Options are prefixed `--vevents-` so they never clash with
-other plugins (pytest-base-url owns `--base-url`).
+bundled stub is started in-process. Every option of `vevents check` is here, prefixed
+`--vevents-` so it never clashes with other plugins (pytest-base-url owns `--base-url`); both
+come from the one table in `options.py`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .options import OPTIONS, REPORT_OPTIONS, OptionSpec, config_from
 
 if TYPE_CHECKING:
     from .runner import CheckConfig, CheckResult, RunResult
 
-__all__ = ["pytest_addoption", "pytest_generate_tests", "vevents_check", "vevents_result"]
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_generate_tests", "vevents_check", "vevents_result"]
 
-_OPTIONS = (
-    ("base-url", {"metavar": "URL", "help": "Target base URL with version (default: the bundled stub)."}),
-    ("token", {"metavar": "TOKEN", "help": "Delegated VirtualEvent.ReadWrite token (required with a base URL)."}),
-    ("read-only-token", {"metavar": "TOKEN", "help": "Optional VirtualEvent.Read token."}),
-    ("other-user-token", {"metavar": "TOKEN", "help": "Optional token of another user of the tenant."}),
-    ("event-id", {"action": "append", "default": [], "metavar": "[KIND:]ID", "help": "Use this event (repeatable)."}),
-    ("strict", {"action": "store_true", "help": "Also judge the stub's documented choices."}),
-    ("checks", {"metavar": "NAMES", "default": "", "help": "Comma-separated checks to run."}),
-    ("exclude-checks", {"metavar": "NAMES", "default": "", "help": "Comma-separated checks to skip."}),
-    ("phases", {"metavar": "PHASES", "default": "examples,coverage,fuzzing,stateful",
-                "help": "Schemathesis phases."}),
-    ("max-examples", {"type": int, "default": None, "metavar": "N", "help": "Schemathesis examples per operation."}),
-    ("seed", {"type": int, "default": None, "help": "Seed for Schemathesis and random ids."}),
-    ("timeout", {"type": float, "default": None, "metavar": "SECONDS", "help": "Per-request timeout."}),
-    ("settle", {"type": float, "default": 0.0, "metavar": "SECONDS",
-                "help": "Re-read an event for up to SECONDS until a write shows (eventually consistent targets)."}),
-)
+
+def _addoption_kwargs(spec: OptionSpec) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"dest": f"vevents_{spec.dest}", "help": spec.help_text()}
+    if spec.is_flag:
+        kwargs.update(action="store_true", default=False)
+    elif spec.multiple:
+        kwargs.update(action="append", default=[], metavar=spec.metavar)
+    else:
+        kwargs.update(default=None, metavar=spec.metavar)
+        if spec.type is not str:
+            kwargs["type"] = spec.type
+    return kwargs
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vevents", "vevents conformance suite")
-    for name, kwargs in _OPTIONS:
-        group.addoption(f"--vevents-{name}", dest=f"vevents_{name.replace('-', '_')}", **kwargs)  # type: ignore[arg-type]
+    for spec in (*OPTIONS, *REPORT_OPTIONS):
+        group.addoption(f"--vevents-{spec.name}", **_addoption_kwargs(spec))
+    group.addoption("--vevents-list-checks", dest="vevents_list_checks", action="store_true", default=False,
+                    help="List every check with its one-line description and exit.")
 
 
-def _names(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("vevents_list_checks", default=False):
+        from .registry import load_all
+
+        for item in load_all().values():
+            print(f"{item.name}  {item.description}")
+        pytest.exit("listed the checks", returncode=0)
+
+
+def _values(config: pytest.Config) -> dict[str, Any]:
+    return {spec.dest: config.getoption(f"vevents_{spec.dest}") for spec in (*OPTIONS, *REPORT_OPTIONS)}
 
 
 def _config(config: pytest.Config) -> CheckConfig:
-    from .runner import CheckConfig
-
-    def option(name: str) -> object:
-        return config.getoption(f"vevents_{name}")
-
-    extra: dict[str, object] = {}
-    if option("max_examples") is not None:
-        extra["max_examples"] = option("max_examples")
-    if option("timeout") is not None:
-        extra["timeout"] = option("timeout")
-    extra["settle"] = option("settle")
-    return CheckConfig(
-        base_url=option("base_url"),  # type: ignore[arg-type]
-        token=option("token"),  # type: ignore[arg-type]
-        read_only_token=option("read_only_token"),  # type: ignore[arg-type]
-        other_user_token=option("other_user_token"),  # type: ignore[arg-type]
-        event_ids=tuple(option("event_id")),  # type: ignore[arg-type]
-        strict=bool(option("strict")),
-        checks=_names(option("checks")),  # type: ignore[arg-type]
-        exclude_checks=_names(option("exclude_checks")),  # type: ignore[arg-type]
-        phases=_names(option("phases")),  # type: ignore[arg-type]
-        seed=option("seed"),  # type: ignore[arg-type]
-        **extra,  # type: ignore[arg-type]
-    )
+    return config_from(_values(config))  # type: ignore[no-any-return]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -95,14 +81,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def vevents_result(pytestconfig: pytest.Config) -> RunResult:
-    """The suite's verdict on the target, computed once per session."""
+    """The suite's verdict on the target, computed once per session (reports written as asked)."""
+    from . import report
     from .errors import ConformanceError
     from .runner import run
 
     try:
-        return run(_config(pytestconfig))
+        result = run(_config(pytestconfig))
     except ConformanceError as exc:
         pytest.fail(f"vevents: could not run: {exc}", pytrace=False)
+    values = _values(pytestconfig)
+    if values["junit_xml"]:
+        report.write_junit(result, values["junit_xml"])
+    if values["report_json"]:
+        report.write_json(result, values["report_json"])
+    return result
 
 
 @pytest.fixture

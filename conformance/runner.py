@@ -51,6 +51,14 @@ class CheckConfig:
     timeout: float = DEFAULT_TIMEOUT
     settle: float = 0.0
     """Seconds a read may take to show a write (Graph is eventually consistent); 0: read once."""
+    max_events: int = 25
+    """The most events the run may create (they cannot be deleted: the contract has no DELETE)."""
+    workers: int = 4
+    """How many of the suite's own checks run at once."""
+    max_retries: int = 4
+    """Resends of one request answered 429 (or 503) with Retry-After."""
+    max_retry_wait: float = 60.0
+    """The run's total time waiting on Retry-After; past it, a throttled answer ends the check."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -62,6 +70,12 @@ class CheckConfig:
             raise UsageError("--timeout must be positive")
         if self.settle < 0:
             raise UsageError("--settle must not be negative")
+        if self.max_events < 1:
+            raise UsageError("--max-events must be at least 1 (the suite works on events it creates)")
+        if self.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        if self.max_retries < 0 or self.max_retry_wait < 0:
+            raise UsageError("--max-retries and --max-retry-wait must not be negative")
         if self.base_url is not None and not self.token:
             raise UsageError("--token is required with --base-url (a delegated token with VirtualEvent.ReadWrite)")
         if self.base_url is None and self.event_ids:

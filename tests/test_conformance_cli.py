@@ -35,7 +35,8 @@ def _closed_port() -> int:
 
 class _HtmlEverywhere(http.server.BaseHTTPRequestHandler):
     def _answer(self) -> None:
-        body = b"<html><body>Not Found</body></html>"
+        # As a web server's error page is: many lines.
+        body = b"<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body><h1>Not Found</h1></body>\n</html>\n"
         self.send_response(404)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
@@ -106,6 +107,37 @@ def test_rejected_token_exits_2() -> None:
 )
 def test_bad_arguments_exit_2_with_one_line(args: tuple[str, ...]) -> None:
     _one_line_error(invoke(*args))
+
+
+def test_unknown_option_is_one_line_not_a_usage_block() -> None:
+    result = CliRunner().invoke(check, ["--max-event", "3"])
+    _one_line_error(result, "--max-event")
+    assert "Usage:" not in result.output
+
+
+def test_every_cli_option_has_a_pytest_twin() -> None:
+    import argparse
+
+    from vevents.conformance import pytest_plugin
+
+    class Group:
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def addoption(self, *names: str, **kwargs: object) -> None:
+            self.names.extend(names)
+            argparse.ArgumentParser().add_argument(*names, **kwargs)  # the kwargs are valid argparse
+
+    group = Group()
+
+    class Parser:
+        def getgroup(self, *args: object) -> Group:
+            return group
+
+    pytest_plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
+    cli = [opt for param in check.params for opt in param.opts if opt.startswith("--") and opt != "--help"]
+    assert "--no-schemathesis" in cli and "--max-events" in cli
+    assert sorted(group.names) == sorted("--vevents-" + opt[2:] for opt in cli)
 
 
 def test_list_checks_shows_every_check_with_its_description() -> None:
