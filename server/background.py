@@ -7,9 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from vevents.server.tls import TlsFiles
 
 __all__ = ["serve_in_background"]
 
@@ -18,10 +21,12 @@ _START_TIMEOUT = 20.0
 
 @contextlib.contextmanager
 def serve_in_background(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+    tls: TlsFiles | None = None,
 ) -> Iterator[str]:
     """Serve `app` on `host:port` (0: an ephemeral port) and yield its base URL, e.g.
-    "http://127.0.0.1:54321"; stop the server (and wait for it) on exit.
+    "http://127.0.0.1:54321" (or "https://..." with `tls`, e.g. `local_ca()`); stop the server
+    (and wait for it) on exit.
 
     The socket is bound before the thread starts, so the URL accepts connections as soon
     as it is yielded.
@@ -31,7 +36,9 @@ def serve_in_background(
     sock.bind((host, port))
     sock.listen(2048)
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="auto", timeout_graceful_shutdown=5)
+    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="auto", timeout_graceful_shutdown=5,
+                            ssl_certfile=certfile, ssl_keyfile=keyfile)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 
@@ -56,7 +63,7 @@ def serve_in_background(
         time.sleep(0.005)
     netloc = f"[{host}]" if ":" in host else host
     try:
-        yield f"http://{netloc}:{bound_port}"
+        yield f"{'https' if tls else 'http'}://{netloc}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(10)

@@ -9,13 +9,17 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import click
 
 from vevents.server.logs import STARLETTE_NOTICE, configure_logging
 from vevents.server.settings import Declaration, Settings, declarations, env_name
+
+if TYPE_CHECKING:
+    from vevents.server.tls import TlsFiles
 
 __all__ = ["serve", "setting_option", "settings_options", "token"]
 
@@ -79,6 +83,9 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
     import uvicorn
 
+    tls = _tls_files(settings)
+    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
+
     # Bound here, before the URL is printed, in both modes: connections queue from the moment
     # the URL is announced, and `--port 0` announces the port actually bound (workers too).
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -103,8 +110,10 @@ def run(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=5,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
-        _announce(settings, sock.getsockname()[1])
+        _announce(settings, sock.getsockname()[1], tls)
         Multiprocess(config, sockets=[sock]).run()
         click.echo("vevents stub stopped.")
         return
@@ -112,9 +121,9 @@ def run(settings: Settings) -> None:
     from vevents.server.app import create_app
 
     app = create_app(settings)
-    _announce(settings, sock.getsockname()[1])
+    _announce(settings, sock.getsockname()[1], tls)
     config = uvicorn.Config(app, log_level=settings.log_level, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, ssl_certfile=certfile, ssl_keyfile=keyfile)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler it found installed; make that one a no-op so a clean stop exits with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -127,19 +136,52 @@ def _ignore_signal(signum: int, frame: object) -> None:
     pass
 
 
-def _announce(settings: Settings, port: int) -> None:
+def _tls_files(settings: Settings) -> TlsFiles | None:
+    """The certificate to serve (the operator's, or the local CA's), checked before binding."""
+    import ssl
+
+    from vevents.server.tls import TlsFiles, local_ca
+
+    if not settings.tls:
+        return None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        files = TlsFiles(ca_cert=Path(settings.tls_cert), cert=Path(settings.tls_cert), key=Path(settings.tls_key))
+    else:
+        try:
+            files = local_ca(Path(settings.tls_dir) if settings.tls_dir else None)
+        except OSError as exc:
+            raise click.ClickException(f"cannot make the local test CA in {exc.filename}: {exc.strerror}") from exc
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(files.cert), str(files.key))
+    except (OSError, ssl.SSLError) as exc:
+        raise click.ClickException(f"cannot serve {files.cert} with key {files.key}: {exc}") from exc
+    return files
+
+
+def _announce(settings: Settings, port: int, tls: TlsFiles | None = None) -> None:
     from vevents.server.auth import mint_token
 
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    base = f"http://{host}:{port}"
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
     store = "memory" if settings.memory else os.path.abspath(settings.db_path)
     bearer = "anything" if settings.auth_mode == "permissive" else mint_token(secret=settings.secret)
     url = f"{base}/v1.0/solutions/virtualEvents/webinars/{quote(SAMPLE_EVENT_ID, safe='')}"
     lines = [
         f"vevents stub listening on {base} (/v1.0 and /beta; store: {store}; auth: {settings.auth_mode})",
         f"Swagger UI: {base}/v1.0/ui/",
+    ]
+    cacert = ""
+    if tls is not None and settings.tls_cert is None:
+        ca = shlex.quote(str(tls.ca_cert))
+        cacert = f"--cacert {ca} "
+        lines += [
+            f"TLS: certificate from the local test CA {ca}; make your client trust it:",
+            f"  export NODE_EXTRA_CA_CERTS={ca}                      # Node.js",
+            f"  export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}    # Python (httpx, msgraph-sdk, requests)",
+        ]
+    lines += [
         "Try it (token valid for 1 hour; mint more with `vevents token`):",
-        f"  curl -H {shlex.quote('Authorization: Bearer ' + bearer)} {url}",
+        f"  curl {cacert}-H {shlex.quote('Authorization: Bearer ' + bearer)} {url}",
     ]
     click.echo("\n".join(lines))
     sys.stdout.flush()
