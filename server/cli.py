@@ -142,10 +142,13 @@ def _tls_files(settings: Settings) -> TlsFiles | None:
 
     from vevents.server.tls import TlsFiles, local_ca
 
+    if settings.tls_key is not None and settings.tls_cert is None:
+        raise click.UsageError("--tls-key is the key of --tls-cert: give the certificate too")
     if not settings.tls:
         return None
-    if settings.tls_cert is not None and settings.tls_key is not None:
-        files = TlsFiles(ca_cert=Path(settings.tls_cert), cert=Path(settings.tls_cert), key=Path(settings.tls_key))
+    if settings.tls_cert is not None:
+        key = settings.tls_key or settings.tls_cert  # a PEM file may hold the key and the certificate
+        files = TlsFiles(ca_cert=Path(settings.tls_cert), cert=Path(settings.tls_cert), key=Path(key))
     else:
         try:
             files = local_ca(Path(settings.tls_dir) if settings.tls_dir else None)

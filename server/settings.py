@@ -148,12 +148,13 @@ class Settings:
     tls: bool = setting(False, "--tls", "Serve HTTPS with a certificate for 127.0.0.1/localhost from a local test "
                         "CA, made on first use and reused; prints the CA file clients must trust "
                         "(NODE_EXTRA_CA_CERTS, SSL_CERT_FILE).")
-    """HTTPS (`server/tls.py`): the local test CA's certificate, or `tls_cert`/`tls_key` when
-    given (giving them implies `tls`)."""
+    """HTTPS (`server/tls.py`): the local test CA's certificate, or `tls_cert` when given
+    (giving it implies `tls`)."""
     tls_dir: str | None = setting(None, "--tls-dir", "Folder of the local test CA's files; default "
                                   "$XDG_CACHE_HOME/vevents/tls or ~/.cache/vevents/tls.", metavar="DIR")
     tls_cert: str | None = setting(None, "--tls-cert", "Serve HTTPS with this PEM certificate (chain) instead of "
-                                   "the local CA's; needs --tls-key.", existing_file=True, metavar="FILE")
+                                   "the local CA's; its key from --tls-key, or from the same file.",
+                                   existing_file=True, metavar="FILE")
     tls_key: str | None = setting(None, "--tls-key", "The PEM private key of --tls-cert.", existing_file=True,
                                   metavar="FILE")
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
@@ -172,8 +173,6 @@ class Settings:
                     raise ValueError(f"{name} must be at least {declaration.minimum}, not {value}")
                 if declaration.maximum is not None and value > declaration.maximum:
                     raise ValueError(f"{name} must be at most {declaration.maximum}, not {value}")
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together: give both or neither")
         if self.tls_cert is not None:
             object.__setattr__(self, "tls", True)
         if len(self.secret.encode()) < MIN_SECRET_BYTES:

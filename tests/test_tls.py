@@ -185,10 +185,15 @@ def test_serve_with_an_operator_certificate(tmp_path: Path) -> None:
         assert _get_sample(base_url, _trusting(ca_file)).status_code == 200
 
 
-def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+def test_serve_refuses_a_key_without_its_certificate(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--memory", "--tls-key", str(local_ca(tmp_path).key)])
+    assert result.exit_code == 2 and "--tls-key is the key of --tls-cert" in result.output
+
+
+def test_serve_refuses_a_certificate_file_without_a_key(tmp_path: Path) -> None:
     cert = local_ca(tmp_path).cert
-    result = CliRunner().invoke(main, ["serve", "--memory", "--tls-cert", str(cert)])
-    assert result.exit_code == 2 and "tls_cert and tls_key go together" in result.output
+    result = CliRunner().invoke(main, ["serve", "--memory", "--port", "0", "--tls-cert", str(cert)])
+    assert result.exit_code == 1 and f"cannot serve {cert} with key {cert}" in result.output
 
 
 def test_serve_refuses_a_key_that_does_not_match(tmp_path: Path) -> None:
@@ -198,8 +203,9 @@ def test_serve_refuses_a_key_that_does_not_match(tmp_path: Path) -> None:
     assert result.exit_code == 1 and f"cannot serve {mine.cert}" in result.output
 
 
-def test_tls_settings_travel_through_the_environment() -> None:
-    settings = Settings(tls_cert="/c.pem", tls_key="/k.pem", tls_dir="/d")
+def test_tls_settings_travel_through_the_environment(tmp_path: Path) -> None:
+    files = local_ca(tmp_path)
+    settings = Settings(tls_cert=str(files.cert), tls_key=str(files.key), tls_dir="/d")
     assert settings.tls
     assert Settings.from_env(settings.to_env()) == settings
     assert Settings.from_env({"VEVENTS_TLS": "1"}).tls
