@@ -235,7 +235,8 @@ class Handlers:
     @staticmethod
     def _present(event: Event, principal: Principal, select: list[str] | None = None) -> Mapping[str, Any]:
         resource = event.resource
-        if resource.get("externalEventInformation") and not sees_organizer_fields(principal, resource):
+        # Graph: "Returned only for event organizers or coorganizers; otherwise, null" (an empty one too).
+        if resource.get("externalEventInformation") is not None and not sees_organizer_fields(principal, resource):
             resource = {**resource, "externalEventInformation": None}
         if select:
             # Properties the event does not have are left out (not null: some may never be null).
