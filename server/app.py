@@ -49,7 +49,7 @@ from vevents.server.handlers import Handler, Handlers
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import RequestContextMiddleware
 from vevents.server.security import security_map
-from vevents.server.seed import load_seed
+from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
 from vevents.server.store import MemoryStore, SqliteStore, Store
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
@@ -155,6 +155,8 @@ class StubApp(connexion.AsyncApp):
     """A Connexion AsyncApp whose operations are `_Operation`s. `.store` is its state."""
 
     store: Store
+    seeded: Seeded
+    """What the seed did at start-up, and which of its events the store holds (the banner's "Try it")."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,8 +210,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     Args:
         settings: the configuration (see `Settings`).
         store: the state to serve; None opens the one `settings` describe (and closes it at
-            shutdown). An empty store receives the seed (`settings.seed_path`, or the shipped
-            default seed); a store that holds events is left as it is.
+            shutdown). The seed goes in by `seed_store`'s rule (server/seed.py): an empty store
+            receives it, a store that holds it is left as it is, another raises SeedError.
 
     Example:
         app = create_app(Settings(memory=True))
@@ -218,9 +220,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     the_contract = contract()
     owned = store is None
     store = open_store(settings) if store is None else store
-    seeded = store.seed(load_seed(settings.seed_path))
-    if seeded:
-        logger.info("seeded %d events", seeded)
+    try:
+        seeded = seed_store(store, settings.seed_path, reseed=settings.reseed,
+                            store_name="the in-memory store" if settings.memory else settings.db_path)
+    except Exception:
+        if owned:
+            store.close()
+        raise
+    if seeded.written:
+        logger.info("seeded %d events", seeded.written)
     table = settings.lifecycle if settings.lifecycle is not None else the_contract.lifecycle
     handlers = Handlers(store, Lifecycle(table, the_contract.create_outcome), the_contract)
 
@@ -254,6 +262,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         validator_map=_VALIDATOR_MAP,
     )
     app.store = store
+    app.seeded = seeded
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
     errors.register(

@@ -8,7 +8,7 @@ import shlex
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -19,14 +19,12 @@ from vevents.server.logs import STARLETTE_NOTICE, configure_logging
 from vevents.server.settings import Declaration, Settings, declarations, env_name
 
 if TYPE_CHECKING:
+    from vevents.server.store import Event
     from vevents.server.tls import TlsFiles
 
 __all__ = ["serve", "setting_option", "settings_options", "token"]
 
 FC = TypeVar("FC", bound=Callable[..., Any])
-
-
-SAMPLE_EVENT_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 
 
 def setting_option(name: str) -> Callable[[FC], FC]:
@@ -81,10 +79,7 @@ def serve(**options: object) -> None:
 
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
-    import uvicorn
-
     tls = _tls_files(settings)
-    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
 
     # Bound here, before the URL is printed, in both modes: connections queue from the moment
     # the URL is announced, and `--port 0` announces the port actually bound (workers too).
@@ -94,12 +89,33 @@ def run(settings: Settings) -> None:
         sock.bind((settings.host, settings.port))
         sock.listen(2048)
     except OSError as exc:
+        sock.close()
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+    with sock:
+        _serve(settings, sock, tls)
 
+
+def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> None:
+    import uvicorn
+
+    from vevents.server.seed import SeedError, seed_store
+
+    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
     if settings.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        os.environ.update(settings.to_env())
+        from vevents.server.app import open_store
+
+        # The seed goes in once, here, before any worker starts (a --reseed in every worker
+        # would wipe what the others already served); the workers find it in place.
+        store = open_store(settings)
+        try:
+            seeded = seed_store(store, settings.seed_path, reseed=settings.reseed, store_name=settings.db_path)
+        except SeedError as exc:
+            raise OneLineError(str(exc)) from None
+        finally:
+            store.close()
+        os.environ.update(settings.replace(reseed=False).to_env())
         # Worker processes start fresh interpreters: pass on the warning filter set below.
         os.environ.setdefault("PYTHONWARNINGS", f"ignore:{STARLETTE_NOTICE}")
         config = uvicorn.Config(
@@ -113,15 +129,18 @@ def run(settings: Settings) -> None:
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
         )
-        _announce(settings, sock.getsockname()[1], tls)
+        _announce(settings, sock.getsockname()[1], seeded.present, tls)
         Multiprocess(config, sockets=[sock]).run()
         click.echo("vevents stub stopped.")
         return
 
     from vevents.server.app import create_app
 
-    app = create_app(settings)
-    _announce(settings, sock.getsockname()[1], tls)
+    try:
+        app = create_app(settings)
+    except SeedError as exc:
+        raise OneLineError(str(exc)) from None
+    _announce(settings, sock.getsockname()[1], app.seeded.present, tls)
     config = uvicorn.Config(app, log_level=settings.log_level, log_config=None, access_log=False,
                             timeout_graceful_shutdown=5, ssl_certfile=certfile, ssl_keyfile=keyfile)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
@@ -161,14 +180,24 @@ def _tls_files(settings: Settings) -> TlsFiles | None:
     return files
 
 
-def _announce(settings: Settings, port: int, tls: TlsFiles | None = None) -> None:
-    from vevents.server.auth import mint_token
+class OneLineError(click.ClickException):
+    """A start-up problem the user must fix (a bad seed, a seed that does not fit the store): one line, exit 2."""
+
+    exit_code = 2
+
+
+def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFiles | None = None) -> None:
+    """Where the stub listens, and a request that works against one of the seed's events."""
+    from vevents.server.auth import mint_token, organizer_of
 
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"{'https' if tls else 'http'}://{host}:{port}"
     store = "memory" if settings.memory else os.path.abspath(settings.db_path)
-    bearer = "anything" if settings.auth_mode == "permissive" else mint_token(secret=settings.secret)
-    url = f"{base}/v1.0/solutions/virtualEvents/webinars/{quote(SAMPLE_EVENT_ID, safe='')}"
+    event = seeded[0] if seeded else None
+    if event is not None:
+        url = f"{base}/v1.0/solutions/virtualEvents/{event.kind}/{quote(event.id, safe='')}"
+    else:  # the store holds no event of the seed (e.g. an empty seed): its list answers anyway
+        url = f"{base}/v1.0/solutions/virtualEvents/webinars"
     lines = [
         f"vevents stub listening on {base} (/v1.0 and /beta; store: {store}; auth: {settings.auth_mode})",
         f"Swagger UI: {base}/v1.0/ui/",
@@ -182,10 +211,19 @@ def _announce(settings: Settings, port: int, tls: TlsFiles | None = None) -> Non
             f"  export NODE_EXTRA_CA_CERTS={ca}                      # Node.js",
             f"  export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}    # Python (httpx, msgraph-sdk, requests)",
         ]
-    lines += [
-        "Try it (token valid for 1 hour; mint more with `vevents token`):",
-        f"  curl {cacert}-H {shlex.quote('Authorization: Bearer ' + bearer)} {url}",
-    ]
+    if settings.auth_mode == "permissive":
+        lines.append("Try it (--auth permissive: any bearer token is accepted):")
+        bearer = "anything"
+    else:
+        lines.append("Try it (token valid for 1 hour; mint more with `vevents token`):")
+        # The event's organizer, in its tenant: the token that may read, cancel and publish it.
+        whom: dict[str, str] = {}
+        if event is not None:
+            whom["tenant"] = event.tenant
+            if (organizer := organizer_of(event.resource)) is not None:
+                whom["user"] = organizer
+        bearer = mint_token(secret=settings.secret, **whom)
+    lines.append(f"  curl {cacert}-H {shlex.quote('Authorization: Bearer ' + bearer)} {url}")
     click.echo("\n".join(lines))
     sys.stdout.flush()
 

@@ -1,34 +1,54 @@
-"""Seed files: events to load into an empty store at start-up (YAML or JSON).
+"""Seed files: the events the stub starts with (format: docs/seeds.md, schema: spec/seed.schema.yaml).
 
     events:                       # or a bare list
       - '@odata.type': '#microsoft.graph.virtualEventWebinar'
         id: <guid>@<tenant-guid>
         status: published         # one of the lifecycle table's states
         displayName: ...          # any other property of the type
+
+`load_seed` reads and validates a file (every problem is a `SeedError` of one line naming
+the file, the event and the field); `seed_store` puts a seed into a store at start-up, with
+one rule a user can predict (docs/seeds.md):
+
+- an empty store receives the seed;
+- a store that already holds the seed's events is kept as it is (a restart keeps its state);
+- a store that holds other events and an explicit `--seed FILE` is an error that says what to
+  do: `--reseed` replaces the store's events with the seed's, or use another `--db`/`--memory`;
+- `--reseed` always replaces the store's events with the seed's.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vevents.server.ids import parse_event_id
-from vevents.server.store import Event
+from vevents.server.store import Event, Store
 from vevents.spec import contract
+from vevents.spec.seed import parse_seed_text, seed_problems
 
-__all__ = ["DEFAULT_SEED", "SeedError", "load_seed"]
+__all__ = ["DEFAULT_SEED", "SeedError", "Seeded", "load_seed", "seed_store"]
 
 DEFAULT_SEED = "default-seed.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
 
 
 class SeedError(ValueError):
-    """A seed file cannot be read or describes an event the stub cannot hold."""
+    """A seed file cannot be read, describes an event the stub cannot hold, or does not fit the store.
+
+    Its message is one line, fit to print as it is.
+    """
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What `seed_store` did: how many events it wrote, and the seed's events now in the store."""
+
+    written: int
+    present: tuple[Event, ...]
+    """The seed's events the store holds, in seed order (the banner's "Try it" uses the first)."""
 
 
 def _text(path: str | None) -> tuple[str, str]:
@@ -36,51 +56,80 @@ def _text(path: str | None) -> tuple[str, str]:
         return DEFAULT_SEED, importlib.resources.files(__package__).joinpath(DEFAULT_SEED).read_text(encoding="utf-8")
     try:
         return path, Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SeedError(f"cannot read seed file {path}: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SeedError(f"seed file {path}: cannot read it: {reason}") from None
 
 
-def _parse(text: str) -> Any:
-    # JSON is YAML, but PyYAML reads it about 100 times slower than `json` does: a JSON seed
-    # of tens of thousands of events loads in a fraction of a second this way.
-    if text.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass  # YAML flow style, or invalid: let PyYAML parse it or explain the error
-    return yaml.load(text, Loader=_Loader)
+def _describe(index: int, item: Any) -> str:
+    label = f"event {index + 1}"
+    if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+        label += f" (id {item['id']})"
+    return label
+
+
+def _items(document: Any) -> list[Any]:
+    if isinstance(document, Mapping):
+        return list(document.get("events") or [])
+    return list(document) if isinstance(document, list) else []
 
 
 def load_seed(path: str | None = None, *, states: tuple[str, ...] | None = None) -> list[Event]:
-    """The events of the seed file at `path` (None: the shipped default seed)."""
+    """The events of the seed file at `path` (None: the shipped default seed).
+
+    Raises SeedError (one line: the file, the event, the field, what is wrong) at the first
+    problem: the file is checked against spec/seed.schema.yaml, then for what a schema cannot
+    say (the id's form, a state the lifecycle knows, an event given twice).
+    """
     name, text = _text(path)
     try:
-        document = _parse(text)
-    except yaml.YAMLError as exc:
-        raise SeedError(f"{name} is not valid YAML/JSON: {exc}") from exc
-    items = document.get("events") if isinstance(document, Mapping) else document
-    if not isinstance(items, list):
-        raise SeedError(f"{name}: expected a list of events (or a mapping with `events`)")
+        document = parse_seed_text(text)
+    except ValueError as exc:
+        raise SeedError(f"seed file {name}: {exc}") from None
+    items = _items(document)
+    for problem in seed_problems(document):
+        where = "" if problem.event is None else f" {_describe(problem.event, items[problem.event])}:"
+        field = f" {problem.field}:" if problem.field else ""
+        raise SeedError(f"seed file {name}:{where}{field} {problem.message}")
     kinds = {odata_type: kind for kind, odata_type in contract().odata_types.items()}
     states = states or tuple(contract().lifecycle["get"])
     events, seen = [], set()
     for index, item in enumerate(items):
-        where = f"{name}: event {index + 1}"
-        if not isinstance(item, Mapping):
-            raise SeedError(f"{where} is not a mapping")
+        where = f"seed file {name}: {_describe(index, item)}"
         resource: dict[str, Any] = dict(item)
-        kind = kinds.get(resource.get("@odata.type"))  # type: ignore[arg-type]
-        if kind is None:
-            raise SeedError(f"{where}: '@odata.type' must be one of {sorted(kinds)}")
-        raw_id = resource.get("id")
-        event_id = parse_event_id(raw_id, "") if isinstance(raw_id, str) and "@" in raw_id else None
+        kind = kinds[resource["@odata.type"]]
+        raw_id = resource["id"]
+        event_id = parse_event_id(raw_id, "") if "@" in raw_id else None
         if event_id is None:
-            raise SeedError(f"{where}: 'id' must be '<guid>@<tenant-guid>'")
-        if resource.get("status") not in states:
-            raise SeedError(f"{where}: 'status' must be one of {list(states)}")
+            raise SeedError(f"{where}: id: must be '<guid>@<tenant-guid>', not {raw_id!r}")
+        if resource["status"] not in states:
+            raise SeedError(f"{where}: status: {resource['status']!r} is not one of {list(states)}")
         if (kind, event_id) in seen:
-            raise SeedError(f"{where}: a {kind[:-1]} with id {event_id} is already in the seed")
+            raise SeedError(f"{where}: id: a {kind[:-1]} with this id is already in the seed")
         seen.add((kind, event_id))
         resource["id"] = event_id
         events.append(Event(kind=kind, id=event_id, tenant=event_id.split("@", 1)[1], resource=resource))
     return events
+
+
+def seed_store(store: Store, seed_path: str | None, *, reseed: bool = False, store_name: str = "the store") -> Seeded:
+    """Put the seed at `seed_path` (None: the default seed) into `store`, by the rule above.
+
+    `store_name` names the store in the error (e.g. "./vevents.db").
+    """
+    events = load_seed(seed_path)
+    if reseed:
+        written = store.reset(events)
+        return Seeded(written, tuple(events))
+    written = store.seed(events)
+    if written:
+        return Seeded(written, tuple(events))
+    present = tuple(event for event in events if store.find(event.id, event.kind))
+    if seed_path is not None and len(present) < len(events):
+        missing = next(event for event in events if event not in present)
+        raise SeedError(
+            f"seed file {seed_path}: {store_name} already holds other events (no {missing.kind[:-1]} {missing.id}); "
+            "pass --reseed to replace them with the seed's, or use another --db, or --memory"
+        )
+    return Seeded(0, present)
+

@@ -120,8 +120,11 @@ class Settings:
     db_path: str = setting(DEFAULT_DB_PATH, "--db", "SQLite database file (the store; survives restarts).",
                            metavar="PATH")
     memory: bool = setting(False, "--memory", "Keep state in memory instead of --db (lost on exit).")
-    seed_path: str | None = setting(None, "--seed", "YAML/JSON seed file; default: the documentation's sample "
-                                    "event.", existing_file=True, metavar="FILE")
+    seed_path: str | None = setting(
+        None, "--seed", "YAML/JSON seed file (docs/seeds.md); default: the documentation's sample event. "
+        "Refused if the store already holds other events, unless --reseed.", existing_file=True, metavar="FILE")
+    reseed: bool = setting(False, "--reseed", "Replace the events the store holds with the seed's "
+                           "(--seed FILE, or the default seed) before serving.")
     auth_mode: str = setting("strict", "--auth", "strict: verify tokens; permissive: any bearer token is the "
                              "seed tenant's organizer.", choices=AUTH_MODES)
     """"strict": verify HS256 tokens signed with `secret`; "permissive": any bearer token is

@@ -10,6 +10,7 @@ fakes (a store that forgets a cancel, one whose cancel touches other events, ...
                                                changed since read (compare-and-set on
                                                `Event.version`); False on a conflict
     seed(events)              -> int           insert into an EMPTY store only; returns count
+    reset(events)             -> int           replace every event with these (--reseed); count
     close()
 
 Every state change is one `replace` call, i.e. one transaction. Callers read, decide (pure
@@ -71,6 +72,8 @@ class Store(Protocol):
 
     def seed(self, events: Iterable[Event]) -> int: ...
 
+    def reset(self, events: Iterable[Event]) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -119,6 +122,13 @@ class MemoryStore:
         with self._lock:
             if self._events:
                 return 0
+            for event in events:
+                self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
+            return len(self._events)
+
+    def reset(self, events: Iterable[Event]) -> int:
+        with self._lock:
+            self._events.clear()
             for event in events:
                 self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
             return len(self._events)
@@ -273,6 +283,22 @@ class SqliteStore:
                 if conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
                     conn.execute("ROLLBACK")
                     return 0
+                conn.executemany(
+                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return len(rows)
+
+    def reset(self, events: Iterable[Event]) -> int:
+        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
+        with _sqlite_errors:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM events")
                 conn.executemany(
                     "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
                 )

@@ -90,7 +90,7 @@ def test_sqlite_state_is_shared_between_connections(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "fragment"), [
     ("events: {}", "expected a list"),
     ("- {'@odata.type': '#microsoft.graph.user', id: x, status: draft}", "@odata.type"),
-    ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', id: not-an-id, status: draft}", "'id'"),
+    ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', id: not-an-id, status: draft}", "id: must be"),
     ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', "
      "id: 'bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba', status: cancelled}", "status"),
     ("{unclosed", "not valid YAML"),

@@ -1,0 +1,179 @@
+"""Seed files as the contract sees them: their JSON Schema (`seed.schema.yaml`) and their parsing.
+
+The schema lives beside the contract and refers to the contract's own resource schemas, so a
+seed is held to exactly what the stub serves. This module is the only reader of both YAML
+files for that purpose (the rest of the project asks `vevents.spec`, never a YAML file):
+
+    parse_seed_text(text)   -> Any                    a seed document (YAML or JSON)
+    seed_problems(document) -> list[SeedProblem]      what the schema finds wrong, one per event
+    seed_schema_path()      -> str                    the schema file (docs, editors)
+
+OpenAPI 3.0 schemas are not quite JSON Schema: `nullable: true` means "or null". The copy of
+the contract given to the validator says so in JSON Schema terms (`type: [T, "null"]`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from vevents.spec import SPEC_FILENAME, load_spec, spec_path
+
+__all__ = ["SEED_SCHEMA_FILENAME", "SeedProblem", "parse_seed_text", "seed_problems", "seed_schema_path"]
+
+SEED_SCHEMA_FILENAME = "seed.schema.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+
+
+@dataclass(frozen=True)
+class SeedProblem:
+    """One thing wrong in a seed document: which event (0-based; None: the document), where, what."""
+
+    event: int | None
+    field: str
+    """The property path inside the event, e.g. "description.contentType" ("" : the event itself)."""
+    message: str
+
+
+def seed_schema_path() -> str:
+    """A filesystem path to the seed file's JSON Schema."""
+    return str(importlib.resources.files(__package__).joinpath(SEED_SCHEMA_FILENAME))
+
+
+def parse_seed_text(text: str) -> Any:
+    """The document in a seed file's text, YAML or JSON. Raises ValueError saying where it is malformed."""
+    # JSON is YAML, but PyYAML reads it about 100 times slower than `json` does: a JSON seed
+    # of tens of thousands of events loads in a fraction of a second this way.
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML flow style, or invalid: let PyYAML parse it or explain the error
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"not valid YAML/JSON{where}: {problem}") from None
+
+
+def seed_problems(document: Any) -> list[SeedProblem]:
+    """What the seed schema finds wrong in `document`: the most telling problem of each bad event."""
+    validator = _validator()
+    problems = []
+    for error in validator.iter_errors(document):
+        problems.extend(_explain(error, document))
+    # One line per event: the first problem found in it (they come in document order).
+    seen: set[int | None] = set()
+    result = []
+    for problem in sorted(problems, key=lambda p: -1 if p.event is None else p.event):
+        if problem.event not in seen:
+            seen.add(problem.event)
+            result.append(problem)
+    return result
+
+
+def _explain(error: ValidationError, document: Any) -> Iterator[SeedProblem]:
+    # The top-level anyOf (a list, or a mapping with `events`): descend into the branch that
+    # fits the document's shape, so the error names an event rather than "not valid under anyOf".
+    if error.validator == "anyOf" and not error.path:
+        branch = 0 if isinstance(document, Mapping) else 1
+        errors = [e for e in error.context or () if e.schema_path and e.schema_path[0] == branch]
+        if not errors:
+            yield SeedProblem(None, "", "expected a list of events, or a mapping with `events`")
+        for sub in errors:
+            yield from _explain(sub, document)
+        return
+    path = list(error.absolute_path)
+    if path and path[0] == "events":
+        path = path[1:]
+    if not path or not isinstance(path[0], int):
+        message = error.message if path else "expected a list of events, or a mapping with `events`"
+        yield SeedProblem(None, ".".join(map(str, path)), message)
+        return
+    event, inside = path[0], path[1:]
+    if error.validator == "oneOf":
+        # Webinar or town hall: explain against the kind the event's @odata.type names.
+        fitting = _kind_branch_errors(error)
+        if fitting is None:
+            yield SeedProblem(event, "@odata.type", f"must be one of {_odata_types()}")
+            return
+        if not fitting:
+            return  # valid as both: no @odata.type at all, which `required` reports
+        error = jsonschema.exceptions.best_match(fitting)
+        inside = list(error.relative_path)
+    yield SeedProblem(event, ".".join(map(str, inside)), _short(error))
+
+
+def _kind_branch_errors(error: ValidationError) -> list[ValidationError] | None:
+    """The errors of the one branch whose `@odata.type` matched, or None if none did."""
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(int(sub.schema_path[0]), []).append(sub)
+    for index in range(len(error.validator_value)):
+        errors = by_branch.get(index, [])
+        if not any(list(e.relative_path)[:1] == ["@odata.type"] for e in errors):
+            return errors
+    return None
+
+
+def _short(error: ValidationError) -> str:
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {[v for v in error.validator_value if v is not None]}"
+    if error.validator == "required":
+        return error.message
+    return error.message if len(error.message) < 200 else error.message[:200] + "..."
+
+
+@functools.cache
+def _odata_types() -> list[str]:
+    return list(load_spec()["components"]["schemas"]["virtualEvent"]["discriminator"]["mapping"])
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    spec_uri = Path(spec_path()).resolve().as_uri()
+    seed_uri = Path(seed_schema_path()).resolve().as_uri()
+    assert spec_uri.rsplit("/", 1)[1] == SPEC_FILENAME
+    schema = yaml.load(
+        importlib.resources.files(__package__).joinpath(SEED_SCHEMA_FILENAME).read_text(encoding="utf-8"),
+        Loader=_Loader,
+    )
+    schema["$id"] = seed_uri
+    contract = _nullable_as_json_schema(load_spec())
+    contract["$id"] = spec_uri
+    registry: Registry[Any] = Registry().with_resources(
+        [(spec_uri, Resource.from_contents(contract, default_specification=DRAFT202012))]
+    )
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, registry=registry)  # type: ignore[no-any-return]
+
+
+def _nullable_as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` in JSON Schema terms, everywhere in `node` (a copy)."""
+    if isinstance(node, list):
+        return [_nullable_as_json_schema(item) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    result = {key: _nullable_as_json_schema(value) for key, value in node.items()}
+    if result.pop("nullable", False) is True:
+        if isinstance(result.get("type"), str):
+            result["type"] = [result["type"], "null"]
+        elif "$ref" in result or "allOf" in result or "anyOf" in result or "oneOf" in result:
+            result = {"anyOf": [{"type": "null"}, result]}
+        if "enum" in result and None not in result["enum"]:
+            result["enum"] = [*result["enum"], None]
+    return result
