@@ -44,6 +44,8 @@ from jsonschema import Draft4Validator
 
 from vevents.server import errors
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
+from vevents.server.control.api import ControlApi
+from vevents.server.control.plane import ControlPlane
 from vevents.server.fastpath import FastPath, fast_routes
 from vevents.server.handlers import Handler, Handlers
 from vevents.server.lifecycle import Lifecycle
@@ -53,6 +55,7 @@ from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
 from vevents.server.store import MemoryStore, SqliteStore, Store
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
+from vevents.spec.control import CONTROL_PREFIX, load_control_spec
 
 __all__ = ["app_from_env", "create_app", "open_store"]
 
@@ -152,11 +155,13 @@ _VALIDATOR_MAP = {
 
 
 class StubApp(connexion.AsyncApp):
-    """A Connexion AsyncApp whose operations are `_Operation`s. `.store` is its state."""
+    """A Connexion AsyncApp whose operations are `_Operation`s. `.store` is its state, `.control`
+    its control plane (journal, fault rules, read lag)."""
 
     store: Store
     seeded: Seeded
     """What the seed did at start-up, and which of its events the store holds (the banner's "Try it")."""
+    control: ControlPlane
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -230,7 +235,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     if seeded.written:
         logger.info("seeded %d events", seeded.written)
     table = settings.lifecycle if settings.lifecycle is not None else the_contract.lifecycle
-    handlers = Handlers(store, Lifecycle(table, the_contract.create_outcome), the_contract)
+    control = ControlPlane.from_settings(settings, store, the_contract)
+    handlers = Handlers(control.lag.writes, Lifecycle(table, the_contract.create_outcome), the_contract,
+                        reads=control.lag.reads)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -241,7 +248,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     authenticator = _authenticator(settings)
     middlewares = [
         functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
-                          max_header_bytes=settings.max_header_bytes),
+                          max_header_bytes=settings.max_header_bytes, hook=control),
         functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
         *(m for m in ConnexionMiddleware.default_middlewares if m not in _UNUSED_MIDDLEWARE),
     ]
@@ -263,14 +270,26 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     )
     app.store = store
     app.seeded = seeded
+    app.control = control
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
+    app.add_api(_control_spec(), base_path=CONTROL_PREFIX, name="control",
+                resolver=Resolver(ControlApi(control).resolve))
     errors.register(
         app,
         paths=[(op.method, op.path) for op in the_contract.operations],
         versions=the_contract.versions,
     )
     return app
+
+
+def _control_spec() -> dict[str, Any]:
+    # The control gate (server/control/gate.py) checks the control token before routing, so
+    # that a caller without it learns nothing, not even a validation error; the document
+    # keeps its `security` for clients generated from it.
+    spec = load_control_spec()
+    spec.pop("security", None)
+    return spec
 
 
 def app_from_env() -> connexion.AsyncApp:

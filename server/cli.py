@@ -69,7 +69,20 @@ def _settings(**kwargs: object) -> Settings:
 @click.command()
 @settings_options
 def serve(**options: object) -> None:
-    """Run the stateful Graph virtual-events stub."""
+    """Run the stateful Graph virtual-events stub.
+
+    Tests arrange and inspect it through its control API under /_vevents/ (reset, state,
+    journal, fault rules, read lag; docs/control.md), or from pytest with the `vevents_stub`
+    fixture (docs/testing.md). Fault rules (--fault, repeatable) are written
+    ACTION[:OPERATION_ID][:KEY=VALUE]..., for example:
+
+    \b
+      --fault throttle:cancelWebinar:times=2:retry-after=1   (429 twice, then normal)
+      --fault unavailable:method=POST:every=3                (503 on every 3rd POST)
+      --fault gatewayTimeout:probability=0.1:seed=7          (504 on ~10%, repeatably)
+      --fault delay:getWebinar:ms=250                        (answer 250 ms late)
+      --fault drop:kind=townhalls:times=1                    (close the connection once)
+    """
     settings = _settings(**options)
     if settings.memory and settings.workers > 1:
         raise click.BadParameter("--memory cannot be shared by several --workers; use --db")
@@ -186,6 +199,19 @@ class OneLineError(click.ClickException):
     exit_code = 2
 
 
+def _control_lines(settings: Settings, base: str) -> list[str]:
+    from vevents.server.control.gate import ControlGate
+
+    gate = ControlGate(listen_host=settings.host, token=settings.control_token, workers=settings.workers)
+    if not gate.enabled:
+        return ["Control API: off (not a loopback address, or several workers; see --control-token)"]
+    lines = [f"Control API: {base}/_vevents/ (docs/control.md)" + (" - needs the control token"
+                                                                   if settings.control_token else "")]
+    if settings.faults or settings.read_lag_ms:
+        lines.append(f"Faults: {' '.join(settings.faults) or 'none'}; read lag: {settings.read_lag_ms} ms")
+    return lines
+
+
 def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFiles | None = None) -> None:
     """Where the stub listens, and a request that works against one of the seed's events."""
     from vevents.server.auth import mint_token, organizer_of
@@ -201,6 +227,7 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
     lines = [
         f"vevents stub listening on {base} (/v1.0 and /beta; store: {store}; auth: {settings.auth_mode})",
         f"Swagger UI: {base}/v1.0/ui/",
+        *_control_lines(settings, base),
     ]
     cacert = ""
     if tls is not None and settings.tls_cert is None:

@@ -55,8 +55,10 @@ def _path_id(scope: Scope) -> str:
 class Handlers:
     """The stub's operations over one store and one lifecycle table."""
 
-    def __init__(self, store: Store, lifecycle: Lifecycle, contract: Contract) -> None:
+    def __init__(self, store: Store, lifecycle: Lifecycle, contract: Contract, *, reads: Store | None = None) -> None:
         self.store = store
+        self.reads = store if reads is None else reads
+        """What GET and list read: the store, or a view of it that lags behind writes (`control/lag.py`)."""
         self.lifecycle = lifecycle
         self.contract = contract
         self.odata_types = contract.odata_types
@@ -88,7 +90,7 @@ class Handlers:
         select = self._select(scope)
         if isinstance(select, Response):
             return select
-        events = self.store.list(kind, principal.tenant)
+        events = self.reads.list(kind, principal.tenant)
         return _json(200, {"value": [self._present(e, principal, select) for e in events]})
 
     async def get(self, kind: str, scope: Scope, receive: Receive) -> Response:
@@ -96,7 +98,7 @@ class Handlers:
         select = self._select(scope)
         if isinstance(select, Response):
             return select
-        found = self._find(scope, principal, kind)
+        found = self._find(scope, principal, kind, self.reads)
         if isinstance(found, Response):
             return found
         (event,) = found
@@ -169,12 +171,14 @@ class Handlers:
         return error_response(scope, 503, "The virtual event is being changed concurrently; retry.",
                               headers={"Retry-After": "1"})
 
-    def _find(self, scope: Scope, principal: Principal, kind: str | None) -> list[Event] | Response:
+    def _find(self, scope: Scope, principal: Principal, kind: str | None,
+              store: Store | None = None) -> list[Event] | Response:
         raw = _path_id(scope)
         event_id = parse_event_id(raw, principal.tenant)
         if event_id is None:
             return error_response(scope, 400, f"Invalid virtual event id {raw!r}: expected '<guid>@<tenant-guid>'.")
-        events = [e for e in self.store.find(event_id, kind) if e.tenant == principal.tenant]
+        source = self.store if store is None else store
+        events = [e for e in source.find(event_id, kind) if e.tenant == principal.tenant]
         if not events:
             # Also for another tenant's event: never reveal that it exists.
             return error_response(scope, 404, f"The virtual event '{event_id}' was not found.")

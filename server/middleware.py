@@ -1,7 +1,9 @@
 """The outermost ASGI middleware: request ids, the body size limit, one log line per request.
 
 It wraps Connexion's whole stack, so it sees every response - the handlers', Connexion's
-error responses, Swagger UI - and adds `request-id` and `client-request-id` to each.
+error responses, Swagger UI - and adds `request-id` and `client-request-id` to each. The
+control plane (`server/control/`), when the app has one, hooks in here (`RequestHook`), so
+that faults, the journal and the read lag see the fast path's requests too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
 
 from vevents.server.errors import SCOPE_KEY, BodyTooLarge, GraphError, RequestIds, envelope
@@ -19,44 +21,70 @@ from vevents.server.settings import DEFAULT_MAX_HEADER_BYTES
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["RequestContextMiddleware", "RequestHook", "read_body"]
 
 access_log = logging.getLogger("vevents.server.access")
 
 
-class RequestContextMiddleware:
-    """Assigns the request ids, enforces `max_body_bytes` and `max_header_bytes`, logs the request."""
+class RequestHook(Protocol):
+    """What the control plane plugs in around every request (`server/control/plane.py`).
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> None:
+    `around` runs inside the request ids and around everything else (limits, Connexion, the
+    fast path), so that no route bypasses it; `finished` is told the outcome of each request.
+    `connection_send` is the server's own `send`, for the one thing only it can do (drop the
+    connection).
+    """
+
+    async def around(self, scope: Scope, receive: Receive, send: Send, call_next: ASGIApp,
+                     connection_send: Send) -> None: ...
+
+    def finished(self, scope: Scope, status: int, started: float, duration_ms: float) -> None: ...
+
+
+class _Head:
+    """What the middleware needs from the request head, read in one pass over the headers."""
+
+    __slots__ = ("chunked", "client_request_id", "content_length", "header_bytes")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.client_request_id: str | None = None
+        self.content_length: bytes | None = None
+        self.chunked = False
+        self.header_bytes = 0
+        for name, value in headers:
+            self.header_bytes += len(name) + len(value)
+            if name == b"client-request-id":
+                self.client_request_id = value.decode("latin-1")
+            elif name == b"content-length":
+                self.content_length = value
+            elif name == b"transfer-encoding":
+                self.chunked = True
+
+
+class RequestContextMiddleware:
+    """Assigns the request ids, enforces `max_body_bytes` and `max_header_bytes`, logs the request,
+    and runs the `hook` (the control plane), if any, around the rest."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+                 hook: RequestHook | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.hook = hook
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        client_request_id = content_length = None
-        chunked = False
-        header_bytes = 0
-        for name, value in scope["headers"]:
-            header_bytes += len(name) + len(value)
-            if name == b"client-request-id":
-                client_request_id = value.decode("latin-1")
-            elif name == b"content-length":
-                content_length = value
-            elif name == b"transfer-encoding":
-                chunked = True
+        head = _Head(scope["headers"])
         url_bytes = len(scope.get("raw_path") or b"") + len(scope["query_string"])
-        too_large = _oversized(url_bytes, header_bytes, self.max_header_bytes)
-        if too_large is not None:
-            client_request_id = None  # not echoed: it may be the oversized header
-        ids = RequestIds(request_id, client_request_id)
+        too_large = _oversized(url_bytes, head.header_bytes, self.max_header_bytes)
+        # An oversized client-request-id is not echoed: it may be the oversized header.
+        ids = RequestIds(str(uuid.uuid4()), None if too_large is not None else head.client_request_id)
         scope[SCOPE_KEY] = ids
         extra_headers = [
-            (b"request-id", request_id.encode()),
+            (b"request-id", ids.request_id.encode()),
             (b"client-request-id", ids.client_request_id.encode("latin-1")),
         ]
         _normalise_path(scope)
@@ -69,6 +97,26 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            if too_large is not None:
+                await _send_error(send, ids, too_large)
+            else:
+                await self._within_limits(scope, receive, send, head)
+
+        try:
+            if self.hook is None:
+                await respond(scope, receive, send_with_ids)
+            else:
+                await self.hook.around(scope, receive, send_with_ids, respond, send)
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            if self.hook is not None:
+                self.hook.finished(scope, status, started, duration_ms)
+            if access_log.isEnabledFor(logging.INFO):
+                _log(scope, status, round(duration_ms, 1), ids.request_id)
+
+    async def _within_limits(self, scope: Scope, receive: Receive, send: Send, head: _Head) -> None:
+        """Refuse a body over the limit (declared or streamed), then hand the request on."""
         limit = self.max_body_bytes
         received = 0
 
@@ -81,38 +129,35 @@ class RequestContextMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        try:
-            if too_large is not None:
-                await _send_error(send_with_ids, ids, too_large)
+        ids: RequestIds = scope[SCOPE_KEY]
+        if head.content_length is not None and _too_long(head.content_length, limit):
+            await _send_error(send, ids, BodyTooLarge(limit))
+            return
+        app_receive: Receive = bounded_receive
+        if head.content_length is None and head.chunked:
+            # Connexion takes a body without Content-Length for no body at all: read the
+            # chunked body here (bounded), then hand it on with its length.
+            try:
+                body = await read_body(bounded_receive)
+            except BodyTooLarge as exc:
+                await _send_error(send, ids, exc)
                 return
-            if content_length is not None and _too_long(content_length, limit):
-                await _send_error(send_with_ids, ids, BodyTooLarge(limit))
-                return
-            app_receive: Receive = bounded_receive
-            if content_length is None and chunked:
-                # Connexion takes a body without Content-Length for no body at all: read the
-                # chunked body here (bounded), then hand it on with its length.
-                try:
-                    body = await read_body(bounded_receive)
-                except BodyTooLarge as exc:
-                    await _send_error(send_with_ids, ids, exc)
-                    return
-                scope["headers"] = [*scope["headers"], (b"content-length", b"%d" % len(body))]
-                app_receive = _replay(body, receive)
-            await self.app(scope, app_receive, send_with_ids)
-        finally:
-            if access_log.isEnabledFor(logging.INFO):
-                duration_ms = round((time.perf_counter() - started) * 1000, 1)
-                access_log.info(
-                    "%s %s %d %.1fms %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    duration_ms,
-                    request_id,
-                    extra={"method": scope["method"], "path": scope["path"], "status": status,
-                           "duration_ms": duration_ms, "request_id": request_id},
-                )
+            scope["headers"] = [*scope["headers"], (b"content-length", b"%d" % len(body))]
+            app_receive = _replay(body, receive)
+        await self.app(scope, app_receive, send)
+
+
+def _log(scope: Scope, status: int, duration_ms: float, request_id: str) -> None:
+    access_log.info(
+        "%s %s %d %.1fms %s",
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        request_id,
+        extra={"method": scope["method"], "path": scope["path"], "status": status,
+               "duration_ms": duration_ms, "request_id": request_id},
+    )
 
 
 async def _send_error(send: Send, ids: RequestIds, error: GraphError) -> None:

@@ -30,7 +30,7 @@ from vevents.server.store import Event, Store
 from vevents.spec import contract
 from vevents.spec.seed import parse_seed_text, seed_problems
 
-__all__ = ["DEFAULT_SEED", "SeedError", "Seeded", "load_seed", "seed_store"]
+__all__ = ["DEFAULT_SEED", "SeedError", "Seeded", "events_from", "load_seed", "seed_store"]
 
 DEFAULT_SEED = "default-seed.yaml"
 
@@ -86,16 +86,22 @@ def load_seed(path: str | None = None, *, states: tuple[str, ...] | None = None)
         document = parse_seed_text(text)
     except ValueError as exc:
         raise SeedError(f"seed file {name}: {exc}") from None
+    return events_from(document, f"seed file {name}", states=states)
+
+
+def events_from(document: Any, name: str, *, states: tuple[str, ...] | None = None) -> list[Event]:
+    """The events of a parsed seed document, checked as `load_seed` checks a file's (the control
+    API's loadEvents uses it); `name` begins each error message, e.g. "seed file x.yaml"."""
     items = _items(document)
     for problem in seed_problems(document):
         where = "" if problem.event is None else f" {_describe(problem.event, items[problem.event])}:"
         field = f" {problem.field}:" if problem.field else ""
-        raise SeedError(f"seed file {name}:{where}{field} {problem.message}")
+        raise SeedError(f"{name}:{where}{field} {problem.message}")
     kinds = {odata_type: kind for kind, odata_type in contract().odata_types.items()}
     states = states or tuple(contract().lifecycle["get"])
     events, seen = [], set()
     for index, item in enumerate(items):
-        where = f"seed file {name}: {_describe(index, item)}"
+        where = f"{name}: {_describe(index, item)}"
         resource: dict[str, Any] = dict(item)
         kind = kinds[resource["@odata.type"]]
         raw_id = resource["id"]

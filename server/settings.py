@@ -53,6 +53,7 @@ DEFAULT_MAX_HEADER_BYTES = 32_768
 # another trusts with no configuration. It protects nothing; pass --secret to change it.
 DEFAULT_SECRET = "vevents-local-development-secret-not-for-production"
 MIN_SECRET_BYTES = 32
+MIN_CONTROL_TOKEN_CHARS = 16
 AUTH_MODES = ("strict", "permissive")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
@@ -160,6 +161,22 @@ class Settings:
                                    existing_file=True, metavar="FILE")
     tls_key: str | None = setting(None, "--tls-key", "The PEM private key of --tls-cert.", existing_file=True,
                                   metavar="FILE")
+    control_token: str | None = setting(None, "--control-token", "Open the control API (/_vevents/) on any address, "
+                                        "to callers sending 'Authorization: Bearer TOKEN' only (16+ characters). "
+                                        "Without it the control API is open on a loopback --host only, and off on "
+                                        "any other.", metavar="TOKEN", show_default=False)
+    """None: the control API is open on a loopback address and off elsewhere; a token: it is on,
+    and every control call needs `Authorization: Bearer <token>` (server/control/gate.py)."""
+    faults: tuple[str, ...] = setting((), "--fault", "A fault rule on the Graph routes, repeatable, tried in "
+                                      "order (the control API's reset restores them): "
+                                      "ACTION[:OPERATION_ID][:KEY=VALUE]...; ACTION throttle (429 + Retry-After), "
+                                      "unavailable (503 + Retry-After), gatewayTimeout (504), delay, drop; keys "
+                                      "method, kind, event, times, every, probability, seed, retry-after "
+                                      "(seconds, default 1), ms (delay). Examples above; docs/control.md.",
+                                      metavar="RULE", show_default=False)
+    read_lag_ms: int = setting(0, "--read-lag", "Writes show in GET and list only MS milliseconds later (Graph's "
+                               "eventual consistency); the control API changes it, per event too.", minimum=0,
+                               maximum=600_000, metavar="MS")
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
     """In-process only (no flag, no variable). None: the spec's lifecycle table. A test fake
     may pass a modified table."""
@@ -178,6 +195,11 @@ class Settings:
                     raise ValueError(f"{name} must be at most {declaration.maximum}, not {value}")
         if self.tls_cert is not None:
             object.__setattr__(self, "tls", True)
+        if self.control_token is not None and len(self.control_token) < MIN_CONTROL_TOKEN_CHARS:
+            raise ValueError(f"control_token must be at least {MIN_CONTROL_TOKEN_CHARS} characters")
+        object.__setattr__(self, "faults", tuple(self.faults))
+        if self.faults:
+            _check_fault_rules(self.faults)
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes (HS256, RFC 7518 section 3.2)")
 
@@ -185,7 +207,7 @@ class Settings:
         parts = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "secret":
+            if field.name == "secret" or (field.name == "control_token" and value is not None):
                 value = "***"
             elif field.name == "lifecycle" and value is not None:
                 value = "<custom>"
@@ -239,6 +261,21 @@ class Settings:
             except click.BadParameter as exc:
                 raise ValueError(f"{env_name(name)}: {exc.message}") from None
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _check_fault_rules(rules: tuple[str, ...]) -> None:
+    """ValueError naming the first `--fault` rule that is malformed or names what the contract lacks."""
+    from vevents.server.control.faults import parse_rule, rule_from_json
+    from vevents.spec import contract
+
+    operations = contract().operations
+    operation_ids = frozenset(op.operation_id for op in operations)
+    kinds = frozenset(op.kind for op in operations)
+    for rule in rules:
+        try:
+            rule_from_json(parse_rule(rule), 1, operation_ids, kinds)
+        except ValueError as exc:
+            raise ValueError(f"fault rule {rule!r}: {exc}") from None
 
 
 def declarations() -> Iterator[tuple[str, Declaration]]:

@@ -133,6 +133,11 @@ class MemoryStore:
                 self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
             return len(self._events)
 
+    def all_events(self) -> list[Event]:
+        """Every event, of every tenant (the control API's state view)."""
+        with self._lock:
+            return [_copy(e) for _, e in sorted(self._events.items())]
+
     def close(self) -> None:
         pass
 
@@ -307,6 +312,12 @@ class SqliteStore:
                 raise
             conn.execute("COMMIT")
             return len(rows)
+
+    def all_events(self) -> list[Event]:
+        """Every event, of every tenant (the control API's state view)."""
+        with _sqlite_errors:
+            rows = self._conn().execute("SELECT kind, id, tenant, version, resource FROM events ORDER BY kind, id")
+            return [self._row(*row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,232 @@
+"""`vevents.testing`: the `vevents_stub` pytest fixture, for integrators' own test suites.
+
+Installed with vevents, registered through the `pytest11` entry point: any test may ask for
+`vevents_stub` without importing anything::
+
+    def test_my_sync_retries_when_throttled(vevents_stub):
+        vevents_stub.add_fault("throttle", operation_id="getWebinar", times=2, retry_after=0)
+        my_sync(base_url=vevents_stub.base_url, token=vevents_stub.token())
+        assert vevents_stub.calls("getWebinar") == 3
+
+One stub serves the whole session, in a thread, on 127.0.0.1 and an ephemeral port (starting
+one costs about half a second); each test gets it back as it started - the seed's events, no
+fault rules, no read lag, an empty journal - through the control API's reset, which costs a
+few milliseconds (bench/fixture_overhead.py, docs/benchmarks.md). Every method below is a
+call to the control API (docs/control.md) over the socket, as from any other language.
+
+This module is imported by pytest at start-up wherever vevents is installed, so it imports
+nothing heavy until a test asks for the fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import pytest
+
+if TYPE_CHECKING:
+    import datetime
+
+    import httpx
+
+    from vevents.server.settings import Settings
+
+__all__ = ["ControlError", "StubServer", "VeventsStub", "vevents_server", "vevents_stub"]
+
+_VERSION = "v1.0"
+
+
+class StubServer:
+    """One stub in a background thread (in-memory store), with an HTTP client for its control API.
+
+    Built for reuse across tests; `stub()` resets it and hands out the per-test view. TLS, when
+    added, is an option here: `base_url` then starts with `https://` and `ca_cert` names the CA.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        from vevents.server.settings import Settings
+
+        self.settings = settings or Settings(memory=True, port=0, log_level="warning")
+        self.root_url = ""
+        self.ca_cert: str | None = None
+        self._stack = contextlib.ExitStack()
+        self._client: httpx.Client | None = None
+
+    def start(self) -> StubServer:
+        import httpx
+
+        from vevents.server.app import create_app
+        from vevents.server.background import serve_in_background
+
+        app = create_app(self.settings)
+        self.root_url = self._stack.enter_context(
+            serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level))
+        headers = {"Authorization": f"Bearer {self.settings.control_token}"} if self.settings.control_token else {}
+        self._client = self._stack.enter_context(
+            httpx.Client(base_url=self.root_url + "/_vevents", headers=headers, timeout=30))
+        return self
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the control API; the JSON answer (None for 204). A refusal raises `ControlError`."""
+        if self._client is None:
+            raise RuntimeError("the stub is not started")
+        response = self._client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise ControlError(response.status_code, response.text)
+        return response.json() if response.content else None
+
+    def stub(self) -> VeventsStub:
+        """The stub as it started (reset), for one test."""
+        self.control("POST", "/reset")
+        return VeventsStub(self)
+
+
+class ControlError(Exception):
+    """The control API refused a call (bad rule, unknown event...); the message is its answer."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class VeventsStub:
+    """A running stub, fresh for this test: where it listens, tokens it trusts, and its controls."""
+
+    def __init__(self, server: StubServer) -> None:
+        self._server = server
+        self.root_url = server.root_url
+        """e.g. `http://127.0.0.1:43117` (the control API is under `/_vevents`)."""
+        self.base_url = f"{server.root_url}/{_VERSION}"
+        """The Graph root to give your client, e.g. `http://127.0.0.1:43117/v1.0`."""
+        self.beta_url = f"{server.root_url}/beta"
+        self.ca_cert = server.ca_cert
+        """The CA file that signs the stub's certificate (HTTPS only; None over HTTP)."""
+
+    # ------------------------------------------------------------ tokens and URLs
+    def token(self, *, scopes: Iterable[str] | None = None, roles: Iterable[str] = (), tenant: str | None = None,
+              user: str | None = None, expires_in: int = 3600) -> str:
+        """A bearer token the stub trusts; the options of `vevents token` (default: the seed's
+        organizer with delegated `VirtualEvent.ReadWrite`)."""
+        from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
+
+        return mint_token(secret=self._server.settings.secret, tenant=tenant or SEED_TENANT,
+                          user=user or SEED_ORGANIZER, scopes=scopes, roles=roles, expires_in=expires_in)
+
+    def headers(self, **token_options: Any) -> dict[str, str]:
+        """`{"Authorization": "Bearer <token(**token_options)>"}`."""
+        return {"Authorization": f"Bearer {self.token(**token_options)}"}
+
+    def event_url(self, kind: str, event_id: str, action: str | None = None) -> str:
+        """The Graph URL of an event (id `%40`-encoded, as the SDKs send it), or of an action on it."""
+        url = f"{self.base_url}/solutions/virtualEvents/{kind}/{quote(event_id, safe='')}"
+        return f"{url}/{action}" if action else url
+
+    # ------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Back to the seed's events, no fault rules, no lag, an empty journal."""
+        self._server.control("POST", "/reset")
+
+    def load(self, events: Sequence[Mapping[str, Any]]) -> int:
+        """Add (or replace) events given in the `--seed` format; how many were loaded."""
+        return int(self._server.control("POST", "/events", json={"events": list(events)})["loaded"])
+
+    def events(self, kind: str | None = None, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every event the stub holds (of one kind, of one tenant), as stored."""
+        params = {k: v for k, v in (("kind", kind), ("tenant", tenant)) if v is not None}
+        return list(self._server.control("GET", "/events", params=params)["value"])
+
+    def event(self, kind: str, event_id: str) -> dict[str, Any]:
+        """One event as stored (whatever the read lag)."""
+        return dict(self._server.control("GET", f"/events/{kind}/{quote(event_id, safe='')}"))
+
+    def arrange(self, kind: str, status: str, *, organizer: str | None = None, co_organizers: Sequence[str] = (),
+                event_id: str | None = None, tenant: str | None = None, **properties: Any) -> dict[str, Any]:
+        """Create (or replace) an event of `kind` in `status` - e.g. an already canceled webinar -
+        with its organizer (default the seed's) and co-organizers; returns it (with its `id`)."""
+        from vevents.server.auth import SEED_TENANT
+
+        event_id = event_id or f"{uuid.uuid4()}@{tenant or SEED_TENANT}"
+        body: dict[str, Any] = {"status": status, "coOrganizers": list(co_organizers), "properties": properties}
+        if organizer is not None:
+            body["organizer"] = organizer
+        return dict(self._server.control("PUT", f"/events/{kind}/{quote(event_id, safe='')}", json=body))
+
+    # ------------------------------------------------------------ journal
+    def journal(self, *, operation_id: str | None = None, method: str | None = None, status: int | None = None,
+                event_id: str | None = None, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+        """The requests the Graph routes answered, oldest first, filtered (see docs/control.md)."""
+        params: dict[str, Any] = {k: v for k, v in (("operationId", operation_id), ("method", method),
+                                                    ("status", status), ("eventId", event_id)) if v is not None}
+        if since is not None:
+            params["since"] = since.isoformat()
+        return list(self._server.control("GET", "/journal", params=params)["value"])
+
+    def calls(self, operation_id: str, **filters: Any) -> int:
+        """How many requests for `operation_id` the stub answered (e.g. `calls("cancelWebinar") == 1`)."""
+        return len(self.journal(operation_id=operation_id, **filters))
+
+    def clear_journal(self) -> None:
+        self._server.control("DELETE", "/journal")
+
+    # ------------------------------------------------------------ faults
+    def add_fault(self, action: str, *, operation_id: str | None = None, method: str | None = None,
+                  kind: str | None = None, event_id: str | None = None, times: int | None = None,
+                  every: int | None = None, probability: float | None = None, seed: int | None = None,
+                  retry_after: int = 1, delay_ms: int = 0) -> dict[str, Any]:
+        """Add a fault rule; returns it with its `id`. `action`: throttle (429), unavailable (503),
+        gatewayTimeout (504), delay, drop. With none of times/every/probability it fires on
+        every matching request."""
+        match = {k: v for k, v in (("operationId", operation_id), ("method", method), ("kind", kind),
+                                   ("eventId", event_id)) if v is not None}
+        rule: dict[str, Any] = {"action": action, "retryAfterSeconds": retry_after, "delayMs": delay_ms,
+                                "match": match}
+        for name, value in (("times", times), ("every", every), ("probability", probability), ("seed", seed)):
+            if value is not None:
+                rule[name] = value
+        return dict(self._server.control("POST", "/faults", json=rule))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules, with how often each has matched and fired."""
+        return list(self._server.control("GET", "/faults")["value"])
+
+    def remove_fault(self, rule_id: int) -> None:
+        self._server.control("DELETE", f"/faults/{int(rule_id)}")
+
+    def clear_faults(self) -> None:
+        self._server.control("DELETE", "/faults")
+
+    # ------------------------------------------------------------ read lag
+    def set_read_lag(self, ms: int, *, event_id: str | None = None) -> None:
+        """Writes from now on show in reads only `ms` later (for one event, or all)."""
+        body: dict[str, Any] = {"ms": ms}
+        if event_id is not None:
+            body["eventId"] = event_id
+        self._server.control("PUT", "/lag", json=body)
+
+    def clear_read_lag(self) -> None:
+        """No lag, and every write made so far shows at once."""
+        self._server.control("DELETE", "/lag")
+
+
+@pytest.fixture(scope="session")
+def vevents_server() -> Iterator[StubServer]:
+    """The session's one stub (started on first use). Tests use `vevents_stub`."""
+    server = StubServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def vevents_stub(vevents_server: StubServer) -> VeventsStub:
+    """A stub on 127.0.0.1 in the state it started in: its own state for this test."""
+    return vevents_server.stub()
