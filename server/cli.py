@@ -73,15 +73,15 @@ def serve(**options: object) -> None:
 
     Tests arrange and inspect it through its control API under /_vevents/ (reset, state,
     journal, fault rules, read lag; docs/control.md), or from pytest with the `vevents_stub`
-    fixture (docs/testing.md). Fault rules (--fault, repeatable) are written
+    fixture (docs/testing.md). Fault rules are written
     ACTION[:OPERATION_ID][:KEY=VALUE]..., for example:
 
     \b
-      --fault throttle:cancelWebinar:times=2:retry-after=1   (429 twice, then normal)
-      --fault unavailable:method=POST:every=3                (503 on every 3rd POST)
-      --fault gatewayTimeout:probability=0.1:seed=7          (504 on ~10%, repeatably)
-      --fault delay:getWebinar:ms=250                        (answer 250 ms late)
-      --fault drop:kind=townhalls:times=1                    (close the connection once)
+      throttle:cancelWebinar:times=2:retry-after=1   429 twice, then normal answers
+      unavailable:method=POST:every=3                503 on every 3rd POST
+      gatewayTimeout:probability=0.1:seed=7          504 on ~10%, the same ones each run
+      delay:getWebinar:ms=250                        answer 250 ms late
+      drop:kind=townhalls:times=1                    close the connection, once
     """
     settings = _settings(**options)
     if settings.memory and settings.workers > 1:
@@ -92,6 +92,7 @@ def serve(**options: object) -> None:
 
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
+    _check_fault_rules(settings.faults)
     tls = _tls_files(settings)
 
     # Bound here, before the URL is printed, in both modes: connections queue from the moment
@@ -197,6 +198,21 @@ class OneLineError(click.ClickException):
     """A start-up problem the user must fix (a bad seed, a seed that does not fit the store): one line, exit 2."""
 
     exit_code = 2
+
+
+def _check_fault_rules(rules: tuple[str, ...]) -> None:
+    """click.BadParameter naming the first `--fault` rule that is malformed or names what the contract lacks."""
+    from vevents.server.control.faults import parse_rule, rule_from_json
+    from vevents.spec import contract
+
+    operations = contract().operations
+    operation_ids = frozenset(op.operation_id for op in operations)
+    kinds = frozenset(op.kind for op in operations)
+    for rule in rules:
+        try:
+            rule_from_json(parse_rule(rule), 1, operation_ids, kinds)
+        except ValueError as exc:
+            raise click.BadParameter(f"{rule!r}: {exc}", param_hint="--fault") from None
 
 
 def _control_lines(settings: Settings, base: str) -> list[str]:

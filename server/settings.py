@@ -198,8 +198,6 @@ class Settings:
         if self.control_token is not None and len(self.control_token) < MIN_CONTROL_TOKEN_CHARS:
             raise ValueError(f"control_token must be at least {MIN_CONTROL_TOKEN_CHARS} characters")
         object.__setattr__(self, "faults", tuple(self.faults))
-        if self.faults:
-            _check_fault_rules(self.faults)
         if len(self.secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes (HS256, RFC 7518 section 3.2)")
 
@@ -261,21 +259,6 @@ class Settings:
             except click.BadParameter as exc:
                 raise ValueError(f"{env_name(name)}: {exc.message}") from None
         return cls(**kwargs)  # type: ignore[arg-type]
-
-
-def _check_fault_rules(rules: tuple[str, ...]) -> None:
-    """ValueError naming the first `--fault` rule that is malformed or names what the contract lacks."""
-    from vevents.server.control.faults import parse_rule, rule_from_json
-    from vevents.spec import contract
-
-    operations = contract().operations
-    operation_ids = frozenset(op.operation_id for op in operations)
-    kinds = frozenset(op.kind for op in operations)
-    for rule in rules:
-        try:
-            rule_from_json(parse_rule(rule), 1, operation_ids, kinds)
-        except ValueError as exc:
-            raise ValueError(f"fault rule {rule!r}: {exc}") from None
 
 
 def declarations() -> Iterator[tuple[str, Declaration]]:
