@@ -1,0 +1,254 @@
+"""The store on PostgreSQL: several stub processes, on several hosts, share one state.
+
+`--db postgresql://...` (or `VEVENTS_DB`) selects it; SQLite stays the embedded default. It
+keeps the `Store` protocol's guarantees (see `store.py`):
+
+- one transaction per change, compare-and-set on the event's `version` (`UPDATE ... WHERE
+  version = %s`: under READ COMMITTED a concurrent writer's commit makes the row fail that
+  condition, so a lost update is impossible without any table lock);
+- nothing acknowledged is lost: a write is answered only after COMMIT returned, and
+  PostgreSQL's COMMIT is durable (`synchronous_commit` stays at the server's setting);
+- the seed is loaded once, into an empty table, whatever the number of replicas starting
+  at once (a transaction-level advisory lock serialises the check-then-insert);
+- a database that cannot be reached is `StoreUnavailable`, which the stub answers as 503
+  `serviceNotAvailable` with `Retry-After`; the pool checks a connection before lending it,
+  so the first request after the database comes back already succeeds.
+
+Schema: created on first start (under the same advisory lock, so replicas starting together
+do not race on `CREATE TABLE`), with its version in `vevents_meta`. A database written by a
+newer release (a higher schema version) is refused with a clear message rather than written
+with the wrong assumptions; a later release adds its migrations to `_MIGRATIONS`.
+
+The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[postgres]'`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from vevents.server.store import Event, StoreUnavailable
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew", "is_postgres_url"]
+
+SCHEMA_VERSION = 1
+# One application-wide advisory lock key ("vevents" in ASCII), taken per transaction around
+# schema creation and seeding.
+_LOCK_KEY = 0x76_65_76_65_6E_74_73
+
+# Each entry migrates the schema from version N-1 to N. Version 1 is the first schema.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS vevents_events (
+               kind     TEXT    NOT NULL,
+               id       TEXT    NOT NULL,
+               tenant   TEXT    NOT NULL,
+               status   TEXT    NOT NULL,
+               version  INTEGER NOT NULL,
+               resource JSON    NOT NULL,
+               PRIMARY KEY (kind, id))""",
+        "CREATE INDEX IF NOT EXISTS vevents_events_by_id ON vevents_events (id)",
+        "CREATE INDEX IF NOT EXISTS vevents_events_by_tenant ON vevents_events (kind, tenant)",
+    ),
+}
+
+_T = TypeVar("_T")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database holds a schema from a newer vevents release than this one."""
+
+
+def is_postgres_url(db: str) -> bool:
+    """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _driver() -> tuple[Any, Any]:
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError(
+            "the PostgreSQL store needs psycopg 3 and its pool: pip install 'vevents[postgres]'"
+        ) from exc
+    return psycopg, psycopg_pool
+
+
+class PostgresStore:
+    """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 2.0) -> None:
+        psycopg, psycopg_pool = _driver()
+        self.url = url
+        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+        self._unique_violation = psycopg.errors.UniqueViolation
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            # The pool retries a failed connection with a growing back-off; giving up on it after
+            # `timeout` seconds means the next request asks for a fresh one at once, so a database
+            # that comes back is used within one request instead of after the back-off.
+            reconnect_timeout=timeout,
+            # A connection broken by a database restart is found before a request uses it.
+            check=psycopg_pool.ConnectionPool.check_connection,
+            # Fail fast on a dead host: a request must become a 503, not hang.
+            kwargs={"connect_timeout": max(1, int(timeout))},
+            open=False,
+            name="vevents",
+        )
+        try:
+            self._pool.open(wait=True, timeout=max(timeout, 10.0))
+        except psycopg_pool.PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailable(f"cannot reach the PostgreSQL database at {_redacted(url)}") from exc
+        try:
+            self._guarded(self._migrate)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    # ------------------------------------------------------------ plumbing
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def _guarded(self, action: Callable[[], _T]) -> _T:
+        """The one boundary for database errors: unreachable or broken -> StoreUnavailable."""
+        try:
+            return action()
+        except self._errors as exc:
+            raise StoreUnavailable(str(exc).strip() or type(exc).__name__) from exc
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            conn.execute("CREATE TABLE IF NOT EXISTS vevents_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = conn.execute("SELECT value FROM vevents_meta WHERE key = 'schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"the database holds vevents schema version {current}; this release knows up to "
+                    f"{SCHEMA_VERSION}: upgrade vevents or use another database"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO vevents_meta (key, value) VALUES ('schema_version', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (str(SCHEMA_VERSION),),
+            )
+
+    @staticmethod
+    def _row(kind: str, event_id: str, tenant: str, version: int, resource: str) -> Event:
+        return Event(kind=kind, id=event_id, tenant=tenant, resource=json.loads(resource), version=version)
+
+    # ------------------------------------------------------------ Store
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        def read() -> list[Event]:
+            with self._transaction() as conn:
+                if kind is not None:
+                    rows = conn.execute(
+                        "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
+                        " WHERE kind = %s AND id = %s",
+                        (kind, event_id),
+                    ).fetchall()
+                else:
+                    rows = conn.execute(
+                        "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
+                        " WHERE id = %s ORDER BY kind",
+                        (event_id,),
+                    ).fetchall()
+            return [self._row(*row) for row in rows]
+
+        return self._guarded(read)
+
+    def list(self, kind: str, tenant: str) -> list[Event]:
+        def read() -> list[Event]:
+            with self._transaction() as conn:
+                rows = conn.execute(
+                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
+                    " WHERE kind = %s AND tenant = %s ORDER BY id",
+                    (kind, tenant),
+                ).fetchall()
+            return [self._row(*row) for row in rows]
+
+        return self._guarded(read)
+
+    def create(self, event: Event) -> bool:
+        def write() -> bool:
+            try:
+                with self._transaction() as conn:
+                    conn.execute(
+                        "INSERT INTO vevents_events (kind, id, tenant, status, version, resource)"
+                        " VALUES (%s, %s, %s, %s, 1, %s)",
+                        (event.kind, event.id, event.tenant, event.status, json.dumps(event.resource)),
+                    )
+            except self._unique_violation:
+                return False
+            return True
+
+        return self._guarded(write)
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        if not events:
+            return True
+
+        def write() -> bool:
+            with self._pool.connection() as conn:
+                with conn.transaction() as tx:
+                    for event in events:
+                        cursor = conn.execute(
+                            "UPDATE vevents_events SET status = %s, resource = %s, version = version + 1"
+                            " WHERE kind = %s AND id = %s AND version = %s",
+                            (event.status, json.dumps(event.resource), event.kind, event.id, event.version),
+                        )
+                        if cursor.rowcount != 1:
+                            # Someone wrote one of these events since it was read: all or nothing.
+                            tx.force_rollback = True
+                            return False
+                return True
+
+        return self._guarded(write)
+
+    def seed(self, events: Iterable[Event]) -> int:
+        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
+
+        def write() -> int:
+            with self._transaction() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                if conn.execute("SELECT EXISTS (SELECT 1 FROM vevents_events)").fetchone()[0]:
+                    return 0
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO vevents_events (kind, id, tenant, status, version, resource)"
+                        " VALUES (%s, %s, %s, %s, 1, %s)",
+                        rows,
+                    )
+            return len(rows)
+
+        return self._guarded(write)
+
+    def ping(self) -> bool:
+        """Whether the database answers right now (for the readiness endpoint)."""
+        try:
+            with self._transaction() as conn:
+                conn.execute("SELECT 1")
+        except self._errors:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._pool.close()
