@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install serve check test lint fuzz bench bench-smoke bench-suite bench-tools clean
+.PHONY: install serve check test lint fuzz bench bench-smoke bench-suite bench-tools postgres-server clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,24 @@ check: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	@# The benchmark's smoke test needs wrk and Prism: required in CI, optional (skipped) elsewhere.
 	@$(MAKE) --no-print-directory bench-tools || [ -z "$$CI" ]
+	@# The PostgreSQL store's tests start their own server: required in CI, skipped elsewhere.
+	@$(MAKE) --no-print-directory postgres-server || [ -z "$$CI" ]
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint spec/virtual-events.yaml
+
+## The PostgreSQL server binaries the store's tests start on 127.0.0.1 (Debian/Ubuntu, as root).
+postgres-server:
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+		else \
+			echo "PostgreSQL is missing: install it as root (apt-get install postgresql) or from your package manager" >&2; exit 1; \
+		fi; \
+	fi
 
 ## The load generator and the mock server the benchmark compares against: wrk from apt
 ## (Debian/Ubuntu, as root), Prism from npm (package.json devDependencies).

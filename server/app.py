@@ -46,6 +46,7 @@ from vevents.server import errors
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
 from vevents.server.control.api import ControlApi
 from vevents.server.control.plane import ControlPlane
+from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
 from vevents.server.handlers import Handler, Handlers
 from vevents.server.lifecycle import Lifecycle
@@ -194,8 +195,15 @@ OpenAPISpecification._validate_spec = classmethod(_validate_spec_once)  # type: 
 
 
 def open_store(settings: Settings) -> Store:
-    """The store `settings` ask for: in memory, or SQLite at `db_path`."""
-    return MemoryStore() if settings.memory else SqliteStore(settings.db_path)
+    """The store `settings` ask for: in memory, PostgreSQL at a `postgresql://` URL, or SQLite at `db`."""
+    if settings.memory:
+        return MemoryStore()
+    if is_postgres_url(settings.db):
+        # Imported here: psycopg is an optional extra, and SQLite users never load it.
+        from vevents.server.postgres import PostgresStore
+
+        return PostgresStore(settings.db)
+    return SqliteStore(settings.db)
 
 
 def _authenticator(settings: Settings) -> TokenVerifier | PermissiveVerifier:
@@ -227,7 +235,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     store = open_store(settings) if store is None else store
     try:
         seeded = seed_store(store, settings.seed_path, reseed=settings.reseed,
-                            store_name="the in-memory store" if settings.memory else settings.db_path)
+                            store_name="the in-memory store" if settings.memory else settings.db)
     except Exception:
         if owned:
             store.close()

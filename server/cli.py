@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import click
 
+from vevents.server.dburl import is_postgres_url, redacted_url
 from vevents.server.logs import STARLETTE_NOTICE, configure_logging
 from vevents.server.settings import Declaration, Settings, declarations, env_name
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["serve", "setting_option", "settings_options", "token"]
 
 FC = TypeVar("FC", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 def setting_option(name: str) -> Callable[[FC], FC]:
@@ -121,10 +123,11 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
         from vevents.server.app import open_store
 
         # The seed goes in once, here, before any worker starts (a --reseed in every worker
-        # would wipe what the others already served); the workers find it in place.
-        store = open_store(settings)
+        # would wipe what the others already served); the workers find it in place. This is
+        # also where an unreachable database is one clear line, not a traceback per worker.
+        store = _opened(open_store, settings)
         try:
-            seeded = seed_store(store, settings.seed_path, reseed=settings.reseed, store_name=settings.db_path)
+            seeded = seed_store(store, settings.seed_path, reseed=settings.reseed, store_name=_store_label(settings))
         except SeedError as exc:
             raise OneLineError(str(exc)) from None
         finally:
@@ -151,7 +154,7 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
     from vevents.server.app import create_app
 
     try:
-        app = create_app(settings)
+        app = _opened(create_app, settings)
     except SeedError as exc:
         raise OneLineError(str(exc)) from None
     _announce(settings, sock.getsockname()[1], app.seeded.present, tls)
@@ -167,6 +170,24 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
 
 def _ignore_signal(signum: int, frame: object) -> None:
     pass
+
+
+def _store_label(settings: Settings) -> str:
+    """The store as the banner and messages name it (a database URL without its password)."""
+    if settings.memory:
+        return "memory"
+    return redacted_url(settings.db) if is_postgres_url(settings.db) else os.path.abspath(settings.db)
+
+
+def _opened(open_: Callable[[Settings], _T], settings: Settings) -> _T:
+    """`open_(settings)`, with a store that cannot be opened (an unreachable database, a schema
+    from a newer release, a missing driver) as one clear line rather than a traceback."""
+    from vevents.server.store import StoreUnavailable
+
+    try:
+        return open_(settings)
+    except (StoreUnavailable, RuntimeError) as exc:
+        raise OneLineError(f"cannot open the store {_store_label(settings)}: {exc}") from None
 
 
 def _tls_files(settings: Settings) -> TlsFiles | None:
@@ -234,7 +255,7 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
 
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"{'https' if tls else 'http'}://{host}:{port}"
-    store = "memory" if settings.memory else os.path.abspath(settings.db_path)
+    store = _store_label(settings)
     event = seeded[0] if seeded else None
     if event is not None:
         url = f"{base}/v1.0/solutions/virtualEvents/{event.kind}/{quote(event.id, safe='')}"

@@ -25,14 +25,14 @@ The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from vevents.server.dburl import redacted_url
 from vevents.server.store import Event, StoreUnavailable
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew", "is_postgres_url"]
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew"]
 
 SCHEMA_VERSION = 1
 # One application-wide advisory lock key ("vevents" in ASCII), taken per transaction around
@@ -62,16 +62,6 @@ class SchemaTooNew(RuntimeError):
     """The database holds a schema from a newer vevents release than this one."""
 
 
-def is_postgres_url(db: str) -> bool:
-    """Whether a `--db` value names a PostgreSQL database rather than a SQLite file."""
-    return db.startswith(("postgresql://", "postgres://"))
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
 def _driver() -> tuple[Any, Any]:
     try:
         import psycopg
@@ -86,7 +76,10 @@ def _driver() -> tuple[Any, Any]:
 class PostgresStore:
     """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 2.0) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 2.0,
+                 start_timeout: float = 10.0) -> None:
+        """`timeout`: how long a request waits for a connection before it is a 503;
+        `start_timeout`: how long start-up waits for the database (it may be starting too)."""
         psycopg, psycopg_pool = _driver()
         self.url = url
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
@@ -108,10 +101,10 @@ class PostgresStore:
             name="vevents",
         )
         try:
-            self._pool.open(wait=True, timeout=max(timeout, 10.0))
+            self._pool.open(wait=True, timeout=start_timeout)
         except psycopg_pool.PoolTimeout as exc:
             self._pool.close()
-            raise StoreUnavailable(f"cannot reach the PostgreSQL database at {_redacted(url)}") from exc
+            raise StoreUnavailable(f"cannot reach the PostgreSQL database at {redacted_url(url)}") from exc
         try:
             self._guarded(self._migrate)
         except BaseException:

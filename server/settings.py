@@ -118,7 +118,9 @@ class Settings:
 
     host: str = setting(DEFAULT_HOST, "--host", "Interface to listen on.")
     port: int = setting(DEFAULT_PORT, "--port", "Port (0: any free port).", minimum=0, maximum=65535, metavar="PORT")
-    db_path: str = setting(DEFAULT_DB_PATH, "--db", "SQLite database file (the store; survives restarts).",
+    db: str = setting(DEFAULT_DB_PATH, "--db", "The store (survives restarts): a SQLite file, or a PostgreSQL "
+                      "URL postgresql://USER:PASSWORD@HOST:PORT/DB shared by several stub processes "
+                      "(pip install 'vevents[postgres]'; docs/shared-stub.md).",
                            metavar="PATH")
     memory: bool = setting(False, "--memory", "Keep state in memory instead of --db (lost on exit).")
     seed_path: str | None = setting(

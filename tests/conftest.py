@@ -144,3 +144,15 @@ def http() -> Iterator[httpx.Client]:
     # Session-wide: building an httpx.Client loads an SSL context (~0.1 s).
     with httpx.Client(timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the session (tests/postgres.py); each test asks it
+    for a fresh database. Skips where PostgreSQL is missing, fails under CI."""
+    from postgres import PostgresServer
+
+    server = PostgresServer.start(tmp_path_factory.mktemp("postgres"))
+    yield server
+    with contextlib.suppress(RuntimeError):
+        server.stop("immediate")

@@ -162,8 +162,8 @@ def test_a_restart_with_the_same_seed_keeps_the_state(serve: Any, tmp_path: Path
 
 def test_the_default_seed_never_refuses_a_store(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
-    create_app(Settings(db_path=db, seed_path=str(_seed_file(tmp_path, [_event()])))).store.close()
-    app = create_app(Settings(db_path=db))  # `vevents serve` again, without --seed: the store as it is
+    create_app(Settings(db=db, seed_path=str(_seed_file(tmp_path, [_event()])))).store.close()
+    app = create_app(Settings(db=db))  # `vevents serve` again, without --seed: the store as it is
     assert [(e.kind, e.id) for e in app.store.find(CUSTOM_ID)] == [("webinars", CUSTOM_ID)]
     assert app.seeded.present == ()
     app.store.close()

@@ -65,7 +65,7 @@ def test_serve_refuses_memory_with_workers() -> None:
 def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
     seed = tmp_path / "s.yaml"
     seed.write_text("events: []\n")
-    settings = Settings(host="127.0.0.1", port=9, db_path="x.db", auth_mode="permissive", workers=3,
+    settings = Settings(host="127.0.0.1", port=9, db="x.db", auth_mode="permissive", workers=3,
                         seed_path=str(seed), max_body_bytes=10, log_level="WARNING", secret="s" * 40)
     assert Settings.from_env(settings.to_env()) == settings
 

@@ -12,9 +12,15 @@ from vevents.server.seed import SeedError, load_seed
 from vevents.server.store import Event, MemoryStore, SqliteStore, Store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path / "s.db"))
+    made: Store
+    if request.param == "postgres":
+        from vevents.server.postgres import PostgresStore
+
+        made = PostgresStore(request.getfixturevalue("postgres_server").new_database())
+    else:
+        made = MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path / "s.db"))
     yield made
     made.close()
 
