@@ -147,12 +147,11 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def postgres_server() -> Iterator[Any]:
     """One throwaway PostgreSQL server for the session (tests/postgres.py); each test asks it
     for a fresh database. Skips where PostgreSQL is missing, fails under CI."""
     from postgres import PostgresServer
 
-    server = PostgresServer.start(tmp_path_factory.mktemp("postgres"))
+    server = PostgresServer.start()
     yield server
-    with contextlib.suppress(RuntimeError):
-        server.stop("immediate")
+    server.remove()

@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server for the tests (not a test module).
 
-    PostgresServer.start(directory)  initdb + pg_ctl start on 127.0.0.1, a free port; trust auth
+    PostgresServer.start()           initdb + pg_ctl start on 127.0.0.1, a free port; trust auth
     server.new_database()            a fresh database URL (one per test: tests never share state)
     server.stop() / server.start_again()   for the "database goes away and comes back" tests
 
@@ -19,6 +19,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,17 +76,14 @@ class PostgresServer:
     log: Path
 
     @classmethod
-    def start(cls, directory: Path) -> PostgresServer:
+    def start(cls) -> PostgresServer:
+        """A new server in its own directory under the system's temporary directory - not
+        pytest's, which is private to root (pytest resets it to 0700) and so unreachable by the
+        `postgres` user. `remove()` deletes it."""
         bin_dir = binaries_or_skip()
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="vevents-postgres-"))
         server = cls(bin_dir, directory / "data", _free_port(), directory / "postgres.log")
         if os.geteuid() == 0:
-            # The postgres user must reach the directory and own its data and log.
-            for parent in [directory, *directory.parents]:
-                if parent == Path("/"):
-                    break
-                with contextlib.suppress(OSError):
-                    os.chmod(parent, os.stat(parent).st_mode | 0o011)
             user = pwd.getpwnam("postgres")
             os.chown(directory, user.pw_uid, user.pw_gid)
         server._run("initdb", "-D", str(server.data), "-A", "trust", "-U", "vevents", "--no-sync", "-E", "UTF8")
@@ -111,6 +109,12 @@ class PostgresServer:
     def stop(self, mode: str = "fast") -> None:
         """`fast` disconnects every client and shuts down cleanly; `immediate` is a crash."""
         self._run("pg_ctl", "stop", "-w", "-t", "60", "-D", str(self.data), "-m", mode)
+
+    def remove(self) -> None:
+        """Stop the server (as a crash: nothing to keep) and delete its directory."""
+        with contextlib.suppress(RuntimeError):
+            self.stop("immediate")
+        shutil.rmtree(self.data.parent, ignore_errors=True)
 
     def new_database(self) -> str:
         """A fresh, empty database on this server; its URL."""

@@ -113,11 +113,11 @@ def test_schema_is_versioned_and_a_newer_one_is_refused(postgres_server: Any) ->
         _store(url)
 
 
-def test_a_database_that_goes_away_is_unavailable_then_recovers(tmp_path: Any) -> None:
+def test_a_database_that_goes_away_is_unavailable_then_recovers() -> None:
     # Its own server: stopping the session's would disturb the other tests.
     from postgres import PostgresServer
 
-    server = PostgresServer.start(tmp_path / "pg")
+    server = PostgresServer.start()
     try:
         store = _store(server.new_database())
         event = put_event(store, "webinars", "published")
@@ -131,10 +131,10 @@ def test_a_database_that_goes_away_is_unavailable_then_recovers(tmp_path: Any) -
         assert store.ping()
         store.close()
     finally:
-        server.stop("immediate")
+        server.remove()
 
 
-def test_unreachable_database_at_start_is_one_clear_error(tmp_path: Any) -> None:
+def test_unreachable_database_at_start_is_one_clear_error() -> None:
     from postgres import binaries_or_skip
 
     binaries_or_skip()
