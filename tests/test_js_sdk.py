@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import SAMPLE_ID
 
@@ -96,3 +98,31 @@ def test_js_client_sends_no_token_to_a_plain_http_stub(run_js: RunJs) -> None:
     assert exchange["url"].startswith("http://") and not exchange["authorization"]
     assert output["result"]["error"]["statusCode"] == 401
     assert output["result"]["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def _throttle(root: str, tls: TlsFiles, **rule: Any) -> None:
+    """A fault rule through the control API: 429 TooManyRequests with Retry-After: 1 on reads of the sample."""
+    body = {"action": "throttle", "retryAfterSeconds": 1, "match": {"operationId": "getWebinar", "eventId": SAMPLE_ID},
+            **rule}
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(tls.ca_cert)), timeout=10) as client:
+        response = client.post(f"{root}/_vevents/faults", json=body)
+    assert response.status_code == 201, response.text
+
+
+def test_js_retry_handler_honours_retry_after(run_js: RunJs, https_root: str, tls: TlsFiles) -> None:
+    _throttle(https_root, tls, times=1)
+    output = run_js("retry", https_root)
+    assert output["result"]["status"] == "published"
+    first, second = output["exchanges"]
+    assert (first["status"], first["retryAfter"], second["status"]) == (429, "1", 200)
+    # The client's own delay is 3 s (plus backoff): a wait near 1 s comes from Retry-After.
+    waited = (second["started"] - first["ended"]) / 1000
+    assert 0.95 <= waited < 2.5, f"waited {waited:.2f} s"
+
+
+def test_js_client_reports_the_429_once_its_retries_run_out(run_js: RunJs, https_root: str, tls: TlsFiles) -> None:
+    _throttle(https_root, tls)  # every matching request
+    output = run_js("retriesRunOut", https_root)
+    error = output["result"]["error"]
+    assert (error["statusCode"], error["code"]) == (429, "TooManyRequests")
+    assert [e["status"] for e in output["exchanges"]] == [429, 429]  # the first try and the one retry allowed
