@@ -113,7 +113,7 @@ def _sdk_client(stub: HttpsStub, token: str, transport: RecordingTransport) -> A
     return msgraph.GraphServiceClient(request_adapter=adapter)
 
 
-async def _get_sample(client: Any, options: list[Any] | None = None) -> Any:
+async def _get_sample(client: Any, transport: RecordingTransport, options: list[Any] | None = None) -> Any:
     from kiota_abstractions.base_request_configuration import RequestConfiguration
 
     config = RequestConfiguration(options=options or [])
@@ -121,6 +121,8 @@ async def _get_sample(client: Any, options: list[Any] | None = None) -> Any:
         item = client.solutions.virtual_events.webinars.by_virtual_event_webinar_id(SAMPLE_ID)
         return await item.get(request_configuration=config)
     finally:
+        # msgraph-core's transport has no aclose(): closing the client would leave our pool open.
+        await transport.aclose()
         await client.request_adapter._http_client.aclose()
 
 
@@ -136,7 +138,7 @@ def _recording(stub: HttpsStub) -> RecordingTransport:
 def test_sdk_retry_handler_succeeds_after_two_429s(https_stub: HttpsStub, make_token: Callable[..., str]) -> None:
     _throttle(https_stub, times=2)
     transport = _recording(https_stub)
-    webinar = asyncio.run(_get_sample(_sdk_client(https_stub, make_token(), transport)))
+    webinar = asyncio.run(_get_sample(_sdk_client(https_stub, make_token(), transport), transport))
     assert webinar.id == SAMPLE_ID and webinar.status.value == "published"
     attempts = transport.attempts
     assert [(a.status, a.retry_after) for a in attempts] == [(429, str(RETRY_AFTER)), (429, str(RETRY_AFTER)),
@@ -154,7 +156,7 @@ def test_sdk_reports_the_429_once_its_retries_run_out(https_stub: HttpsStub, mak
     transport = _recording(https_stub)
     client = _sdk_client(https_stub, make_token(), transport)
     with pytest.raises(ODataError) as caught:
-        asyncio.run(_get_sample(client, [RetryHandlerOption(max_retries=1)]))
+        asyncio.run(_get_sample(client, transport, [RetryHandlerOption(max_retries=1)]))
     error = caught.value
     assert error.response_status_code == 429
     assert error.error.code == "TooManyRequests"
