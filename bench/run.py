@@ -39,14 +39,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from processes import HOST, free_port, stop_process, vevents_bin
+
+from vevents.spec import contract, parse_yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = ROOT / "spec" / "virtual-events.yaml"
-SAMPLE_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
-TENANT = "4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+SAMPLE_ID = contract().sample.event_id
+TENANT = contract().sample.tenant
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def seed_file(directory: Path, count: int) -> Path:
 
     shipped = importlib.resources.files("vevents.server").joinpath("default-seed.yaml").read_text()
     # The shipped seed's webinar: organized by the user `vevents token` speaks for by default.
-    template = next(e for e in yaml.safe_load(shipped)["events"] if e["@odata.type"].endswith("Webinar"))
+    template = next(e for e in parse_yaml(shipped)["events"] if e["@odata.type"].endswith("Webinar"))
     events = [template]  # keeps the sample id, which the readiness probe reads
     for _ in range(count):
         event = dict(template)

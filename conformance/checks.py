@@ -8,8 +8,6 @@ thing it cannot accept, records further independent findings with `ctx.report`, 
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Iterator
 
 from vevents.spec import Operation, contract
@@ -17,7 +15,7 @@ from vevents.spec import Operation, contract
 from .context import CANCELED, DRAFT, PUBLISHED, CheckContext, envelope_problem
 from .failures import Skip
 from .registry import check
-from .scenarios import _ROOT, Event
+from .scenarios import Event
 from .target import encode_id
 
 __all__: list[str] = []
@@ -27,8 +25,7 @@ KINDS = contract().kinds
 SDK_KIND = next(op.kind for op in contract().operations if op.kind not in KINDS)
 CANCEL_ROUTES = (*KINDS, SDK_KIND)
 # Answers the spec documents through its shared responses (not restated here).
-_NOT_FOUND_PATH = ("components", "responses", "NotFound", "content", "application/json", "example", "error", "code")
-NOT_FOUND_CODE = functools.reduce(operator.getitem, _NOT_FOUND_PATH, _ROOT)
+NOT_FOUND_CODE = contract().error_code(404)
 
 
 def _id_operations(*actions: str) -> Iterator[Operation]:

@@ -6,16 +6,12 @@ every other id it sends is random and unknown to the target.
 
 from __future__ import annotations
 
-import copy
 import datetime
-import functools
 import itertools
-import operator
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vevents.spec import contract, load_spec
+from vevents.spec import contract
 
 from .errors import NotThisApi, SetupError, UsageError
 from .failures import Skip
@@ -56,21 +52,9 @@ def parse_event_id(value: str) -> GivenEvent:
     return GivenEvent(id=value.strip(), kind=given_kind)
 
 
-_ROOT: dict[str, Any] = load_spec()
-
-
-def _resolve(node: Any) -> Any:
-    while isinstance(node, Mapping) and "$ref" in node:
-        node = functools.reduce(operator.getitem, node["$ref"].removeprefix("#/").split("/"), _ROOT)
-    return node
-
-
 def _example_body(kind: str) -> dict[str, Any]:
     """The create example the spec gives for this kind, moved into the future."""
-    op = contract().find(action="create", kind=kind)
-    content = _ROOT["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]
-    example = next(iter(content["examples"].values()))
-    body = copy.deepcopy(_resolve(example)["value"])
+    body = contract().create_example(kind)
     start = datetime.datetime.now(datetime.UTC).replace(microsecond=0, second=0, minute=0) + datetime.timedelta(days=30)
     for name, moment in (("startDateTime", start), ("endDateTime", start + datetime.timedelta(hours=1))):
         if isinstance(body.get(name), dict):

@@ -16,182 +16,59 @@ calls with the same handlers but without Connexion's routing, security and valid
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
-import hashlib
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import connexion
-import jsonschema
-from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp
-from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem
-from connexion.json_schema import Draft4RequestValidator
-from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
-from connexion.spec import OpenAPISpecification
-from connexion.utils import is_null, is_nullable
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator
 
 from vevents.server import errors
+from vevents.server._connexion import (
+    DEFAULT_MIDDLEWARES,
+    VALIDATOR_MAP_OVERRIDES,
+    DirectHandlerApp,
+    install_validate_spec_once,
+)
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
 from vevents.server.control.api import ControlApi
 from vevents.server.control.plane import ControlPlane
 from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
-from vevents.server.handlers import Handler, Handlers
+from vevents.server.handlers import Handlers
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import RequestContextMiddleware
 from vevents.server.security import security_map
 from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
 from vevents.server.store import MemoryStore, SqliteStore, Store
-from vevents.spec import SECURITY_SCHEME, contract, load_spec
+from vevents.spec import contract, load_spec
 from vevents.spec.control import CONTROL_PREFIX, load_control_spec
 
 __all__ = ["app_from_env", "create_app", "open_store"]
 
 logger = logging.getLogger("vevents.server")
 
-_DELEGATED_FLOW = "authorizationCode"
-_APPLICATION_FLOW = "clientCredentials"
-
-
-class _Operation:
-    """The innermost ASGI app of one operation: call the handler, send its response."""
-
-    __slots__ = ("handler",)
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        response = await self.handler(scope, receive)
-        await response(scope, receive, send)
-
-
-class _Api(AsyncApi):
-    def make_operation(self, operation: Any) -> Any:
-        return _Operation(operation.function)
-
-
-class _ASGIApp(AsyncASGIApp):
-    api_cls = _Api
-
-
-_FORMATS = jsonschema.FormatChecker()
-_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-
-
-def _int_format(name: str) -> None:
-    low, high = _INT_RANGES[name]
-
-    @_FORMATS.checks(name)
-    def check(value: object) -> bool:
-        return not isinstance(value, int) or isinstance(value, bool) or low <= value <= high
-
-
-for _name in _INT_RANGES:
-    _int_format(_name)
-
-
-class _JSONBodyValidator(JSONRequestBodyValidator):
-    """Connexion's JSON body validator, plus: `int32`/`int64` formats are enforced (Connexion's
-    Draft 4 checker ignores them, so a town hall could store a capacity the spec forbids), and
-    a body that is not text in its charset is a 400 (Connexion lets the UnicodeDecodeError or
-    unknown-charset LookupError become a 500)."""
-
-    @property
-    def _validator(self) -> Any:
-        return Draft4RequestValidator(self._schema, format_checker=_FORMATS)
-
-    async def _parse(self, stream: Any, scope: Any) -> Any:
-        try:
-            return await super()._parse(stream, scope)
-        except UnicodeDecodeError as exc:
-            raise BadRequestProblem(detail=f"The request body is not valid {self._encoding}.") from exc
-        except LookupError as exc:
-            raise BadRequestProblem(detail=f"Unknown charset {self._encoding!r}.") from exc
-
-
-class _ParameterValidator(ParameterValidator):
-    """Connexion's parameter validator without its per-request costs: each parameter's JSON
-    Schema validator is built once (Connexion deep-copies the parameter and builds a new
-    validator on every request), and a parameter is checked once even when Connexion's
-    operation lists it several times (path-level parameters repeat once per middleware)."""
-
-    _compiled: dict[int, tuple[Any, Any]] = {}
-
-    def __init__(self, parameters: Any, uri_parser: Any, **kwargs: Any) -> None:
-        unique = {(p["in"], p["name"]): p for p in parameters}
-        super().__init__(list(unique.values()), uri_parser, **kwargs)
-
-    @staticmethod
-    def validate_parameter(parameter_type: str, value: Any, param: Any, param_name: Any = None) -> str | None:
-        if value is None:
-            return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
-        if is_nullable(param) and is_null(value):
-            return None
-        entry = _ParameterValidator._compiled.get(id(param))
-        if entry is None or entry[0] is not param:
-            schema = copy.deepcopy(param.get("schema", param))
-            entry = _ParameterValidator._compiled[id(param)] = (param, Draft4Validator(schema, format_checker=_FORMATS))
-        error = jsonschema.exceptions.best_match(entry[1].iter_errors(value))
-        return str(error) if error is not None else None
-
-
-_VALIDATOR_MAP = {
-    "parameter": _ParameterValidator,
-    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": _JSONBodyValidator}),
-}
-
-
-class StubApp(connexion.AsyncApp):
-    """A Connexion AsyncApp whose operations are `_Operation`s. `.store` is its state, `.control`
-    its control plane (journal, fault rules, read lag)."""
+class StubApp(DirectHandlerApp):
+    """The stub: a Connexion AsyncApp whose operations call our handlers. `.store` is its state,
+    `.control` its control plane (journal, fault rules, read lag)."""
 
     store: Store
     seeded: Seeded
     """What the seed did at start-up, and which of its events the store holds (the banner's "Try it")."""
     control: ControlPlane
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._middleware_app = _ASGIApp()
-        self.middleware.app = self._middleware_app
-
 
 # Replaced (ServerErrorMiddleware, to answer Graph's envelope) or not needed: handlers take
 # (scope, receive) rather than Connexion's context variables, and responses are validated by
 # the test suite, not on every request. Each one dropped is one less hop per request.
 _UNUSED_MIDDLEWARE = (ServerErrorMiddleware, ContextMiddleware, ResponseValidationMiddleware)
-
-
-_validate_spec = OpenAPISpecification._validate_spec
-_valid_specs: set[bytes] = set()
-
-
-def _validate_spec_once(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> None:
-    """Connexion validates the whole document against the OpenAPI meta-schema in every
-    `add_api` (~45 ms each; the stub adds the same document twice, /v1.0 and /beta, and the
-    tests build hundreds of apps). A document whose exact content passed once is not
-    validated again in this process; any other document still is, every time."""
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).digest()
-    if key not in _valid_specs:
-        _validate_spec.__func__(cls, spec)  # type: ignore[attr-defined]
-        _valid_specs.add(key)
-
-
-OpenAPISpecification._validate_spec = classmethod(_validate_spec_once)  # type: ignore[method-assign,assignment]
 
 
 def open_store(settings: Settings) -> Store:
@@ -207,10 +84,10 @@ def open_store(settings: Settings) -> Store:
 
 
 def _authenticator(settings: Settings) -> TokenVerifier | PermissiveVerifier:
-    flows = load_spec()["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]
+    the_contract = contract()
     scopes = {
-        "delegated_scopes": flows[_DELEGATED_FLOW]["scopes"],
-        "application_scopes": flows[_APPLICATION_FLOW]["scopes"],
+        "delegated_scopes": the_contract.delegated_permissions,
+        "application_scopes": the_contract.application_permissions,
     }
     if settings.auth_mode == "permissive":
         return PermissiveVerifier(**scopes)
@@ -230,6 +107,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         app = create_app(Settings(memory=True))
         with serve_in_background(app) as base_url: ...
     """
+    install_validate_spec_once()
     the_contract = contract()
     owned = store is None
     store = open_store(settings) if store is None else store
@@ -258,13 +136,13 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                           max_header_bytes=settings.max_header_bytes, hook=control),
         functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
-        *(m for m in ConnexionMiddleware.default_middlewares if m not in _UNUSED_MIDDLEWARE),
+        *(m for m in DEFAULT_MIDDLEWARES if m not in _UNUSED_MIDDLEWARE),
     ]
     if settings.fast_path:
         # Just inside Connexion's exception middleware: the fast path's exceptions become
         # Graph errors exactly as the operations' do (see server/fastpath.py).
-        routes = fast_routes(load_spec(), the_contract.versions, handlers.resolve, SECURITY_SCHEME)
-        fast = functools.partial(FastPath, routes=routes, authenticator=authenticator)
+        routes = fast_routes(the_contract, handlers.resolve)
+        fast = functools.partial(FastPath, contract=the_contract, routes=routes, authenticator=authenticator)
         middlewares.insert(middlewares.index(ExceptionMiddleware) + 1, fast)
     app = StubApp(
         __name__,
@@ -274,7 +152,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         security_map=security_map(authenticator),
         strict_validation=False,
         validate_responses=False,
-        validator_map=_VALIDATOR_MAP,
+        validator_map=VALIDATOR_MAP_OVERRIDES,
     )
     app.store = store
     app.seeded = seeded
@@ -283,11 +161,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
     app.add_api(_control_spec(), base_path=CONTROL_PREFIX, name="control",
                 resolver=Resolver(ControlApi(control).resolve))
-    errors.register(
-        app,
-        paths=[(op.method, op.path) for op in the_contract.operations],
-        versions=the_contract.versions,
-    )
+    errors.register(app, the_contract)
     return app
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 
-from vevents.spec import contract
+from vevents.spec import GUID_PATTERN, contract
 
 __all__ = [
     "GRAPH_AUDIENCES",
@@ -35,15 +35,15 @@ __all__ = [
     "mint_token",
 ]
 
-SEED_TENANT = "4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+SEED_TENANT = contract().sample.tenant
 """The tenant of the documentation's sample event (and of the default seed)."""
-SEED_ORGANIZER = "b7ef013a-c73c-4ec7-8ccb-e56290f45f68"
+SEED_ORGANIZER = contract().sample.organizer
 """The organizer (`createdBy.user.id`) of the default seed's events."""
-SEED_ORGANIZER_NAME = "Diane Demoss"
+SEED_ORGANIZER_NAME = contract().sample.organizer_name
 
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
 ALGORITHM = "HS256"
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_GUID = re.compile(GUID_PATTERN)
 _CACHE_SIZE = 4096
 
 

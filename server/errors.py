@@ -14,9 +14,8 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from connexion.exceptions import ProblemException
@@ -25,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from vevents.server.store import StoreUnavailable
+from vevents.spec import Contract, contract
 
 if TYPE_CHECKING:
     import connexion
@@ -42,22 +42,9 @@ __all__ = [
 
 logger = logging.getLogger("vevents.server")
 
-# The `code` for each status when nothing more specific applies (facts file, section 5).
-CODE_BY_STATUS: Mapping[int, str] = {
-    400: "invalidRequest",
-    401: "InvalidAuthenticationToken",
-    403: "Forbidden",
-    404: "itemNotFound",
-    405: "notSupported",
-    406: "notSupported",
-    409: "notAllowed",
-    413: "invalidRequest",
-    415: "invalidRequest",
-    429: "TooManyRequests",
-    500: "generalException",
-    501: "notSupported",
-    503: "serviceNotAvailable",
-}
+# The `code` for each status when nothing more specific applies: the spec's
+# `info.x-vevents-error-codes` (Graph's usual codes, facts file section 5).
+CODE_BY_STATUS: Mapping[int, str] = contract().error_codes
 WWW_AUTHENTICATE = (
     'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
     'client_id="00000003-0000-0000-c000-000000000000"'
@@ -170,31 +157,14 @@ def _raised_by_json(exc: BaseException) -> bool:
     return str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0] == "json"
 
 
-class _AllowedMethods:
-    """The methods the spec describes on each path (for `Allow` on 405), matched by regex."""
+def register(app: connexion.AsyncApp, the_contract: Contract) -> None:
+    """Install the Graph error handlers on `app` (Connexion's ExceptionMiddleware); a 405
+    carries `Allow` with the methods the contract describes on the path."""
 
-    def __init__(self, paths: Iterable[tuple[str, str]], versions: Iterable[str]) -> None:
-        methods: dict[str, set[str]] = {}
-        for method, path in paths:
-            methods.setdefault(path, set()).add(method.upper())
-        prefix = "/(?:" + "|".join(re.escape(v) for v in versions) + ")"
-        self._routes = [(re.compile(prefix + _path_regex(path)), ", ".join(sorted(ms))) for path, ms in methods.items()]
-
-    def __call__(self, path: str) -> str | None:
-        for regex, allowed in self._routes:
-            if regex.fullmatch(path):
-                return allowed
-        return None
-
-
-def _path_regex(template: str) -> str:
-    parts = re.split(r"(\{[^}]+\})", template)
-    return "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
-
-
-def register(app: connexion.AsyncApp, *, paths: Iterable[tuple[str, str]], versions: Iterable[str]) -> None:
-    """Install the Graph error handlers on `app` (Connexion's ExceptionMiddleware)."""
-    allow = _AllowedMethods(paths, versions)
+    def allow(path: str) -> str | None:
+        route_version = path.split("/")[1:2]
+        methods = the_contract.methods_at(path) if route_version and route_version[0] in the_contract.versions else ()
+        return ", ".join(methods) or None
 
     async def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         error = graph_error(exc)

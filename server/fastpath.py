@@ -24,10 +24,12 @@ requests to an app with and one without it and requires identical answers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vevents.server._connexion import set_security_context
 from vevents.server.auth import InvalidToken, Principal
 from vevents.server.security import PRINCIPAL_KEY
 
@@ -36,11 +38,11 @@ if TYPE_CHECKING:
 
     from vevents.server.handlers import Handler
     from vevents.server.security import Authenticator
+    from vevents.spec import Contract
 
 __all__ = ["FastPath", "FastRoute", "fast_routes"]
 
 _FAST_ACTIONS = {"get": "GET", "cancel": "POST", "publish": "POST"}
-_CONTEXT = "connexion_context"
 _BODY_HEADERS = frozenset({b"content-type", b"content-length", b"transfer-encoding"})
 
 
@@ -56,6 +58,8 @@ class FastRoute:
     """The operation's security alternatives: a token must grant all the scopes of one."""
     select: frozenset[str] | None
     """The `$select` enum when the operation takes `$select`; None: no query at all."""
+    id_pattern: re.Pattern[str]
+    """The id parameter's pattern: an id it does not match goes to Connexion (which answers 400)."""
 
 
 def _select_enum(parameters: Iterable[Mapping[str, Any]]) -> frozenset[str] | None:
@@ -63,73 +67,53 @@ def _select_enum(parameters: Iterable[Mapping[str, Any]]) -> frozenset[str] | No
         schema = parameter.get("schema", {})
         if (parameter.get("in") == "query" and parameter.get("name") == "$select" and parameter.get("style") == "form"
                 and parameter.get("explode") is False and schema.get("type") == "array"
-                and schema.get("uniqueItems") is True and set(schema) <= {"type", "uniqueItems", "items"}
+                and schema.get("uniqueItems") is True and schema.get("minItems", 1) == 1
+                and set(schema) <= {"type", "uniqueItems", "minItems", "items"}
                 and set(schema.get("items", {})) == {"type", "enum"}):
             return frozenset(schema["items"]["enum"])
     return None
 
 
-def _deref(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def fast_routes(
-    spec: Mapping[str, Any], versions: Iterable[str], resolve: Callable[[str], Handler], scheme: str,
-) -> dict[tuple[str, tuple[str, ...]], FastRoute]:
-    """The fast routes of a resolved spec (no `$ref` left), keyed by (method, path segments)
-    with the id segment as "" - e.g. ("GET", ("", "v1.0", "solutions", "virtualEvents",
-    "webinars", "")). Operations whose shape the fast path does not understand are left out
-    (they always take the full stack)."""
-    routes: dict[tuple[str, tuple[str, ...]], FastRoute] = {}
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
-            if method == "parameters" or _FAST_ACTIONS.get(operation.get("x-vevents-action")) != method.upper():
-                continue
-            parameters = [_deref(spec, p) for p in (*item.get("parameters", ()), *operation.get("parameters", ()))]
-            path_parameters = [p for p in parameters if p.get("in") == "path"]
-            others = [p for p in parameters if p.get("in") != "path"]
-            if len(path_parameters) != 1 or "requestBody" in operation:
-                continue
-            (parameter,) = path_parameters
-            if parameter.get("schema") != {"type": "string", "minLength": 1}:
-                continue
-            select = _select_enum(others)
-            if len(others) != (1 if select is not None else 0):
-                continue
-            security = operation.get("security", spec.get("security", []))
-            if not security or any(set(r) != {scheme} for r in security):
-                continue  # anonymous access or another scheme: leave it to Connexion
-            segments = path.split("/")
-            if segments.count("{" + parameter["name"] + "}") != 1:
-                continue
-            template = tuple("" if s == "{" + parameter["name"] + "}" else s for s in segments[1:])
-            route = FastRoute(
-                operation_id=operation["operationId"],
-                handler=resolve(operation["operationId"]),
-                parameter=parameter["name"].replace("-", "_"),  # as Connexion names it for Starlette
-                requirements=tuple(frozenset(r[scheme]) for r in security),
-                select=select,
-            )
-            for version in versions:
-                routes[(method.upper(), ("", version, *template))] = route
+def fast_routes(contract: Contract, resolve: Callable[[str], Handler]) -> dict[str, FastRoute]:
+    """The fast routes of the contract, by operationId. Operations whose shape the fast path
+    does not understand are left out (they always take the full stack)."""
+    routes: dict[str, FastRoute] = {}
+    for operation in contract.operations:
+        if _FAST_ACTIONS.get(operation.action) != operation.method or operation.has_request_body:
+            continue
+        path_parameters = [p for p in operation.parameters if p.get("in") == "path"]
+        others = [p for p in operation.parameters if p.get("in") != "path"]
+        if len(path_parameters) != 1:
+            continue
+        (parameter,) = path_parameters
+        schema = parameter.get("schema", {})
+        if set(schema) - {"type", "minLength", "pattern"} or schema.get("type") != "string":
+            continue
+        select = _select_enum(others)
+        if len(others) != (1 if select is not None else 0):
+            continue
+        if not operation.security or not all(operation.security):
+            continue  # anonymous access: leave it to Connexion
+        routes[operation.operation_id] = FastRoute(
+            operation_id=operation.operation_id,
+            handler=resolve(operation.operation_id),
+            parameter=parameter["name"].replace("-", "_"),  # as Connexion names it for Starlette
+            requirements=operation.security,
+            select=select,
+            id_pattern=re.compile(parameter["schema"].get("pattern") or ".+"),
+        )
     return routes
 
 
 class FastPath:
     """ASGI middleware: answers the fast routes' well-formed requests, passes on the rest."""
 
-    def __init__(self, app: ASGIApp, *, routes: Mapping[tuple[str, tuple[str, ...]], FastRoute],
+    def __init__(self, app: ASGIApp, *, contract: Contract, routes: Mapping[str, FastRoute],
                  authenticator: Authenticator) -> None:
         self.app = app
+        self.contract = contract
         self.routes = routes
         self.authenticate = authenticator.authenticate
-        # Where the id sits in the routes' segments (one place for every route of this spec).
-        self.id_positions = sorted({1 + segments[1:].index("") for _, segments in routes})
         self.hits = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -139,9 +123,8 @@ class FastPath:
                 route, event_id, principal = taken
                 self.hits += 1
                 scope["path_params"] = {route.parameter: event_id}
-                extensions = scope.setdefault("extensions", {})
-                extensions[_CONTEXT] = {"user": principal.user,
-                                        "token_info": {"sub": principal.user, PRINCIPAL_KEY: principal}}
+                set_security_context(scope, user=principal.user,
+                                     token_info={"sub": principal.user, PRINCIPAL_KEY: principal})
                 response = await route.handler(scope, receive)
                 await response(scope, receive, send)
                 return
@@ -150,16 +133,12 @@ class FastPath:
     def _take(self, scope: Scope) -> tuple[FastRoute, str, Principal] | None:
         if scope.get("root_path"):
             return None
-        segments = scope["path"].split("/")
-        route = event_id = None
-        for position in self.id_positions:
-            if position < len(segments) and segments[position]:
-                key_segments = (*segments[:position], "", *segments[position + 1:])
-                route = self.routes.get((scope["method"], key_segments))
-                if route is not None:
-                    event_id = segments[position]
-                    break
-        if route is None or event_id is None:
+        named = self.contract.route(scope["method"], scope["path"])
+        if named is None or named.version is None or named.event_id is None:
+            return None
+        route = self.routes.get(named.operation.operation_id)
+        event_id = named.event_id
+        if route is None or not route.id_pattern.fullmatch(event_id):
             return None
         authorization = None
         for name, value in scope["headers"]:

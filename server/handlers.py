@@ -41,6 +41,8 @@ _MAX_ATTEMPTS = 10
 MAX_JSON_DEPTH = 32
 """Deepest nesting of objects and arrays accepted in a request body (Graph's types need 4)."""
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
+# How a 403 names the roles of the spec's role table (`info.x-vevents-roles`) that may act.
+_ROLE_NAMES = {"organizer": "the organizer", "coOrganizer": "a co-organizer"}
 
 
 def _json(status: int, value: Any) -> Response:
@@ -158,7 +160,8 @@ class Handlers:
             if isinstance(found, Response):
                 return found
             if not all(may(principal, action, e.resource) for e in found):
-                who = "the organizer or a co-organizer" if action == "update" else "the organizer"
+                who = " or ".join(_ROLE_NAMES.get(role, role) for role, actions in self.contract.roles.items()
+                                  if action in actions)
                 return error_response(scope, 403, f"Only {who} of a virtual event can {action} it.")
             decision = self.lifecycle.decide(action, found, properties)
             if decision.error is not None or decision.status >= 400:

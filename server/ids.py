@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 
+from vevents.spec import GUID_PATTERN
+
 __all__ = ["new_event_id", "parse_event_id"]
 
-_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_EVENT_ID = re.compile(rf"({_GUID})(?:@({_GUID}))?")
+_EVENT_ID = re.compile(rf"({GUID_PATTERN})(?:@({GUID_PATTERN}))?")
 
 
 def parse_event_id(raw: str, tenant: str) -> str | None:

@@ -18,6 +18,7 @@ from connexion.exceptions import OAuthProblem, OAuthScopeProblem
 from connexion.lifecycle import ConnexionRequest
 from connexion.security import AbstractSecurityHandler
 
+from vevents.server._connexion import security_context
 from vevents.server.auth import InvalidToken, Principal
 
 __all__ = ["PRINCIPAL_KEY", "Authenticator", "principal_of", "security_map"]
@@ -58,4 +59,4 @@ def security_map(authenticator: Authenticator) -> dict[str, Callable[[], Abstrac
 
 def principal_of(scope: Any) -> Principal:
     """The caller, as the security middleware left it in the ASGI scope."""
-    return scope["extensions"]["connexion_context"]["token_info"][PRINCIPAL_KEY]
+    return security_context(scope)["token_info"][PRINCIPAL_KEY]  # type: ignore[no-any-return]

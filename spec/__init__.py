@@ -3,6 +3,17 @@
 The stub, the conformance suite and the tests ask this module which operations exist, which
 permissions each needs, what the lifecycle table says and which statuses are valid, so that
 nothing in the code restates the specification by hand.
+
+It is also the project's only YAML reader and only `$ref` resolver, so that every document
+(the shipped spec, another version of it for `vevents diff`, a seed file, a cassette) is
+parsed the same way (`parse_yaml`, `load_yaml_file`) and every reference is followed the same
+way (`resolve`, `ref_of`). `tests/test_spec_single_reader.py` holds the rest of the tree to it.
+
+    contract()          the shipped spec's `Contract`: operations, routes (`route`,
+                        `methods_at`), security, lifecycle, roles, error codes, properties,
+                        `$select` enums, states, the sample event, the id pattern
+    load_spec()         a mutable copy of the parsed shipped spec (for Connexion)
+    SpecDocument        any OpenAPI document (`from_path`) with its `resolve`
 """
 
 from __future__ import annotations
@@ -10,19 +21,31 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.resources
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 __all__ = [
+    "GUID_PATTERN",
+    "SECURITY_SCHEME",
     "SPEC_FILENAME",
     "Contract",
+    "DocumentError",
     "Operation",
     "Outcome",
+    "Route",
+    "Sample",
+    "SpecDocument",
     "contract",
     "load_spec",
+    "load_yaml_file",
+    "parse_yaml",
+    "ref_of",
+    "resolve",
     "spec_path",
     "spec_text",
 ]
@@ -31,6 +54,9 @@ SPEC_FILENAME = "virtual-events.yaml"
 SECURITY_SCHEME = "microsoftIdentityPlatform"
 _DELEGATED_FLOW = "authorizationCode"
 _APPLICATION_FLOW = "clientCredentials"
+GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+"""A GUID as Graph writes them (any case). The spec's id parameters are built from it
+(`tests/test_spec_valid.py` checks that they are)."""
 
 
 def spec_text() -> str:
@@ -48,9 +74,89 @@ def spec_path() -> str:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class DocumentError(ValueError):
+    """A YAML/JSON document cannot be parsed, or a `$ref` in it cannot be followed."""
+
+
+def parse_yaml(text: str) -> Any:
+    """The data of a YAML (or JSON) text; DocumentError if it is neither.
+
+    JSON is YAML, but PyYAML reads it about 100 times slower than `json` does: a JSON text is
+    read with `json` (a large JSON seed or cassette then loads in a fraction of a second).
+    """
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML flow style, or invalid: let PyYAML parse it or explain the error
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"not valid YAML/JSON: {exc}") from exc
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """The data of a YAML or JSON file (OSError/UnicodeDecodeError if unreadable, DocumentError
+    if unparsable). The one file reader for specs, seeds and cassettes."""
+    return parse_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+def ref_of(node: Any) -> str | None:
+    """The `$ref` of a reference object, or None for anything else."""
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return ref
+    return None
+
+
+def _pointer(document: Mapping[str, Any], ref: str) -> Any:
+    node: Any = document
+    for raw in ref[2:].split("/"):
+        key = raw.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, Mapping) or key not in node:
+            raise DocumentError(f"dangling reference {ref!r}")
+        node = node[key]
+    return node
+
+
+def resolve(document: Mapping[str, Any], node: Any) -> Any:
+    """Follow local `$ref`s (JSON pointers into `document`) until a node that is not a reference.
+
+    The project's one resolver: DocumentError on a remote, dangling or circular reference.
+    """
+    seen: set[str] = set()
+    ref = ref_of(node)
+    while ref is not None:
+        if ref in seen or not ref.startswith("#/"):
+            raise DocumentError(f"cannot resolve {ref!r}")
+        seen.add(ref)
+        node = _pointer(document, ref)
+        ref = ref_of(node)
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class SpecDocument:
+    """Any parsed OpenAPI document (another version of the spec, Microsoft's extract)."""
+
+    root: Mapping[str, Any]
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> SpecDocument:
+        """Read a YAML or JSON document (errors as `load_yaml_file`; DocumentError if not a mapping)."""
+        root = load_yaml_file(path)
+        if not isinstance(root, Mapping):
+            raise DocumentError(f"{path}: not a mapping at the top")
+        return cls(root)
+
+    def resolve(self, node: Any) -> Any:
+        return resolve(self.root, node)
+
+
 @functools.cache
 def _parsed() -> Mapping[str, Any]:
-    return yaml.load(spec_text(), Loader=_Loader)
+    return yaml.load(spec_text(), Loader=_Loader)  # type: ignore[no-any-return]
 
 
 def load_spec() -> dict[str, Any]:
@@ -83,6 +189,20 @@ class Operation:
     delegated_scopes: frozenset[str]
     application_scopes: frozenset[str]
     has_request_body: bool
+    security: tuple[frozenset[str], ...] = ()
+    """The security alternatives: a token must grant every scope of one of them."""
+    parameters: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    """Path-level then operation-level parameters, `$ref`s resolved."""
+    request_example: Mapping[str, Any] | None = field(default=None, repr=False)
+    """The first example of the request body, `$ref`s resolved (None: no body or no example)."""
+
+    @property
+    def select(self) -> tuple[str, ...] | None:
+        """The `$select` enum, when the operation takes `$select`."""
+        for parameter in self.parameters:
+            if parameter.get("in") == "query" and parameter.get("name") == "$select":
+                return tuple(parameter["schema"]["items"]["enum"])
+        return None
 
     @property
     def id_parameter(self) -> str | None:
@@ -97,6 +217,63 @@ class Operation:
         if event_id is None:
             raise ValueError(f"{self.operation_id} needs an event id")
         return self.path.replace("{" + self.id_parameter + "}", event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """The documentation's sample event, its tenant and organizer (`info.x-vevents-sample`)."""
+
+    event_id: str
+    tenant: str
+    organizer: str
+    organizer_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a request path names: the operation, the version segment and the raw id segment."""
+
+    operation: Operation
+    version: str | None
+    event_id: str | None
+
+
+class _Routes:
+    """The one path matcher: (method, path segments with "" for the id) -> operation.
+
+    A dict lookup per candidate id position (at most one or two per spec), so that the fast
+    path can afford it on every request.
+    """
+
+    def __init__(self, operations: tuple[Operation, ...], versions: tuple[str, ...]) -> None:
+        self.versions = frozenset(versions)
+        self.by_key: dict[tuple[str, tuple[str, ...]], Operation] = {}
+        self.methods: dict[tuple[str, ...], set[str]] = {}
+        positions: set[int | None] = set()
+        for op in operations:
+            template = tuple("" if s.startswith("{") else s for s in op.path.split("/")[1:])
+            self.by_key[(op.method, template)] = op
+            self.methods.setdefault(template, set()).add(op.method)
+            positions.add(template.index("") if "" in template else None)
+        self.positions = tuple(sorted(positions, key=lambda p: -1 if p is None else p))
+
+    def find(self, segments: list[str]) -> tuple[tuple[str, ...], str | None] | None:
+        for position in self.positions:
+            if position is None:
+                key = tuple(segments)
+                if key in self.methods:
+                    return key, None
+            elif position < len(segments) and segments[position]:
+                key = (*segments[:position], "", *segments[position + 1 :])
+                if key in self.methods:
+                    return key, segments[position]
+        return None
+
+    def split(self, path: str) -> tuple[str | None, list[str]]:
+        segments = path.split("/")[1:]
+        if segments and segments[0] in self.versions:
+            return segments[0], segments[1:]
+        return None, segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +297,68 @@ class Contract:
     """Per kind, per property whose value is an object (or array of objects) of a closed type,
     the members that type has. Types carrying `@odata.type` are left out: derived types
     (e.g. communicationsGuestIdentity for identity) may add members."""
+    error_codes: Mapping[int, str] = field(default_factory=dict)
+    """Per status, the `error.code` when nothing more specific applies (`info.x-vevents-error-codes`)."""
+    delegated_permissions: frozenset[str] = frozenset()
+    """Every delegated permission the security scheme knows (scopes of its authorization-code flow)."""
+    application_permissions: frozenset[str] = frozenset()
+    """Every application permission the security scheme knows (scopes of its client-credentials flow)."""
+    sample: Sample = Sample("", "", "", "")
+    id_pattern: str = ""
+    """The regular expression (anchored) an event id path parameter matches, after percent-decoding."""
+    _routes: _Routes | None = field(default=None, repr=False, compare=False)
+
+    # ------------------------------------------------------------ routes
+    def route(self, method: str, path: str) -> Route | None:
+        """The operation `method path` names, or None. `path` is percent-decoded, with or
+        without a version segment (`/v1.0/solutions/...` or `/solutions/...`)."""
+        routes = self._index()
+        version, segments = routes.split(path)
+        found = routes.find(segments)
+        if found is None:
+            return None
+        key, event_id = found
+        op = routes.by_key.get((method.upper(), key))
+        return None if op is None else Route(op, version, event_id)
+
+    def methods_at(self, path: str) -> tuple[str, ...]:
+        """The methods the spec describes on `path` (sorted; empty if it describes no such path)."""
+        routes = self._index()
+        _, segments = routes.split(path)
+        found = routes.find(segments)
+        return tuple(sorted(routes.methods[found[0]])) if found else ()
+
+    def _index(self) -> _Routes:
+        if self._routes is None:
+            raise RuntimeError("a Contract built without contract() has no routes")
+        return self._routes
+
+    # ------------------------------------------------------------ states, codes, examples
+    def error_code(self, status: int) -> str | None:
+        """The `error.code` for `status` when nothing more specific applies."""
+        return self.error_codes.get(status)
+
+    @property
+    def draft(self) -> str:
+        """The state create leads to."""
+        return self.create_outcome.to
+
+    @property
+    def published(self) -> str:
+        """The state publish leads to from draft."""
+        return self.outcome("publish", self.draft).to
+
+    @property
+    def canceled(self) -> str:
+        """The state cancel leads to from published (permanent)."""
+        return self.outcome("cancel", self.published).to
+
+    def create_example(self, kind: str) -> dict[str, Any]:
+        """A fresh copy of the spec's example body for creating an event of `kind`."""
+        example = self.find(action="create", kind=kind).request_example
+        if example is None:
+            raise KeyError(f"no create example for {kind}")
+        return copy.deepcopy(dict(example))
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -155,13 +394,23 @@ def _scopes(spec: Mapping[str, Any], security: list[Mapping[str, list[str]]]) ->
     return frozenset(required & delegated_names), frozenset(required & application_names)
 
 
+def _request_example(spec: Mapping[str, Any], op: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    content = resolve(spec, op.get("requestBody", {})).get("content", {}).get("application/json", {})
+    examples = content.get("examples")
+    if examples:
+        return resolve(spec, next(iter(examples.values())))["value"]  # type: ignore[no-any-return]
+    return content.get("example")  # type: ignore[no-any-return]
+
+
 def _operations(spec: Mapping[str, Any]) -> tuple[Operation, ...]:
     result = []
     for path, item in spec["paths"].items():
         for method, op in item.items():
             if method == "parameters":
                 continue
-            delegated, application = _scopes(spec, op.get("security", spec["security"]))
+            security = op.get("security", spec["security"])
+            delegated, application = _scopes(spec, security)
+            parameters = tuple(resolve(spec, p) for p in (*item.get("parameters", ()), *op.get("parameters", ())))
             result.append(
                 Operation(
                     operation_id=op["operationId"],
@@ -172,6 +421,9 @@ def _operations(spec: Mapping[str, Any]) -> tuple[Operation, ...]:
                     delegated_scopes=delegated,
                     application_scopes=application,
                     has_request_body="requestBody" in op,
+                    security=tuple(frozenset(r.get(SECURITY_SCHEME, ())) for r in security),
+                    parameters=parameters,
+                    request_example=_request_example(spec, op),
                 )
             )
     return tuple(result)
@@ -196,9 +448,7 @@ def _odata_types(spec: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _resolve(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
+    return resolve(spec, schema)  # type: ignore[no-any-return]
 
 
 def _properties(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -256,17 +506,28 @@ def contract() -> Contract:
     """The contract, parsed once per process."""
     spec = _parsed()
     table = spec["info"]["x-vevents-lifecycle"]
-    versions = spec["servers"][-1]["variables"]["version"]["enum"]
+    versions = tuple(spec["servers"][-1]["variables"]["version"]["enum"])
+    operations = _operations(spec)
+    flows = spec["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]
+    sample = spec["info"]["x-vevents-sample"]
+    id_parameter = next(p for op in operations for p in op.parameters if p.get("in") == "path")
     return Contract(
-        operations=_operations(spec),
+        operations=operations,
         lifecycle=_lifecycle(table),
         create_outcome=Outcome(**table["create"]),
         statuses=tuple(spec["components"]["schemas"]["virtualEventStatus"]["enum"]),
         select_properties=_select_properties(spec),
         odata_types=_odata_types(spec),
-        versions=tuple(versions),
+        versions=versions,
         read_only_properties=_read_only_properties(spec),
         empty_collections=_empty_collections(spec),
         roles={role: frozenset(actions) for role, actions in spec["info"]["x-vevents-roles"].items()},
         member_properties=_member_properties(spec),
+        error_codes={int(status): code for status, code in spec["info"]["x-vevents-error-codes"].items()},
+        delegated_permissions=frozenset(flows[_DELEGATED_FLOW]["scopes"]),
+        application_permissions=frozenset(flows[_APPLICATION_FLOW]["scopes"]),
+        sample=Sample(event_id=sample["eventId"], tenant=sample["tenant"], organizer=sample["organizer"],
+                      organizer_name=sample["organizerName"]),
+        id_pattern=id_parameter["schema"].get("pattern", ""),
+        _routes=_Routes(operations, versions),
     )

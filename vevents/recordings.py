@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from vevents.spec import parse_yaml
 
 __all__ = ["Exchange", "RecordingError", "read_recording"]
 
@@ -120,8 +120,8 @@ def read_recording(path: Path) -> list[Exchange]:
     """Every exchange in a HAR file or cassette, in recorded order."""
     try:
         text = path.read_text(encoding="utf-8")
-        document = json.loads(text) if path.suffix.lower() in (".har", ".json") else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        document = json.loads(text) if path.suffix.lower() in (".har", ".json") else parse_yaml(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # DocumentError is a ValueError
         raise RecordingError(f"cannot read {path}: {exc}") from exc
     try:
         if isinstance(document, Mapping) and "log" in document:

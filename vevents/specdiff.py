@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from vevents.spec import DocumentError, load_yaml_file
 from vevents.specwalk import Flat, Walker
 
 __all__ = ["BREAKING", "INFO", "WARNING", "Change", "DiffInputError", "compare", "load_document"]
@@ -63,8 +62,8 @@ class Change:
 def load_document(path: str | Path) -> dict[str, Any]:
     """Parse one OpenAPI document (YAML or JSON), or raise DiffInputError saying why not."""
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        document = load_yaml_file(path)
+    except (OSError, UnicodeDecodeError, DocumentError) as exc:
         raise DiffInputError(f"{path}: cannot read it: {exc}") from exc
     if not isinstance(document, dict) or "openapi" not in document or not isinstance(document.get("paths"), dict):
         raise DiffInputError(f"{path}: not an OpenAPI document (no `openapi` version or no `paths` object)")

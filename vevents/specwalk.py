@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vevents.spec import ref_of, resolve
+
 __all__ = ["HTTP_METHODS", "Flat", "Walker", "schema_name"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -56,24 +58,9 @@ class Walker:
         self.document = document
 
     def resolve(self, node: Any) -> Any:
-        """Follow local `$ref`s until a node that is not a reference."""
-        seen: set[str] = set()
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-            ref = node["$ref"]
-            if ref in seen or not ref.startswith("#/"):
-                raise ValueError(f"cannot resolve {ref!r}")
-            seen.add(ref)
-            node = self._pointer(ref)
-        return node
-
-    def _pointer(self, ref: str) -> Any:
-        node: Any = self.document
-        for raw in ref[2:].split("/"):
-            key = raw.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, Mapping) or key not in node:
-                raise ValueError(f"dangling reference {ref!r}")
-            node = node[key]
-        return node
+        """Follow local `$ref`s until a node that is not a reference (`vevents.spec.resolve`;
+        a DocumentError, which is a ValueError, when one cannot be followed)."""
+        return resolve(self.document, node)
 
     def flatten(self, schema: Any) -> Flat:
         """The schema's meaning: type, enum, nullability, merged properties and required names."""
@@ -81,8 +68,8 @@ class Walker:
 
     def _flatten(self, schema: Any, seen: frozenset[str]) -> Flat:
         name = None
-        if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
-            ref = schema["$ref"]
+        ref = ref_of(schema)
+        if ref is not None:
             if ref in seen:
                 return Flat(name=schema_name(ref), type=None, format=None, nullable=False, read_only=False, enum=None)
             seen = seen | {ref}
@@ -125,8 +112,9 @@ class Walker:
 
     def signature(self, schema: Any) -> str:
         """A short type description: `ref:Name`, `array<...>`, or the JSON type (and format)."""
-        if isinstance(schema, Mapping) and "$ref" in schema:
-            return f"ref:{schema_name(schema['$ref'])}"
+        ref = ref_of(schema)
+        if ref is not None:
+            return f"ref:{schema_name(ref)}"
         inner = _nullable_reference(schema) if isinstance(schema, Mapping) else None
         if inner is not None:
             return self.signature(inner)

@@ -7,9 +7,7 @@ lifecycle: once a cancel was answered 204, the event must read back as `canceled
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -25,7 +23,6 @@ __all__ = ["Finding", "validate_exchanges", "validate_traffic"]
 
 _GRAPH_HOST = "https://graph.microsoft.com"
 _ANCHOR = "/solutions/"
-CANCELED = "canceled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +51,12 @@ def _split(exchange: Exchange) -> tuple[str, str, dict[str, str]]:
     return (version if version in contract().versions else "v1.0"), parts.path[anchor:], query
 
 
-@functools.cache
-def _routes() -> tuple[tuple[Operation, re.Pattern[str]], ...]:
-    routes = []
-    for op in contract().operations:
-        pattern = re.escape(op.path)
-        if op.id_parameter is not None:
-            pattern = pattern.replace(re.escape("{" + op.id_parameter + "}"), "([^/]+)")
-        routes.append((op, re.compile(f"^{pattern}$")))
-    return tuple(routes)
-
-
 def _match(method: str, path: str) -> tuple[Operation, str | None] | None:
     """The contract operation a recorded request hit, and its (decoded) event id."""
-    for op, pattern in _routes():
-        found = pattern.match(path) if op.method == method else None
-        if found:
-            return op, unquote(found.group(1)) if found.groups() else None
-    return None
+    route = contract().route(method, path)
+    if route is None:
+        return None
+    return route.operation, unquote(route.event_id) if route.event_id is not None else None
 
 
 def _json(body: bytes) -> object:
@@ -156,7 +141,7 @@ def _lifecycle(exchanges: Iterable[Exchange]) -> Iterator[Finding]:
         elif op.action in ("get", "update") and exchange.status == 200:
             body = _json(exchange.response_body)
             status = body.get("status") if isinstance(body, dict) else None
-            if status is not None and status != CANCELED:
+            if status is not None and status != contract().canceled:
                 yield finding("canceled_is_permanent", f"event canceled in #{since} reads back with "
                               f"status {status!r}; canceled is permanent")
 
