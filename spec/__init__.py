@@ -92,7 +92,7 @@ def parse_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise DocumentError(f"not valid YAML/JSON: {exc}") from exc
+        raise DocumentError(str(exc)) from exc
 
 
 def load_yaml_file(path: str | Path) -> Any:

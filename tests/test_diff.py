@@ -13,10 +13,10 @@ import yaml
 from click.testing import CliRunner
 
 from vevents.cli import main
-from vevents.spec import spec_path
+from vevents.spec import load_spec, spec_path
 from vevents.specdiff import BREAKING, compare
 
-BASE = yaml.safe_load(Path(spec_path()).read_text(encoding="utf-8"))
+BASE = load_spec()
 WEBINAR_ITEM = "/solutions/virtualEvents/webinars/{virtualEventWebinar-id}"
 Edit = Callable[[dict[str, Any]], None]
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from vevents.spec import contract, spec_path
+from vevents.spec import contract, load_spec
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "choices.md"
 CHOICE_MARK = "not documented by Graph"
@@ -49,7 +48,7 @@ def _named_choices(spec: dict[str, Any]) -> set[str]:
 
 
 def test_every_operation_and_parameter_stating_a_choice_is_named(doc: str) -> None:
-    spec = yaml.safe_load(Path(spec_path()).read_text(encoding="utf-8"))
+    spec = load_spec()
     named = _named_choices(spec)
     assert len(named) >= 11
     assert {name for name in named if f"`{name}`" not in _section(doc, "Requests")} == set()

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from vevents.spec import spec_path
+from vevents.spec import load_yaml_file, spec_path
 from vevents.specwalk import Walker, schema_name
 
 HERE = Path(__file__).parent
@@ -160,7 +159,7 @@ class Comparison:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml_file(path)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from vevents.spec import load_yaml_file
+
 pytestmark = pytest.mark.lint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +57,7 @@ def test_spec_lints_clean_with_every_rule(spectral: Path, tmp_path: Path) -> Non
 
 def _broken_spec() -> dict[str, Any]:
     """The spec with one known fault for each rule the project relies on."""
-    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    spec = load_yaml_file(SPEC)
     components = spec["components"]
     # Spectral's own example validation: the fault it found in the real spec.
     del components["schemas"]["communicationsIdentitySet"]["type"]
@@ -84,7 +86,7 @@ def _rules_turned_off(ruleset: dict[str, Any]) -> set[str]:
 
 
 def test_rules_turned_off_match_the_documented_list() -> None:
-    ruleset = yaml.safe_load(RULESET.read_text(encoding="utf-8"))
+    ruleset = load_yaml_file(RULESET)
     doc = LINT_DOC.read_text(encoding="utf-8")
     section = doc.split("## Rules turned off, and why", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE))

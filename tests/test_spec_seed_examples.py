@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.security.exceptions import SecurityProviderError
@@ -23,7 +22,7 @@ from openapi_core.security.factories import SecurityProviderFactory
 from openapi_core.security.providers import BaseProvider
 from openapi_core.testing import MockRequest, MockResponse
 
-from vevents.spec import spec_path
+from vevents.spec import load_spec, spec_path
 from vevents.specwalk import Walker
 
 DATA = Path(__file__).parent / "data"
@@ -56,7 +55,7 @@ def openapi() -> OpenAPI:
 
 @pytest.fixture(scope="module")
 def walker() -> Walker:
-    return Walker(yaml.safe_load(Path(spec_path()).read_text(encoding="utf-8")))
+    return Walker(load_spec())
 
 
 def seed_blocks() -> dict[str, tuple[dict[str, Any], list[str]]]:
@@ -151,7 +150,7 @@ def _operation_url(path: str) -> str:
 
 
 def spec_examples() -> Iterator[Any]:
-    walker = Walker(yaml.safe_load(Path(spec_path()).read_text(encoding="utf-8")))
+    walker = Walker(load_spec())
     for path, method, operation in walker.operations():
         body = walker.resolve(operation.get("requestBody", {}))
         for media_type, media in body.get("content", {}).items():

@@ -17,7 +17,6 @@ from typing import Any
 import connexion
 import pytest
 import schemathesis
-import yaml
 from connexion.resolver import Resolver
 from connexion.security import OAuthSecurityHandler
 from openapi_core import OpenAPI
@@ -25,7 +24,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from schemathesis.core.result import Ok
 
-from vevents.spec import contract, spec_path
+from vevents.spec import contract, load_yaml_file, spec_path
 from vevents.specwalk import Walker
 
 SPEC = Path(spec_path())
@@ -46,7 +45,7 @@ EXPECTED_OPERATIONS = {
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return load_yaml_file(SPEC)
 
 
 @pytest.fixture(scope="module")

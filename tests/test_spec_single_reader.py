@@ -1,0 +1,96 @@
+"""`vevents.spec` is the only reader of YAML and the only follower of `$ref`s (issue 12).
+
+Every other module asks it (`contract()`, `load_spec`, `parse_yaml`, `load_yaml_file`,
+`resolve`, `ref_of`), so that the spec is parsed one way and no fact of it is dug out by a
+key path of its own. The tree is grepped: a new `yaml.safe_load` or `node["$ref"]` outside
+spec/ fails here with the file and line to change.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from vevents.spec import DocumentError, SpecDocument, contract, load_yaml_file, parse_yaml, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+_SKIPPED = {".venv", "node_modules", "build", ".git", "spec"}
+# Reading YAML (writing it with safe_dump is fine: tests build broken specs that way).
+_YAML_READ = re.compile(r"\byaml\.(?:safe_load|load|full_load|unsafe_load|load_all|safe_load_all|parse|compose)\b"
+                        r"|\bfrom yaml import\b|Loader=")
+# Following a reference by hand: indexing a node by "$ref" or asking it for one.
+_REF_FOLLOW = re.compile(r"""\[\s*["']\$ref["']\s*\]|\.get\(\s*["']\$ref["']""")
+
+
+def _python_files() -> list[Path]:
+    return [p for p in ROOT.rglob("*.py")
+            if not _SKIPPED.intersection(p.relative_to(ROOT).parts) and p.name != Path(__file__).name]
+
+
+def _offenders(pattern: re.Pattern[str]) -> list[str]:
+    found = []
+    for path in _python_files():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if pattern.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    return found
+
+
+def test_the_tree_is_searched() -> None:
+    names = {str(p.relative_to(ROOT)) for p in _python_files()}
+    assert {"server/app.py", "vevents/traffic.py", "conformance/checks.py", "tests/conftest.py"} <= names
+    assert not any(name.startswith("spec/") for name in names)
+
+
+def test_no_yaml_is_read_outside_vevents_spec() -> None:
+    assert _offenders(_YAML_READ) == [], "read YAML with vevents.spec.parse_yaml / load_yaml_file / load_spec"
+
+
+def test_no_ref_is_followed_outside_vevents_spec() -> None:
+    assert _offenders(_REF_FOLLOW) == [], "follow $refs with vevents.spec.resolve (or ask contract())"
+
+
+def test_the_patterns_catch_what_they_are_for() -> None:
+    assert _YAML_READ.search("doc = yaml.safe_load(text)")
+    assert _YAML_READ.search("yaml.load(text, Loader=yaml.SafeLoader)")
+    assert not _YAML_READ.search("path.write_text(yaml.safe_dump(spec))")
+    assert _REF_FOLLOW.search("node = root[node['$ref'].split('/')[-1]]")
+    assert _REF_FOLLOW.search('ref = schema.get("$ref")')
+    assert not _REF_FOLLOW.search('assert schema == {"$ref": "#/components/schemas/ODataError"}')
+
+
+def test_resolve_follows_local_references_and_refuses_the_rest() -> None:
+    document = {"a": {"$ref": "#/b~1c"}, "b/c": {"$ref": "#/d"}, "d": {"type": "string"},
+                "loop": {"$ref": "#/loop"}, "far": {"$ref": "other.yaml#/x"}, "gone": {"$ref": "#/nowhere"}}
+    assert resolve(document, document["a"]) == {"type": "string"}
+    for name in ("loop", "far", "gone"):
+        with pytest.raises(DocumentError):
+            resolve(document, document[name])
+
+
+def test_parse_yaml_reads_yaml_and_json_and_explains_the_rest(tmp_path: Path) -> None:
+    assert parse_yaml("a: [1, 2]") == {"a": [1, 2]}
+    assert parse_yaml('{"a": 1}') == {"a": 1}
+    assert parse_yaml("{a: 1}") == {"a": 1}  # YAML flow style, not JSON
+    with pytest.raises(DocumentError):
+        parse_yaml("a: [1,")
+    (tmp_path / "x.yaml").write_text("openapi: 3.0.3\n", encoding="utf-8")
+    assert load_yaml_file(tmp_path / "x.yaml") == {"openapi": "3.0.3"}
+    assert SpecDocument.from_path(tmp_path / "x.yaml").root == {"openapi": "3.0.3"}
+
+
+def test_one_route_matcher_answers_every_question() -> None:
+    the_contract = contract()
+    event_id = the_contract.sample.event_id
+    for op in the_contract.operations:
+        for version in (*the_contract.versions, None):
+            path = op.url_path(event_id if op.id_parameter else None)
+            route = the_contract.route(op.method, f"/{version}{path}" if version else path)
+            assert route is not None and route.operation == op and route.version == version, (op, version)
+            assert route.event_id == (event_id if op.id_parameter else None)
+            assert op.method in the_contract.methods_at(path)
+    assert the_contract.route("DELETE", f"/v1.0/solutions/virtualEvents/webinars/{event_id}") is None
+    assert the_contract.route("GET", "/v1.0/solutions/virtualEvents/webinars//") is None
+    assert the_contract.methods_at("/v1.0/solutions/virtualEvents/nothing") == ()
