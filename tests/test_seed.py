@@ -26,7 +26,7 @@ from vevents.server.app import create_app
 from vevents.server.auth import mint_token
 from vevents.server.seed import SeedError, load_seed
 from vevents.server.settings import Settings
-from vevents.spec import contract
+from vevents.spec import contract, load_yaml_file
 from vevents.spec.seed import seed_problems, seed_schema_path
 
 WEBINAR, TOWNHALL = contract().odata_types["webinars"], contract().odata_types["townhalls"]
@@ -73,7 +73,7 @@ def _try_it(output: str) -> tuple[str, str]:
 # ------------------------------------------------------------ the schema and one-line errors
 def test_the_shipped_seed_and_the_documentation_sample_fit_the_schema() -> None:
     assert Path(seed_schema_path()).is_file()
-    document = yaml.safe_load((Path(__file__).parents[1] / "server" / "default-seed.yaml").read_text())
+    document = load_yaml_file(Path(__file__).parents[1] / "server" / "default-seed.yaml")
     assert seed_problems(document) == []
     assert [e.id for e in load_seed(None)] == [SAMPLE_ID, SAMPLE_ID]
 
