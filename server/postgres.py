@@ -14,6 +14,12 @@ keeps the `Store` protocol's guarantees (see `store.py`):
   `serviceNotAvailable` with `Retry-After`; the pool checks a connection before lending it,
   so the first request after the database comes back already succeeds.
 
+The handlers call the store synchronously from the event loop (a query on a healthy database
+takes well under a millisecond). A database that went away must not freeze the loop for the
+pool's timeout on every request, so the store remembers the failure: for `PROBE_INTERVAL`
+seconds every call is refused at once, then one cheap direct connection attempt tells whether
+the database is back (a refused connection answers in a millisecond) before the pool is used.
+
 Schema: created on first start (under the same advisory lock, so replicas starting together
 do not race on `CREATE TABLE`), with its version in `vevents_meta`. A database written by a
 newer release (a higher schema version) is refused with a clear message rather than written
@@ -25,6 +31,7 @@ The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -35,6 +42,8 @@ from vevents.server.store import Event, StoreUnavailable
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew"]
 
 SCHEMA_VERSION = 1
+PROBE_INTERVAL = 0.5
+"""Seconds during which calls fail fast after the database was found unreachable."""
 # One application-wide advisory lock key ("vevents" in ASCII), taken per transaction around
 # schema creation and seeding.
 _LOCK_KEY = 0x76_65_76_65_6E_74_73
@@ -76,12 +85,16 @@ def _driver() -> tuple[Any, Any]:
 class PostgresStore:
     """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 2.0,
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 1.0,
                  start_timeout: float = 10.0) -> None:
         """`timeout`: how long a request waits for a connection before it is a 503;
         `start_timeout`: how long start-up waits for the database (it may be starting too)."""
         psycopg, psycopg_pool = _driver()
         self.url = url
+        self._connect = psycopg.connect
+        self._timeout = timeout
+        self._down_until = 0.0
+        """monotonic() before which the database is taken as unreachable without asking."""
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
         self._unique_violation = psycopg.errors.UniqueViolation
         self._pool = psycopg_pool.ConnectionPool(
@@ -119,10 +132,26 @@ class PostgresStore:
 
     def _guarded(self, action: Callable[[], _T]) -> _T:
         """The one boundary for database errors: unreachable or broken -> StoreUnavailable."""
+        if self._down_until and not self._back_again():
+            raise StoreUnavailable("the PostgreSQL database is unreachable; retrying")
         try:
             return action()
         except self._errors as exc:
+            self._down_until = time.monotonic() + PROBE_INTERVAL
             raise StoreUnavailable(str(exc).strip() or type(exc).__name__) from exc
+
+    def _back_again(self) -> bool:
+        """After a failure: False (at once) within PROBE_INTERVAL, else whether a direct
+        connection succeeds now; True also closes the failure window."""
+        if time.monotonic() < self._down_until:
+            return False
+        try:
+            self._connect(self.url, connect_timeout=max(1, int(self._timeout))).close()
+        except self._errors:
+            self._down_until = time.monotonic() + PROBE_INTERVAL
+            return False
+        self._down_until = 0.0
+        return True
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -217,12 +246,21 @@ class PostgresStore:
         return self._guarded(write)
 
     def seed(self, events: Iterable[Event]) -> int:
+        return self._load(events, replace_all=False)
+
+    def reset(self, events: Iterable[Event]) -> int:
+        """Replace every event with `events`, in one transaction (the control API's reset)."""
+        return self._load(events, replace_all=True)
+
+    def _load(self, events: Iterable[Event], *, replace_all: bool) -> int:
         rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
 
         def write() -> int:
             with self._transaction() as conn:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                if conn.execute("SELECT EXISTS (SELECT 1 FROM vevents_events)").fetchone()[0]:
+                if replace_all:
+                    conn.execute("DELETE FROM vevents_events")
+                elif conn.execute("SELECT EXISTS (SELECT 1 FROM vevents_events)").fetchone()[0]:
                     return 0
                 with conn.cursor() as cursor:
                     cursor.executemany(
@@ -234,12 +272,28 @@ class PostgresStore:
 
         return self._guarded(write)
 
+    def all_events(self) -> list[Event]:
+        """Every event, of every tenant (the control API's state view)."""
+
+        def read() -> list[Event]:
+            with self._transaction() as conn:
+                rows = conn.execute(
+                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id"
+                ).fetchall()
+            return [self._row(*row) for row in rows]
+
+        return self._guarded(read)
+
     def ping(self) -> bool:
         """Whether the database answers right now (for the readiness endpoint)."""
-        try:
+
+        def select_one() -> None:
             with self._transaction() as conn:
                 conn.execute("SELECT 1")
-        except self._errors:
+
+        try:
+            self._guarded(select_one)
+        except StoreUnavailable:
             return False
         return True
 

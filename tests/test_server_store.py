@@ -106,3 +106,12 @@ def test_bad_seed_files_are_refused(tmp_path: Path, text: str, fragment: str) ->
     path.write_text(text)
     with pytest.raises(SeedError, match=fragment):
         load_seed(str(path))
+
+
+def test_reset_replaces_every_event_in_one_step(store: Store) -> None:
+    put_event(store, "webinars", "canceled")
+    put_event(store, "townhalls", "published", tenant=OTHER_TENANT)
+    seed = load_seed()
+    assert store.reset(seed) == len(seed)
+    assert sorted((e.kind, e.id) for e in store.all_events()) == sorted((e.kind, e.id) for e in seed)  # type: ignore[attr-defined]
+    assert all(e.version == 1 for e in store.all_events())  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ stub processes) on one database, the schema and its version, a database that goe
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -126,9 +127,12 @@ def test_a_database_that_goes_away_is_unavailable_then_recovers() -> None:
         with pytest.raises(StoreUnavailable):
             store.find(event.id, "webinars")
         server.start_again()
-        # Recovers by itself: the first call after the database is back succeeds.
+        # Recovers by itself: within the fail-fast window and one probe, with nothing restarted.
+        deadline = time.monotonic() + 3
+        while not store.ping():
+            assert time.monotonic() < deadline, "the store did not recover after the database came back"
+            time.sleep(0.1)
         assert store.find(event.id, "webinars")[0].status == "published"
-        assert store.ping()
         store.close()
     finally:
         server.remove()
@@ -142,3 +146,28 @@ def test_unreachable_database_at_start_is_one_clear_error() -> None:
 
     with pytest.raises(StoreUnavailable, match=r"cannot reach the PostgreSQL database at postgresql://u:\*\*\*@"):
         PostgresStore("postgresql://u:pw@127.0.0.1:9/none", start_timeout=1)
+
+
+def test_an_unreachable_database_is_refused_fast_after_the_first_failure() -> None:
+    # The handlers call the store from the event loop: a dead database must not hold every
+    # request for the pool's timeout.
+    from postgres import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        store = _store(server.new_database())
+        event = put_event(store, "webinars", "published")
+        server.stop()
+        with pytest.raises(StoreUnavailable):
+            store.find(event.id, "webinars")  # the first one waits for the pool, at most its timeout
+        started = time.monotonic()
+        for _ in range(20):
+            with pytest.raises(StoreUnavailable):
+                store.find(event.id, "webinars")
+        assert time.monotonic() - started < 1.0
+        server.start_again()
+        time.sleep(0.6)  # past PROBE_INTERVAL: the next call probes, finds it back, and succeeds
+        assert store.find(event.id, "webinars")[0].status == "published"
+        store.close()
+    finally:
+        server.remove()

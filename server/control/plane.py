@@ -134,4 +134,4 @@ async def _answer(scope: Scope, receive: Receive, send: Send, error: GraphError)
 def store_name(store: Any) -> str:
     """How /health names the store: memory, sqlite, or the class's own name."""
     name = type(store).__name__
-    return {"MemoryStore": "memory", "SqliteStore": "sqlite"}.get(name, name)
+    return {"MemoryStore": "memory", "SqliteStore": "sqlite", "PostgresStore": "postgresql"}.get(name, name)
