@@ -109,7 +109,9 @@ class PostgresStore:
             # A connection broken by a database restart is found before a request uses it.
             check=psycopg_pool.ConnectionPool.check_connection,
             # Fail fast on a dead host: a request must become a 503, not hang.
-            kwargs={"connect_timeout": max(1, int(timeout))},
+            # Autocommit: a read is one statement, atomic on its own, so it needs no BEGIN/COMMIT
+            # round trips; every write opens its transaction explicitly (`_transaction`).
+            kwargs={"connect_timeout": max(1, int(timeout)), "autocommit": True},
             open=False,
             name="vevents",
         )
@@ -129,6 +131,11 @@ class PostgresStore:
     def _transaction(self) -> Iterator[Any]:
         with self._pool.connection() as conn, conn.transaction():
             yield conn
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """One read statement, outside any transaction (autocommit)."""
+        with self._pool.connection() as conn:
+            return list(conn.execute(sql, params).fetchall())
 
     def _guarded(self, action: Callable[[], _T]) -> _T:
         """The one boundary for database errors: unreachable or broken -> StoreUnavailable."""
@@ -180,31 +187,27 @@ class PostgresStore:
     # ------------------------------------------------------------ Store
     def find(self, event_id: str, kind: str | None = None) -> list[Event]:
         def read() -> list[Event]:
-            with self._transaction() as conn:
-                if kind is not None:
-                    rows = conn.execute(
-                        "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
-                        " WHERE kind = %s AND id = %s",
-                        (kind, event_id),
-                    ).fetchall()
-                else:
-                    rows = conn.execute(
-                        "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
-                        " WHERE id = %s ORDER BY kind",
-                        (event_id,),
-                    ).fetchall()
+            if kind is not None:
+                rows = self._query(
+                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events WHERE kind = %s AND id = %s",
+                    (kind, event_id),
+                )
+            else:
+                rows = self._query(
+                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events WHERE id = %s ORDER BY kind",
+                    (event_id,),
+                )
             return [self._row(*row) for row in rows]
 
         return self._guarded(read)
 
     def list(self, kind: str, tenant: str) -> list[Event]:
         def read() -> list[Event]:
-            with self._transaction() as conn:
-                rows = conn.execute(
-                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
-                    " WHERE kind = %s AND tenant = %s ORDER BY id",
-                    (kind, tenant),
-                ).fetchall()
+            rows = self._query(
+                "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
+                " WHERE kind = %s AND tenant = %s ORDER BY id",
+                (kind, tenant),
+            )
             return [self._row(*row) for row in rows]
 
         return self._guarded(read)
@@ -212,7 +215,7 @@ class PostgresStore:
     def create(self, event: Event) -> bool:
         def write() -> bool:
             try:
-                with self._transaction() as conn:
+                with self._pool.connection() as conn:  # one statement: atomic without BEGIN/COMMIT
                     conn.execute(
                         "INSERT INTO vevents_events (kind, id, tenant, status, version, resource)"
                         " VALUES (%s, %s, %s, %s, 1, %s)",
@@ -276,10 +279,7 @@ class PostgresStore:
         """Every event, of every tenant (the control API's state view)."""
 
         def read() -> list[Event]:
-            with self._transaction() as conn:
-                rows = conn.execute(
-                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id"
-                ).fetchall()
+            rows = self._query("SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id")
             return [self._row(*row) for row in rows]
 
         return self._guarded(read)
@@ -288,8 +288,7 @@ class PostgresStore:
         """Whether the database answers right now (for the readiness endpoint)."""
 
         def select_one() -> None:
-            with self._transaction() as conn:
-                conn.execute("SELECT 1")
+            self._query("SELECT 1")
 
         try:
             self._guarded(select_one)

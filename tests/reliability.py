@@ -58,16 +58,18 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(db: Path, *, workers: int = 1, args: Sequence[str] = (), log_level: str = "warning",
-           env: Mapping[str, str] | None = None) -> Iterator[Served]:
+def served(db: Path | str, *, workers: int = 1, args: Sequence[str] = (), log_level: str = "warning",
+           env: Mapping[str, str] | None = None, log_dir: Path | None = None) -> Iterator[Served]:
     """Run `vevents serve --db DB --port 0` (its own process group); stop it with SIGTERM on exit.
+
+    DB is a SQLite file (the log goes beside it) or a PostgreSQL URL (give `log_dir`).
 
     If the test already killed it, nothing is left behind: the group (workers included) is
     killed by its id.
     """
     command = [sys.executable, "-m", "vevents", "serve", "--db", str(db), "--port", "0",
                "--log-level", log_level, "--workers", str(workers), *args]
-    log = db.with_suffix(f".{int(time.time() * 1000)}.log")
+    log = (Path(db) if log_dir is None else log_dir / "serve").with_suffix(f".{time.time_ns()}.log")
     environ = {**os.environ, "VEVENTS_SECRET": SECRET, **(env or {})}
     with log.open("w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=environ,

@@ -25,6 +25,7 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,8 @@ async def _setup(client: httpx.AsyncClient, base: str) -> dict[str, tuple[str, d
     return shared
 
 
-async def _run(base: str, seed: int, requests: int, clients: int) -> Load:
+async def _run(bases: Sequence[str], seed: int, requests: int, clients: int) -> Load:
+    base = bases[0]
     delegated = {"Authorization": f"Bearer {mint_token(secret=SECRET, expires_in=3600)}"}
     application = {"Authorization": f"Bearer {mint_token(secret=SECRET, roles=['VirtualEvent.Read.All'])}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -128,6 +130,8 @@ async def _run(base: str, seed: int, requests: int, clients: int) -> Load:
         counter = iter(range(requests))
 
         async def client(number: int) -> None:
+            # Several servers (replicas on one database): each client talks to one of them.
+            base = bases[number % len(bases)]
             rng = random.Random(seed * 1000 + number)
             mine: list[tuple[str, str]] = []
             actions, weights = zip(*ACTIONS.items(), strict=True)
@@ -179,6 +183,7 @@ async def _run(base: str, seed: int, requests: int, clients: int) -> Load:
         await asyncio.gather(*(client(n) for n in range(clients)))
         duration = time.monotonic() - started
         final = {}
+        base = bases[-1]
         for event_id, event in initial.items():
             kind = "webinars" if event["@odata.type"].endswith("Webinar") else "townhalls"
             response = await http.get(_url(base, kind, event_id))
@@ -187,9 +192,13 @@ async def _run(base: str, seed: int, requests: int, clients: int) -> Load:
     return Load(records, duration, initial, final, clients)
 
 
-def run_load(base: str, seed: int = 5, requests: int = REQUESTS, clients: int = CLIENTS) -> Load:
-    """`requests` requests from `clients` concurrent clients (stops at TIME_CAP seconds whatever the count)."""
-    return asyncio.run(_run(base, seed, requests, clients))
+def run_load(base: str | Sequence[str], seed: int = 5, requests: int = REQUESTS, clients: int = CLIENTS) -> Load:
+    """`requests` requests from `clients` concurrent clients (stops at TIME_CAP seconds whatever the count).
+
+    Several base URLs (replicas of one stub): clients are spread over them; the events are
+    made through the first and the final state is read through the last.
+    """
+    return asyncio.run(_run([base] if isinstance(base, str) else list(base), seed, requests, clients))
 
 
 # ---------------------------------------------------------------- the oracle
