@@ -250,3 +250,39 @@ def test_database_restart_mid_load_gives_503s_and_loses_nothing(tmp_path: Path) 
     late = [a for a in answers if a.start > outage["end"] + 1.0]
     assert late and all(a.status < 500 for a in late), Counter(a.status for a in late)
     assert "Traceback" not in logs, logs[-3000:]
+
+
+def test_replicas_serve_https_with_the_operators_certificate(postgres_server: Any, tmp_path: Path) -> None:
+    # Replicas on other hosts are reached over the network, where the SDKs send tokens only
+    # over HTTPS: the operator's certificate works in this mode too.
+    import trustme
+    from test_tls import _serve, _trusting
+
+    ca = trustme.CA(organization_name="operator CA")
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    url = postgres_server.new_database()
+    (kind, event_id, _), = _prepare_one(url)
+    options = ("--db", url, "--tls-cert", str(cert), "--tls-key", str(key))
+    headers = {"Authorization": f"Bearer {mint_token(secret=SECRET)}"}
+    with _serve(*options) as (one, lines), _serve(*options) as (two, _), \
+            httpx.Client(verify=_trusting(ca_file), headers=headers, timeout=10) as http:
+        assert one.startswith("https://") and two.startswith("https://")
+        assert "store: postgresql://vevents@127.0.0.1" in "\n".join(lines)
+        path = f"/v1.0/solutions/virtualEvents/{kind}/{event_id.replace('@', '%40')}"
+        assert http.post(one + path + "/cancel").status_code == 204
+        assert http.get(two + path).json()["status"] == "canceled"
+
+
+def _prepare_one(url: str) -> list[tuple[str, str, str]]:
+    from vevents.server.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    try:
+        event = put_event(store, "townhalls", "published")
+    finally:
+        store.close()
+    return [(event.kind, event.id, event.status)]
