@@ -3,6 +3,9 @@
 Servers (each started and stopped by this script):
   stub        `vevents serve` as users run it: strict auth, SQLite store on disk, 1 worker
   stub-2w     the same with `--workers 2`
+  stub-pg     `vevents serve --db postgresql://...`: the store on a PostgreSQL server on 127.0.0.1
+              (started by this script in a temporary directory; `--servers` adds it, or `--postgres`)
+  stub-pg-2w  the same with `--workers 2`: two processes sharing one database
   prism       Stoplight Prism's mock server on the same spec (stateless)
   ceiling     a bare Starlette/uvicorn app answering a constant JSON body
 
@@ -15,6 +18,7 @@ project promises (stub/Prism, stub/ceiling) are printed last.
     python bench/run.py                 # the full run (about 11 minutes on 2 cores)
     python bench/run.py --smoke         # a few seconds: proves the harness still works
     python bench/run.py --json out.json # also write every figure as JSON
+    python bench/run.py --postgres --servers stub,stub-2w,stub-pg,stub-pg-2w   # SQLite beside PostgreSQL
 
 Only loopback addresses are used; every load run is bounded in time and stops by itself.
 """
@@ -110,13 +114,22 @@ def seed_file(directory: Path, count: int) -> Path:
     return path
 
 
-def command_for(name: str, port: int, workdir: Path, seed: Path | None) -> tuple[list[str], str]:
+STUBS = ("stub", "stub-2w", "stub-pg", "stub-pg-2w")
+
+
+def command_for(name: str, port: int, workdir: Path, seed: Path | None,
+                new_database: Callable[[], str] | None = None) -> tuple[list[str], str]:
     """The argv that starts server `name`, and the path prefix the spec's paths go under."""
-    if name in ("stub", "stub-2w"):
-        db = workdir / f"{name}-{uuid.uuid4().hex}.db"
-        # As users run it: strict auth, SQLite, the default log level (an access line per request).
-        argv = [vevents_bin(), "serve", "--host", HOST, "--port", str(port), "--db", str(db)]
-        if name == "stub-2w":
+    if name in STUBS:
+        if name.startswith("stub-pg"):
+            if new_database is None:
+                raise RuntimeError(f"{name} needs a PostgreSQL server: run with --postgres")
+            db = new_database()  # a fresh, empty database per run, as a fresh SQLite file is
+        else:
+            db = str(workdir / f"{name}-{uuid.uuid4().hex}.db")
+        # As users run it: strict auth, the default log level (an access line per request).
+        argv = [vevents_bin(), "serve", "--host", HOST, "--port", str(port), "--db", db]
+        if name.endswith("-2w"):
             argv += ["--workers", "2"]
         if seed is not None:
             argv += ["--seed", str(seed)]
@@ -167,9 +180,10 @@ def wait_first_200(url: str, token: str, process: subprocess.Popen[bytes], timeo
 
 
 @contextlib.contextmanager
-def running(name: str, workdir: Path, token: str, seed: Path | None = None) -> Iterator[Server]:
+def running(name: str, workdir: Path, token: str, seed: Path | None = None,
+            new_database: Callable[[], str] | None = None) -> Iterator[Server]:
     port = free_port()
-    argv, prefix = command_for(name, port, workdir, seed)
+    argv, prefix = command_for(name, port, workdir, seed, new_database)
     root = f"http://{HOST}:{port}"
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -227,7 +241,7 @@ def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
     """
     token = mint_token()
     results: dict[str, dict[str, list[float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="vevents-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="vevents-bench-") as tmp, postgres_for(plan) as new_database:
         workdir = Path(tmp)
         seed = seed_file(workdir, plan.fresh_events)
         ids = [e["id"] for e in json.loads(seed.read_text())["events"][1:]]
@@ -236,7 +250,7 @@ def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
                 figures = results.setdefault(name, {})
                 print(f"round {round_number}/{plan.rounds}: {name}", file=sys.stderr, flush=True)
                 # GET: a fresh store with the shipped seed, as `vevents serve` starts the first time.
-                with running(name, workdir, token) as server:
+                with running(name, workdir, token, new_database=new_database) as server:
                     figures.setdefault("startup_s", []).append(server.startup_seconds)
                     for connections in plan.connections:
                         for key, value in run_get(server, connections, plan).items():
@@ -245,7 +259,8 @@ def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
                 for connections in plan.connections:
                     # A fresh store per workload (seeded with `fresh_events` published webinars),
                     # so that every cancel hits an event that was not canceled before.
-                    with running(name, workdir, token, seed if name.startswith("stub") else None) as server:
+                    with running(name, workdir, token, seed if name.startswith("stub") else None,
+                                 new_database) as server:
                         for key, value in run_cancel_get(server, connections, plan, ids, workdir).items():
                             figures.setdefault(f"cancel_get_c{connections}_{key}", []).append(value)
                         rss = figures.setdefault("peak_rss_seeded_mb", [])
@@ -253,6 +268,23 @@ def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
                             rss.append(0.0)
                         rss[-1] = max(rss[-1], server.peak_rss[0] / 2**20)
     return results
+
+
+@contextlib.contextmanager
+def postgres_for(plan: Plan) -> Iterator[Callable[[], str] | None]:
+    """A throwaway PostgreSQL server on 127.0.0.1 when the plan measures the PostgreSQL store
+    (the tests' own launcher, tests/postgres.py); yields a maker of fresh databases."""
+    if not any(name.startswith("stub-pg") for name in plan.servers):
+        yield None
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        yield server.new_database
+    finally:
+        server.remove()
 
 
 def median(values: list[float]) -> float:
@@ -322,6 +354,12 @@ def ratios_of(results: dict[str, dict[str, list[float]]], plan: Plan) -> dict[st
             ratios[f"stub/ceiling GET c{c} req/s"] = (m("stub", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"), None)
             ratios[f"stub/ceiling cancel-then-GET c{c} req/s"] = (
                 m("stub", f"cancel_get_c{c}_rps") / m("ceiling", f"cancel_get_c{c}_rps"), None)
+        for store in ("stub-pg", "stub-pg-2w"):
+            sqlite = store.replace("-pg", "")
+            if {store, sqlite} <= results.keys():
+                for workload in ("get", "cancel_get"):
+                    ratios[f"{store}/{sqlite} {workload.replace('_', '-')} c{c} req/s"] = (
+                        m(store, f"{workload}_c{c}_rps") / m(sqlite, f"{workload}_c{c}_rps"), None)
         if {"stub-2w", "ceiling"} <= results.keys():
             ratios[f"stub-2w/ceiling GET c{c} req/s"] = (
                 m("stub-2w", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"), None)
@@ -337,15 +375,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="one short round: checks the harness, not the speed")
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3)")
     parser.add_argument("--seconds", type=int, help="seconds per load run (default 8)")
-    parser.add_argument("--servers", help="comma-separated subset of: stub,stub-2w,prism,ceiling")
+    parser.add_argument("--servers", help="comma-separated subset of: stub,stub-2w,stub-pg,stub-pg-2w,prism,ceiling")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also measure the PostgreSQL store (stub-pg, stub-pg-2w), beside the default servers")
     parser.add_argument("--json", type=Path, help="also write all figures and ratios to this file")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
-    if args.rounds or args.seconds or args.servers:
+    if args.rounds or args.seconds or args.servers or args.postgres:
+        servers = tuple(args.servers.split(",")) if args.servers else plan.servers
+        if args.postgres:
+            servers += tuple(name for name in ("stub-pg", "stub-pg-2w") if name not in servers)
         plan = Plan(rounds=args.rounds or plan.rounds, seconds=args.seconds or plan.seconds,
                     warmup_seconds=plan.warmup_seconds, connections=plan.connections,
-                    fresh_events=plan.fresh_events,
-                    servers=tuple(args.servers.split(",")) if args.servers else plan.servers)
+                    fresh_events=plan.fresh_events, servers=servers)
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `make bench-tools`", file=sys.stderr)
         return 2
