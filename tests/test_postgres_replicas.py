@@ -286,3 +286,25 @@ def _prepare_one(url: str) -> list[tuple[str, str, str]]:
     finally:
         store.close()
     return [(event.kind, event.id, event.status)]
+
+
+def test_health_reports_whether_the_database_is_reachable(tmp_path: Path) -> None:
+    from postgres import PostgresServer
+
+    database = PostgresServer.start()
+    try:
+        with served(database.new_database(), log_dir=tmp_path) as replica, httpx.Client(timeout=10) as http:
+            health = f"{replica.base_url}/_vevents/health"
+            ready = http.get(health)
+            assert ready.status_code == 200 and ready.json()["store"] == "postgresql", ready.text
+            database.stop()
+            down = http.get(health)
+            assert down.status_code == 503 and down.headers.get("retry-after"), down.text
+            assert down.json()["error"]["code"] == "serviceNotAvailable"
+            database.start_again()
+            deadline = time.monotonic() + 5
+            while (back := http.get(health)).status_code != 200:
+                assert time.monotonic() < deadline, back.text
+                time.sleep(0.2)
+    finally:
+        database.remove()
