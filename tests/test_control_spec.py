@@ -1,0 +1,100 @@
+"""spec/control.yaml: a valid OpenAPI 3.0.3 document, Spectral-clean, separate from the Graph contract,
+and served self-contained (its references into the Graph contract copied in)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+from tests.test_spec_lint import SPECTRAL, _rules_turned_off
+from vevents.server.control.api import ControlApi
+from vevents.spec import load_spec
+from vevents.spec.control import CONTROL_PREFIX, control_path, load_control_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+RULESET = ROOT / ".spectral-control.yaml"
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [*([node["$ref"]] if isinstance(node.get("$ref"), str) else []), *(r for v in node.values()
+                                                                                for r in _refs(v))]
+    if isinstance(node, list):
+        return [r for item in node for r in _refs(item)]
+    return []
+
+
+def test_the_file_is_valid_openapi_with_its_references_into_the_graph_contract() -> None:
+    document, base_uri = read_from_filename(control_path())
+    assert document["openapi"] == "3.0.3"
+    assert any(ref.startswith("virtual-events.yaml#") for ref in _refs(document))
+    validate(document, base_uri=base_uri)
+
+
+def test_the_served_document_stands_alone_and_is_valid() -> None:
+    document = load_control_spec()
+    assert all(ref.startswith("#/") for ref in _refs(document))
+    assert document["components"]["schemas"]["ODataError"] == load_spec()["components"]["schemas"]["ODataError"]
+    validate(document)
+
+
+def test_every_operation_has_a_handler_tags_and_an_error_envelope() -> None:
+    document = load_control_spec()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            where = f"{method.upper()} {path}"
+            assert hasattr(ControlApi, "op_" + operation["operationId"]), where
+            assert operation["tags"], where
+            errors = {status: response for status, response in operation["responses"].items() if status >= "400"}
+            assert "401" in errors, f"{where}: a control token may be needed"
+            for response in errors.values():
+                target = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                assert target["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ODataError"}
+
+
+def test_it_never_mixes_with_the_graph_contract() -> None:
+    graph = load_spec()
+    assert not any(path.startswith(CONTROL_PREFIX) for path in graph["paths"])
+    assert not any("control" in name.lower() for name in graph["components"]["schemas"])
+    documented = {op["operationId"] for item in load_control_spec()["paths"].values()
+                  for method, op in item.items() if method != "parameters"}
+    handlers = {name.removeprefix("op_") for name in vars(ControlApi) if name.startswith("op_")}
+    assert handlers == documented
+    assert not documented & {op["operationId"] for item in graph["paths"].values()
+                             for method, op in item.items() if method != "parameters"}
+
+
+def test_control_ruleset_turns_off_only_what_the_graph_ruleset_does() -> None:
+    control_off = _rules_turned_off(yaml.safe_load(RULESET.read_text(encoding="utf-8")))
+    graph_off = _rules_turned_off(yaml.safe_load((ROOT / ".spectral.yaml").read_text(encoding="utf-8")))
+    assert control_off <= graph_off
+
+
+@pytest.mark.lint
+def test_control_spec_lints_clean_with_every_rule(tmp_path: Path) -> None:
+    if not SPECTRAL.exists():
+        reason = f"{SPECTRAL.relative_to(ROOT)} is missing: run `make test`, which installs it with npm"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [str(SPECTRAL), "lint", "--ruleset", str(RULESET), "--fail-severity=hint", "-f", "json", "-o", str(out),
+         control_path()],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.exists(), f"spectral wrote no report (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    findings = [f"{r['code']} {'.'.join(map(str, r['path']))}: {r['message']}"
+                for r in json.loads(out.read_text(encoding="utf-8"))]
+    assert findings == []
+    assert proc.returncode == 0
