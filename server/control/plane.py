@@ -70,6 +70,7 @@ class ControlPlane:
                              {op.kind for op in contract.operations})
         self._start_rules = [parse_rule(text) for text in fault_rules]
         self._start_lag_ms = read_lag_ms
+        self._seed: list[Event] | None = None
         self.lag = ReadLag(store, global_ms=read_lag_ms)
         for rule in self._start_rules:
             self.faults.add(rule)
@@ -82,7 +83,10 @@ class ControlPlane:
 
     def reset(self) -> None:
         """Back to the start: the seed's events, the start-up rules and lag, an empty journal."""
-        self.store.reset(load_seed(self.seed_path))
+        if self._seed is None:
+            # Read once: the seed as the stub started with it (and a reset per test stays cheap).
+            self._seed = load_seed(self.seed_path)
+        self.store.reset(self._seed)
         self.faults.clear()
         for rule in self._start_rules:
             self.faults.add(rule)
