@@ -15,9 +15,7 @@ import importlib.resources
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from vevents.spec import SPEC_FILENAME, _parsed
+from vevents.spec import SPEC_FILENAME, _parsed, parse_yaml, ref_of
 
 __all__ = [
     "CONTROL_FILENAME",
@@ -32,7 +30,6 @@ CONTROL_FILENAME = "control.yaml"
 CONTROL_PREFIX = "/_vevents"
 """Where the stub serves the control API (a prefix Graph never uses)."""
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _EXTERNAL = SPEC_FILENAME + "#/components/schemas/"
 _LOCAL = "#/components/schemas/"
 
@@ -49,19 +46,19 @@ def control_path() -> str:
 
 @functools.cache
 def _resolved() -> Mapping[str, Any]:
-    document = yaml.load(control_text(), Loader=_Loader)
+    document = parse_yaml(control_text())
     graph_schemas = _parsed()["components"]["schemas"]
     schemas = document["components"]["schemas"]
     pending: list[str] = []
 
     def localise(node: Any) -> Any:
         if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(_EXTERNAL):
+            ref = ref_of(node)
+            if ref is not None and ref.startswith(_EXTERNAL):
                 name = ref[len(_EXTERNAL):]
                 pending.append(name)
                 return {**node, "$ref": _LOCAL + name}
-            if isinstance(ref, str) and ref.startswith(_LOCAL):
+            if ref is not None and ref.startswith(_LOCAL):
                 pending.append(ref[len(_LOCAL):])
             return {key: localise(value) for key, value in node.items()}
         if isinstance(node, list):

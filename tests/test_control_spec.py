@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from tests.test_spec_lint import SPECTRAL, _rules_turned_off
 from vevents.server.control.api import ControlApi
-from vevents.spec import load_spec
+from vevents.spec import load_spec, load_yaml_file, ref_of, resolve
 from vevents.spec.control import CONTROL_PREFIX, control_path, load_control_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +24,8 @@ RULESET = ROOT / ".spectral-control.yaml"
 
 def _refs(node: Any) -> list[str]:
     if isinstance(node, dict):
-        return [*([node["$ref"]] if isinstance(node.get("$ref"), str) else []), *(r for v in node.values()
-                                                                                for r in _refs(v))]
+        ref = ref_of(node)
+        return [*([ref] if ref is not None else []), *(r for v in node.values() for r in _refs(v))]
     if isinstance(node, list):
         return [r for item in node for r in _refs(item)]
     return []
@@ -58,7 +57,7 @@ def test_every_operation_has_a_handler_tags_and_an_error_envelope() -> None:
             errors = {status: response for status, response in operation["responses"].items() if status >= "400"}
             assert "401" in errors, f"{where}: a control token may be needed"
             for response in errors.values():
-                target = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                target = resolve(document, response)
                 assert target["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ODataError"}
 
 
@@ -75,8 +74,8 @@ def test_it_never_mixes_with_the_graph_contract() -> None:
 
 
 def test_control_ruleset_turns_off_only_what_the_graph_ruleset_does() -> None:
-    control_off = _rules_turned_off(yaml.safe_load(RULESET.read_text(encoding="utf-8")))
-    graph_off = _rules_turned_off(yaml.safe_load((ROOT / ".spectral.yaml").read_text(encoding="utf-8")))
+    control_off = _rules_turned_off(load_yaml_file(RULESET))
+    graph_off = _rules_turned_off(load_yaml_file(ROOT / ".spectral.yaml"))
     assert control_off <= graph_off
 
 
