@@ -96,6 +96,14 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and shuts down cleanly)."""
     _check_fault_rules(settings.faults)
     tls = _tls_files(settings)
+    if settings.seed_path is not None:
+        # A bad seed is the user's first problem to hear about, whatever the port's state.
+        from vevents.server.seed import SeedError, load_seed
+
+        try:
+            load_seed(settings.seed_path)
+        except SeedError as exc:
+            raise OneLineError(str(exc)) from None
 
     # Bound here, before the URL is printed, in both modes: connections queue from the moment
     # the URL is announced, and `--port 0` announces the port actually bound (workers too).
