@@ -42,6 +42,7 @@ from vevents.server.control.plane import ControlPlane
 from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
 from vevents.server.handlers import Handlers
+from vevents.server.home import HomePage
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import RequestContextMiddleware
 from vevents.server.security import security_map
@@ -161,6 +162,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
     app.add_api(_control_spec(), base_path=CONTROL_PREFIX, name="control",
                 resolver=Resolver(ControlApi(control).resolve))
+    home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
+    app.add_url_rule("/", "home", home.page, methods=["GET"])
     errors.register(app, the_contract)
     return app
 
