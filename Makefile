@@ -2,13 +2,28 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Three installs, each a superset of the one before: the stub alone (core dependencies, what
+# `make serve` needs: a light first run), plus the conformance suite (`.[check]`), plus
+# everything the tests drive (`.[test]`: the Graph SDKs, generators, linters).
+SERVE_STAMP := $(VENV)/.installed-serve-stamp
+CHECK_STAMP := $(VENV)/.installed-check-stamp
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install serve check test lint fuzz bench bench-smoke bench-suite bench-tools postgres-server clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(CHECK_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[check]'
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
@@ -20,11 +35,11 @@ $(NODE_STAMP): package.json
 install: $(STAMP) $(NODE_STAMP)
 
 ## The main job: serve the stub on 127.0.0.1:8080 (SQLite store in ./vevents.db).
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(BIN)/vevents serve
 
 ## Check the bundled stub (or BASE_URL=... TOKEN=...) against the contract.
-check: $(STAMP)
+check: $(CHECK_STAMP)
 	$(BIN)/vevents check $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(TOKEN),--token $(TOKEN))
 
 ## The tests: lint, then the whole pytest suite.

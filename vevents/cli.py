@@ -6,7 +6,9 @@ subcommand is named here by its import path and imported on first use.
 
 from __future__ import annotations
 
+import copy
 import importlib
+import importlib.util
 
 import click
 
@@ -21,6 +23,32 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("vevents.diff:diff", "Report breaking changes between two versions of the spec."),
 }
 
+# Subcommands whose engines are an extra, not the core install (which is the stub's):
+# name -> (modules they import while running, the extra that brings them).
+NEEDS_EXTRA: dict[str, tuple[tuple[str, ...], str]] = {
+    "check": (("schemathesis", "openapi_core"), "check"),
+    "validate-traffic": (("openapi_core",), "check"),
+}
+
+
+def missing_extra(name: str) -> str | None:
+    """The extra to install before subcommand `name` can run, or None if nothing is missing."""
+    modules, extra = NEEDS_EXTRA.get(name, ((), ""))
+    return extra if any(importlib.util.find_spec(module) is None for module in modules) else None
+
+
+def _refusing(command: click.Command, name: str, extra: str) -> click.Command:
+    """`command` with its options and --help, but whose run says in one line what to install (exit 2)."""
+
+    def refuse(**_options: object) -> None:
+        click.echo(f"vevents {name} needs the conformance suite's dependencies: pip install 'vevents[{extra}]'",
+                   err=True)
+        raise SystemExit(2)
+
+    refusing = copy.copy(command)
+    refusing.callback = refuse
+    return refusing
+
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported when invoked or listed."""
@@ -33,7 +61,9 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, _, attribute = entry[0].partition(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        extra = missing_extra(cmd_name)
+        return command if extra is None else _refusing(command, cmd_name, extra)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing must not import every subcommand (the server is heavy to import).
