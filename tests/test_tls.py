@@ -40,8 +40,8 @@ def _trusting(ca_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
-def _get_sample(base_url: str, verify: ssl.SSLContext | bool) -> httpx.Response:
-    with httpx.Client(verify=verify, timeout=10) as client:
+def _get_sample(base_url: str, verify: ssl.SSLContext | bool, timeout: float = 10) -> httpx.Response:
+    with httpx.Client(verify=verify, timeout=timeout) as client:
         return client.get(base_url + _SAMPLE_PATH, headers={"Authorization": f"Bearer {mint_token(secret=SECRET)}"})
 
 
@@ -166,7 +166,8 @@ def test_serve_tls_with_workers_reuses_the_same_ca(tmp_path: Path) -> None:
     options = ["--tls", "--tls-dir", str(tmp_path / "tls"), "--db", str(tmp_path / "w.db"), "--workers", "2"]
     with _serve(*options) as (base_url, _lines):
         for _ in range(4):  # a new connection each time, accepted by either worker
-            assert _get_sample(base_url, _trusting(files.ca_cert)).status_code == 200
+            # The URL is announced once bound; workers may take a while to start on a busy machine.
+            assert _get_sample(base_url, _trusting(files.ca_cert), timeout=60).status_code == 200
     assert files.ca_cert.read_bytes() == ca
 
 
