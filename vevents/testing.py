@@ -21,6 +21,7 @@ nothing heavy until a test asks for the fixture.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
     from vevents.server.settings import Settings
 
-__all__ = ["ControlError", "StubServer", "VeventsStub", "vevents_server", "vevents_stub"]
+__all__ = ["ControlError", "StubServer", "VeventsStub", "vevents_server", "vevents_server_tls", "vevents_stub",
+           "vevents_stub_tls"]
 
 _VERSION = "v1.0"
 
@@ -43,14 +45,18 @@ _VERSION = "v1.0"
 class StubServer:
     """One stub in a background thread (in-memory store), with an HTTP client for its control API.
 
-    Built for reuse across tests; `stub()` resets it and hands out the per-test view. TLS, when
-    added, is an option here: `base_url` then starts with `https://` and `ca_cert` names the CA.
+    Built for reuse across tests; `stub()` resets it and hands out the per-test view. With
+    `tls=True` it serves HTTPS with the local test CA (`vevents.server.tls.local_ca(tls_dir)`,
+    the per-user one by default, as `vevents serve --tls`): `base_url` then starts with
+    `https://` and `ca_cert` names the CA file clients must trust.
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, tls: bool = False, tls_dir: str | None = None) -> None:
         from vevents.server.settings import Settings
 
         self.settings = settings or Settings(memory=True, port=0, log_level="warning")
+        self.tls = tls
+        self.tls_dir = tls_dir
         self.root_url = ""
         self.ca_cert: str | None = None
         self._stack = contextlib.ExitStack()
@@ -62,12 +68,21 @@ class StubServer:
         from vevents.server.app import create_app
         from vevents.server.background import serve_in_background
 
+        tls = None
+        if self.tls:
+            from pathlib import Path
+
+            from vevents.server.tls import local_ca
+
+            tls = local_ca(Path(self.tls_dir) if self.tls_dir else None)
+            self.ca_cert = str(tls.ca_cert)
         app = create_app(self.settings)
         self.root_url = self._stack.enter_context(
-            serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level))
+            serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level, tls=tls))
         headers = {"Authorization": f"Bearer {self.settings.control_token}"} if self.settings.control_token else {}
+        verify = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else True
         self._client = self._stack.enter_context(
-            httpx.Client(base_url=self.root_url + "/_vevents", headers=headers, timeout=30))
+            httpx.Client(base_url=self.root_url + "/_vevents", headers=headers, timeout=30, verify=verify))
         return self
 
     def stop(self) -> None:
@@ -230,3 +245,21 @@ def vevents_server() -> Iterator[StubServer]:
 def vevents_stub(vevents_server: StubServer) -> VeventsStub:
     """A stub on 127.0.0.1 in the state it started in: its own state for this test."""
     return vevents_server.stub()
+
+
+@pytest.fixture(scope="session")
+def vevents_server_tls() -> Iterator[StubServer]:
+    """The session's one HTTPS stub (started on first use). Tests use `vevents_stub_tls`."""
+    server = StubServer(tls=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def vevents_stub_tls(vevents_server_tls: StubServer) -> VeventsStub:
+    """`vevents_stub` over HTTPS: `base_url` is `https://127.0.0.1:<port>/v1.0`, and `ca_cert` the
+    local test CA to trust (`NODE_EXTRA_CA_CERTS`, httpx `verify=`); for clients, such as
+    Microsoft's JavaScript client, that send tokens only over HTTPS."""
+    return vevents_server_tls.stub()
