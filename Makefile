@@ -26,7 +26,8 @@ $(CHECK_STAMP): pyproject.toml | $(BIN)/python
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	@# .[test] holds .[check] and the core: the lighter installs are done too.
+	touch $(SERVE_STAMP) $(CHECK_STAMP) $@
 
 $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --no-package-lock --loglevel=error
