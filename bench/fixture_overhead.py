@@ -13,6 +13,11 @@ and the one stub start are not counted. Every stub test makes one GET to the
 stub through one shared httpx client, so the figures compare the fixtures, not the client's
 set-up. Medians over `--rounds`. The machine's load shows in every figure: run it idle.
 
+Then what the control plane adds to every request when no rule and no lag is set (the hook
+in the request pipeline: a flag check and a journal append): the outermost middleware,
+called directly with a trivial inner app, with the control plane as its hook and without
+(microseconds per request; a GET through the whole stub costs about a millisecond).
+
     python bench/fixture_overhead.py            # the table (about a minute)
     python bench/fixture_overhead.py --smoke    # one quick round: proves the script works
 """
@@ -26,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SAMPLE = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f%404aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
@@ -109,6 +115,46 @@ def per_test_ms(source: str, count: int, rounds: int) -> tuple[float, float]:
     return statistics.median(durations) * 1000, statistics.fmean(durations) * 1000
 
 
+def hook_cost_us(calls: int) -> tuple[float, float]:
+    """(without hook, with the control plane as hook): microseconds per request through the
+    outermost middleware around a trivial app, no rule and no lag set."""
+    import asyncio
+
+    from vevents.server.control.gate import ControlGate
+    from vevents.server.control.plane import ControlPlane
+    from vevents.server.middleware import RequestContextMiddleware
+    from vevents.server.store import MemoryStore
+    from vevents.spec import contract
+
+    async def inner(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> dict:  # type: ignore[type-arg]
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:  # type: ignore[type-arg]
+        pass
+
+    plane = ControlPlane(MemoryStore(), contract(), gate=ControlGate(listen_host="127.0.0.1", token=None))
+    path = "/v1.0/solutions/virtualEvents/webinars/" + SAMPLE.replace("%40", "@")
+
+    async def measure(middleware: RequestContextMiddleware) -> float:
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(calls):
+                scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+                         "query_string": b"", "headers": [(b"host", b"127.0.0.1:8080")]}
+                await middleware(scope, receive, send)
+            best = min(best, (time.perf_counter() - started) / calls)
+        return best * 1e6
+
+    bare = RequestContextMiddleware(inner, max_body_bytes=1 << 20)  # type: ignore[arg-type]
+    hooked = RequestContextMiddleware(inner, max_body_bytes=1 << 20, hook=plane)  # type: ignore[arg-type]
+    return asyncio.run(measure(bare)), asyncio.run(measure(hooked))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -129,6 +175,10 @@ def main() -> None:
     (bare, _), (stub, _), (fresh, _) = figures.values()
     print(f"  vevents_stub overhead over a bare test: {stub - bare:.2f} ms; "
           f"a fresh stub per test costs {fresh / stub:.0f}x as much")
+    without, with_hook = hook_cost_us(2_000 if args.smoke else 20_000)
+    print("\nper request through the outermost middleware, no rule and no lag set (us, best of 5)")
+    print(f"  without the control plane   {without:8.1f}")
+    print(f"  with the control plane      {with_hook:8.1f}   (+{with_hook - without:.1f} us: the journal append)")
 
 if __name__ == "__main__":
     main()
