@@ -11,8 +11,8 @@ Installed with vevents, registered through the `pytest11` entry point: any test 
 One stub serves the whole session, in a thread, on 127.0.0.1 and an ephemeral port (starting
 one costs about half a second); each test gets it back as it started - the seed's events, no
 fault rules, no read lag, an empty journal - through the control API's reset, which costs a
-few milliseconds (bench/fixture_overhead.py, docs/benchmarks.md). Every method below is a
-call to the control API (docs/control.md) over the socket, as from any other language.
+few milliseconds (bench/fixture_overhead.py, docs/benchmarks.md). Every method of the stub
+is a call to the control API (docs/control.md) over the socket, as from any other language.
 
 This module is imported by pytest at start-up wherever vevents is installed, so it imports
 nothing heavy until a test asks for the fixture.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -61,6 +61,7 @@ class StubServer:
         self.ca_cert: str | None = None
         self._stack = contextlib.ExitStack()
         self._client: httpx.Client | None = None
+        self._reset: Callable[[], None] | None = None
 
     def start(self) -> StubServer:
         import httpx
@@ -77,6 +78,7 @@ class StubServer:
             tls = local_ca(Path(self.tls_dir) if self.tls_dir else None)
             self.ca_cert = str(tls.ca_cert)
         app = create_app(self.settings)
+        self._reset = app.control.reset
         self.root_url = self._stack.enter_context(
             serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level, tls=tls))
         headers = {"Authorization": f"Bearer {self.settings.control_token}"} if self.settings.control_token else {}
@@ -98,8 +100,12 @@ class StubServer:
         return response.json() if response.content else None
 
     def stub(self) -> VeventsStub:
-        """The stub as it started (reset), for one test."""
-        self.control("POST", "/reset")
+        """The stub as it started, for one test: what `POST /_vevents/reset` does, called in-process
+        (the stub is in this process; its state is guarded by locks), which spares each test a
+        request through the whole stack."""
+        if self._reset is None:
+            raise RuntimeError("the stub is not started")
+        self._reset()
         return VeventsStub(self)
 
 
