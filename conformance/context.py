@@ -61,6 +61,8 @@ class CheckContext:
     extra_tokens: frozenset[str] = frozenset()
     settle: float = 0.0
     """How long a read may lag a write (`--settle`): status_of polls this long for `expect`."""
+    permanence_wait: float = 0.0
+    """`--permanence-wait`: how long the end-of-run sweep waits before looking at canceled events again."""
     findings: list[Violation] = field(default_factory=list)
     _start: int = 0
 

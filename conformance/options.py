@@ -110,6 +110,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("settle", "For eventually consistent targets (a real Graph tenant): re-read an event for up to "
                "SECONDS until it shows the expected status before calling it a violation. 0 reads once.",
                type=float, metavar="SECONDS"),
+    OptionSpec("permanence-wait", "After the end-of-run sweep (every event the run canceled must still read "
+               "canceled), wait SECONDS and sweep again: a longer look at 'canceled is permanent'.",
+               type=float, metavar="SECONDS"),
     OptionSpec("max-events", "The most events the run may create, Schemathesis included; checks that need more "
                "are skipped. Every event the run created is canceled at the end and listed in the reports.",
                type=int, metavar="N"),

@@ -1,79 +1,46 @@
 """The one registry of checks: the suite's own scenario checks and the Schemathesis built-ins.
 
-A check is a small named function with a one-line docstring; the docstring is what
-`vevents check --list-checks` shows. `@check` registers the suite's own checks;
-`schemathesis_phase` registers the built-ins it runs (their results come from one shared
-Schemathesis run, so their function is never called directly).
+A check is a small named function with a one-line docstring (declared with `@check`, see
+`definitions.py`); the docstring is what `vevents check --list-checks` shows. The registry
+imports the modules that declare checks (they do not import it back) and lists the suite's own
+checks first, in declaration order, then the built-ins the Schemathesis phase runs (their
+results come from one shared Schemathesis run, so they have no function).
+
+Where the checks live:
+- `checks.py`: cancel itself (answer, visibility, routes, ids, bodies, auth) and the lifecycle rows;
+- `checks_canceled.py`: the canceled event (other properties kept, every view agrees, no write
+  revives it);
+- `checks_isolation.py`: races between cancel and other writes, tenants and version prefixes;
+- `checks_permanence.py`: the end-of-run sweep over every event the run canceled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
+from .definitions import DECLARED, Check, CheckFunction, check
 from .errors import UsageError
 
-if TYPE_CHECKING:
-    from .context import CheckContext
-
-__all__ = ["REGISTRY", "Check", "CheckFunction", "check", "select"]
-
-CheckFunction = Callable[["CheckContext"], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named check, as listed and reported."""
-
-    name: str
-    description: str
-    function: CheckFunction | None
-    # "vevents" (a scenario run by this suite) or "schemathesis" (a built-in run by the Schemathesis phase).
-    source: str = "vevents"
-    # Judged only with --strict (otherwise reported as skipped).
-    strict_only: bool = False
-
+__all__ = ["REGISTRY", "Check", "CheckFunction", "check", "load_all", "select"]
 
 REGISTRY: dict[str, Check] = {}
 
 
-def _register(item: Check) -> Check:
-    existing = REGISTRY.get(item.name)
-    if existing is not None and existing != item:
-        raise ValueError(f"two checks are named {item.name!r}")
-    REGISTRY[item.name] = item
-    return item
-
-
-def check(*, strict_only: bool = False) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a scenario check; its name is the function's, its description the docstring's first line."""
-
-    def decorate(function: CheckFunction) -> CheckFunction:
-        doc = (function.__doc__ or "").strip().splitlines()
-        if not doc:
-            raise ValueError(f"check {function.__name__} needs a one-line docstring")
-        _register(Check(name=function.__name__, description=doc[0], function=function, strict_only=strict_only))
-        return function
-
-    return decorate
-
-
-def register_builtin(name: str, description: str, *, strict_only: bool = False) -> Check:
-    """Register a Schemathesis built-in check under its Schemathesis name."""
-    item = Check(name=name, description=description, function=None, source="schemathesis", strict_only=strict_only)
-    return _register(item)
-
-
 def load_all() -> dict[str, Check]:
-    """Import the modules that register checks and return the registry (in listing order)."""
-    from . import checks, schemathesis_phase  # noqa: F401 - imported for their registrations
+    """Import the modules that declare checks and return the registry (in listing order)."""
+    from . import checks, checks_canceled, checks_isolation, checks_permanence  # noqa: F401 - imported for their declarations
+    from .schemathesis_phase import BUILTINS
 
-    # The suite's own checks first (they run first), then the built-ins, each in definition order.
-    ordered = sorted(REGISTRY.values(), key=lambda item: item.source != "vevents")
-    if list(REGISTRY.values()) != ordered:
-        REGISTRY.clear()
-        REGISTRY.update((item.name, item) for item in ordered)
+    builtins = [
+        Check(name=name, description=description, function=None, source="schemathesis",
+              strict_only=scope == "strict")
+        for name, (description, scope) in BUILTINS.items()
+    ]
+    clash = {item.name for item in DECLARED} & set(BUILTINS)
+    if clash:
+        raise ValueError(f"checks named like Schemathesis built-ins: {', '.join(sorted(clash))}")
+    REGISTRY.clear()
+    REGISTRY.update((item.name, item) for item in (*DECLARED, *builtins))
     return REGISTRY
 
 

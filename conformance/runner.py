@@ -59,6 +59,8 @@ class CheckConfig:
     """Resends of one request answered 429 (or 503) with Retry-After."""
     max_retry_wait: float = 60.0
     """The run's total time waiting on Retry-After; past it, a throttled answer ends the check."""
+    permanence_wait: float = 0.0
+    """Seconds the end-of-run sweep waits before re-reading every canceled event once more; 0: sweep once."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -70,6 +72,8 @@ class CheckConfig:
             raise UsageError("--timeout must be positive")
         if self.settle < 0:
             raise UsageError("--settle must not be negative")
+        if self.permanence_wait < 0:
+            raise UsageError("--permanence-wait must not be negative")
         if self.max_events < 1:
             raise UsageError("--max-events must be at least 1 (the suite works on events it creates)")
         if self.workers < 1:
@@ -191,7 +195,7 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
     started = time.monotonic()
     with _target(config) as (target, embedded):
         notify(Note(f"target {target.base_url}{' (bundled stub)' if embedded else ''}"))
-        events = EventSource(target, given)
+        events = EventSource(target, given, settle=config.settle)
         events.probe()
         ctx = CheckContext(
             target=target,
@@ -200,6 +204,7 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
             rng=random.Random(seed),
             extra_tokens=frozenset(set(target.tokens) - {"main"}),
             settle=config.settle,
+            permanence_wait=config.permanence_wait,
         )
         results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
     return RunResult(
@@ -225,7 +230,7 @@ def _run_all(
     by_name: dict[str, CheckResult] = {}
     builtins = [item for item in chosen if item.source == "schemathesis" and (config.strict or not item.strict_only)]
     for index, item in enumerate(chosen, 1):
-        if item.source == "schemathesis":
+        if item.source == "schemathesis" or item.final:
             continue
         notify(CheckStarted(item.name, index, total))
         result = _run_one(item, ctx)
@@ -255,6 +260,12 @@ def _run_all(
         elapsed = time.monotonic() - phase_started
         for item in builtins:
             by_name[item.name] = _builtin_result(item, phase, elapsed / len(builtins))
+    # Checks that look back over the whole run (the permanence sweep) come last.
+    for index, item in enumerate(chosen, 1):
+        if item.final:
+            notify(CheckStarted(item.name, index, total))
+            by_name[item.name] = _run_one(item, ctx)
+            notify(CheckFinished(by_name[item.name], index, total))
     results = []
     for index, item in enumerate(chosen, 1):
         result = by_name.get(item.name) or CheckResult(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +19,15 @@ from .errors import NotThisApi, SetupError, UsageError
 from .failures import Skip
 from .target import Exchange, Target, encode_id
 
-__all__ = ["DRAFT", "PUBLISHED", "Event", "EventSource", "GivenEvent", "parse_event_id"]
+__all__ = ["CANCELED", "DRAFT", "PUBLISHED", "Event", "EventSource", "GivenEvent", "parse_event_id"]
 
-# The states, read from the lifecycle table: create leads to draft, publish of a draft to published.
+# The states, read from the lifecycle table: create leads to draft, publish of a draft to
+# published, cancel of a published event to canceled.
 DRAFT = contract().create_outcome.to
 PUBLISHED = contract().outcome("publish", DRAFT).to
+CANCELED = contract().outcome("cancel", PUBLISHED).to
+# How often a settling read is repeated (--settle).
+_SETTLE_POLL = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +76,29 @@ def read_status(exchange: Exchange) -> str | None:
 
 @dataclass(slots=True)
 class EventSource:
-    """Hands out fresh events in a wanted state: created (default) or taken from the given ids."""
+    """Hands out events in a wanted state: created (default) or taken from the given ids.
+
+    Every event the suite creates cannot be deleted (the contract has no DELETE), so events are
+    shared where a check's isolation allows: `shared(kind, state)` hands the same event to every
+    check that only needs one in that state and must not change it (a check that finds it
+    changed calls `discard`), and canceled events verified by one check are `adopt`ed for checks
+    that only probe a canceled event. With `settle` (--settle), every preparatory write is
+    re-read until it shows, so that no check is judged on a write that has not arrived yet.
+    """
 
     target: Target
     given: list[GivenEvent] | None = None
     # An id the target issued, to shape unknown ids like real ones.
     sample_id: str | None = None
+    settle: float = 0.0
+    known: dict[str, Event] = field(default_factory=dict)
+    """Every event created or given in this run, by id."""
     _pool: list[tuple[Event, str]] = field(default_factory=list)
     _spare: list[Event] = field(default_factory=list)
+    _shared: dict[tuple[str, str], list[Event]] = field(default_factory=dict)
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _shared_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 
     @property
     def can_create(self) -> bool:
@@ -94,7 +114,9 @@ class EventSource:
         if not self.given:
             raise UsageError("--event-id was given without an id")
         for given in self.given:
-            self._pool.append(self._identify(given))
+            event, status = self._identify(given)
+            self._pool.append((event, status))
+            self.known[event.id] = event
 
     def _identify(self, given: GivenEvent) -> tuple[Event, str]:
         kinds = [given.kind] if given.kind else list(contract().kinds)
@@ -117,32 +139,81 @@ class EventSource:
     def event(self, kind: str, state: str = PUBLISHED) -> Event:
         """A fresh event of `kind` in `state` (draft or published) that nothing else will touch."""
         if self.can_create:
-            spare = next((item for item in self._spare if item.kind == kind), None)
-            if spare is not None:
-                self._spare.remove(spare)
-                event = spare
-            else:
-                event = self._create(kind)
+            with self._lock:
+                spare = next((item for item in self._spare if item.kind == kind), None)
+                if spare is not None:
+                    self._spare.remove(spare)
+            event = spare if spare is not None else self._create(kind)
             if state == PUBLISHED:
                 self._publish(event)
             return event
-        for index, (event, current) in enumerate(self._pool):
-            if event.kind == kind and (current == state or (current == DRAFT and state == PUBLISHED)):
-                del self._pool[index]
-                if current != state:
-                    self._publish(event)
-                return event
-        raise Skip(f"no given {kind} event left in the {state} state (pass more --event-id {kind}:ID)")
+        with self._lock:
+            for index, (event, current) in enumerate(self._pool):
+                if event.kind == kind and (current == state or (current == DRAFT and state == PUBLISHED)):
+                    del self._pool[index]
+                    break
+            else:
+                raise Skip(f"no given {kind} event left in the {state} state (pass more --event-id {kind}:ID)")
+        if current != state:
+            self._publish(event)
+        return event
 
-    def _create(self, kind: str, *, probing: bool = False) -> Event:
+    def shared(self, kind: str, state: str = PUBLISHED) -> Event:
+        """An event of `kind` in `state` that several checks share; none of them may change it.
+
+        A canceled one is an event a check adopted after verifying its cancel, or else one
+        canceled here as preparation.
+        """
+        key = (kind, state)
+        with self._lock:
+            lock = self._shared_locks.setdefault(key, threading.Lock())
+        with lock:
+            if self._shared.get(key):
+                return self._shared[key][0]
+            if state == CANCELED:
+                event = self.event(kind)
+                self._cancel(event)
+            else:
+                event = self.event(kind, state)
+            self._shared.setdefault(key, []).append(event)
+            return event
+
+    def adopt(self, event: Event, state: str = CANCELED) -> None:
+        """Offer an event a check has brought into `state` (and verified) for sharing."""
+        with self._lock:
+            pool = self._shared.setdefault((event.kind, state), [])
+            if event not in pool:
+                pool.append(event)
+
+    def discard(self, event: Event) -> None:
+        """Stop sharing an event (a check found it was not in its state any more)."""
+        with self._lock:
+            for pool in self._shared.values():
+                if event in pool:
+                    pool.remove(event)
+
+    def create_on(self, kind: str, base_url: str) -> Event | None:
+        """A new (draft) event created through another base URL (another version); None if it refuses."""
+        if not self.can_create:
+            raise Skip("needs a target that creates events (no --event-id)")
+        try:
+            return self._create(kind, base_url=base_url)
+        except SetupError:
+            return None
+
+    def _create(self, kind: str, *, probing: bool = False, base_url: str | None = None) -> Event:
         op = contract().find(action="create", kind=kind)
         body = _example_body(kind)
         body["displayName"] = f"vevents check {next(self._counter)}"
-        exchange = self.target.call(op.method, op.url_path(), json_body=body)
+        exchange = self.target.call(op.method, op.url_path(), json_body=body, base_url=base_url)
         created = exchange.json()
         if exchange.is_success and isinstance(created, dict) and isinstance(created.get("id"), str) and created["id"]:
             self.sample_id = self.sample_id or created["id"]
-            return Event(kind=kind, id=created["id"])
+            event = Event(kind=kind, id=created["id"])
+            with self._lock:
+                self.known[event.id] = event
+            self._settle(event, DRAFT, readable_only=True)
+            return event
         if probing and exchange.status in (401, 403):
             raise SetupError(
                 f"the token was refused creating a {kind[:-1]} ({exchange.describe()}); pass a delegated token "
@@ -162,3 +233,29 @@ class EventSource:
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:
             raise SetupError(f"could not publish a {event.kind[:-1]} to work on: {exchange.describe()}")
+        self._settle(event, PUBLISHED)
+
+    def _cancel(self, event: Event) -> None:
+        op = contract().find(action="cancel", kind=event.kind)
+        exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
+        if not exchange.is_success:
+            raise SetupError(f"could not cancel a {event.kind[:-1]} to work on: {exchange.describe()}")
+        self._settle(event, CANCELED)
+
+    def _settle(self, event: Event, state: str, *, readable_only: bool = False) -> None:
+        """With --settle, re-read the event until it shows `state` (or only answers 200), at most `settle` s.
+
+        A preparatory write that has not shown yet would make the next step judge a stale
+        replica; if it never shows, the check that uses the event judges what it reads.
+        """
+        if self.settle <= 0:
+            return
+        op = contract().find(action="get", kind=event.kind)
+        deadline = time.monotonic() + self.settle
+        while True:
+            exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
+            if exchange.status == 200 and (readable_only or read_status(exchange) == state):
+                return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(min(_SETTLE_POLL, max(0.0, deadline - time.monotonic())))

@@ -30,7 +30,6 @@ from typing import Any
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
 
 from .failures import Violation
-from .registry import register_builtin
 from .target import TOKEN_ENV
 
 __all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schemathesis"]
@@ -55,8 +54,6 @@ BUILTINS: dict[str, tuple[str, str]] = {
     "negative_data_rejection": ("Schemathesis (strict): schema-invalid requests answer 4xx.", "strict"),
     "ensure_resource_availability": ("Schemathesis (strict): a created event is readable right away.", "strict"),
 }
-for _name, (_description, _scope) in BUILTINS.items():
-    register_builtin(_name, _description, strict_only=_scope == "strict")
 
 
 @dataclass(slots=True)

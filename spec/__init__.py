@@ -381,6 +381,10 @@ class Contract:
         """The concrete event kinds (collections), in spec order: webinars, townhalls."""
         return tuple(self.odata_types)
 
+    def writable_properties(self, kind: str) -> frozenset[str]:
+        """The properties a client may set on `kind`: every property but the read-only ones and `@odata.type`."""
+        return frozenset(self.select_properties[kind]) - self.read_only_properties[kind] - {"@odata.type"}
+
 
 def _kind_of(path: str) -> str:
     return path.split("/")[3]

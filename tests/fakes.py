@@ -9,13 +9,18 @@ where Graph's documentation is silent; the default mode must find nothing wrong 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import datetime
 import functools
+import inspect
 import json
 import re
 import time
+import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,10 +33,11 @@ from vevents.server.settings import Settings
 from vevents.server.store import Event, MemoryStore
 from vevents.spec import Outcome, contract
 
-__all__ = ["FAKES", "LAGGING_READS", "SECRET", "VARIANTS", "Fake", "serve"]
+__all__ = ["FAKES", "LAGGING_READS", "LAGGING_WRITES", "SECRET", "VARIANTS", "Fake", "serve"]
 
 SECRET = "vevents-conformance-fakes-secret-0123456789abcdef"
 CANCELED = contract().outcome("cancel", "published").to
+PUBLISHED = contract().outcome("publish", "draft").to
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 App = Callable[..., Awaitable[None]]
@@ -45,6 +51,18 @@ class Request:
     raw_path: bytes
     headers: dict[str, str]
     body: bytes
+    query: bytes = b""
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def with_json(self, value: Any) -> Request:
+        self.body = json.dumps(value).encode()
+        self.headers["content-length"] = str(len(self.body))
+        return self
 
 
 @dataclass(slots=True)
@@ -77,8 +95,9 @@ def envelope(status: int, code: str, message: str) -> Response:
     return Response(status, [(b"content-type", b"application/json")], body)
 
 
-RequestHook = Callable[[Request], "Request | Response"]
+RequestHook = Callable[[Request], "Request | Response | Awaitable[Request | Response]"]
 ResponseHook = Callable[[Request, Response], Response]
+Wrap = Callable[[App, MemoryStore, Settings], App]
 
 
 class Rewrite:
@@ -100,9 +119,12 @@ class Rewrite:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request = Request(scope["method"], scope["path"], scope.get("raw_path") or b"", headers, b"".join(chunks))
+        request = Request(scope["method"], scope["path"], scope.get("raw_path") or b"", headers, b"".join(chunks),
+                          scope.get("query_string") or b"")
         if self.on_request is not None:
             outcome = self.on_request(request)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
             if isinstance(outcome, Response):
                 await _send(send, outcome)
                 return
@@ -111,6 +133,7 @@ class Rewrite:
         scope["method"] = request.method
         scope["path"] = request.path
         scope["raw_path"] = request.raw_path
+        scope["query_string"] = request.query
         scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
         sent = False
 
@@ -362,6 +385,328 @@ def _plain_guid_response(request: Request, response: Response) -> Response:
     return response
 
 
+# ---------------------------------------------------------------------------- issue 10: subtle faults
+def _item(request: Request) -> tuple[str | None, str] | None:
+    """(kind, canonical id) of a request on one event; kind None for the base-type /events routes."""
+    segments = request.path.split("/")
+    if len(segments) < 6 or segments[4] not in (*contract().kinds, "events") or not segments[5]:
+        return None
+    kind = segments[4] if segments[4] in contract().kinds else None
+    return kind, segments[5].lower()
+
+
+def _stored(store: MemoryStore, request: Request) -> Event | None:
+    item = _item(request)
+    found = store.find(item[1], item[0]) if item else []
+    return found[0] if found else None
+
+
+def _force(store: MemoryStore, event: Event, resource: Mapping[str, Any]) -> Event:
+    """Write `resource` over whatever the event holds now (no version check: the fault)."""
+    current = store.find(event.id, event.kind)[0]
+    written = replace(current, resource=dict(resource))
+    store.replace([written])
+    return written
+
+
+def _json_response(status: int, value: Any) -> Response:
+    return Response(status, [(b"content-type", b"application/json")], json.dumps(value).encode())
+
+
+class _CancelRewritesStore(MemoryStore):
+    """Cancel also rewrites other properties (`tombstone`), as a careless "mark as canceled" does."""
+
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        written = []
+        for event in events:
+            before = super().find(event.id, event.kind)
+            if event.status == CANCELED and before and before[0].status != CANCELED:
+                event = event.changed(**self.tombstone(event.resource))
+            written.append(event)
+        return super().replace(written)
+
+
+class BlankingTombstoneStore(_CancelRewritesStore):
+    """Cancel blanks the description (the event becomes a tombstone)."""
+
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"description": None}
+
+
+class CanceledPrefixStore(_CancelRewritesStore):
+    """Cancel prefixes the display name with "Canceled: " (as calendar invitations do)."""
+
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"displayName": f"Canceled: {resource.get('displayName')}"}
+
+
+class EndsNowStore(_CancelRewritesStore):
+    """Cancel sets the end to the moment of the cancel ("it ended now")."""
+
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return {"endDateTime": {"dateTime": now, "timeZone": "UTC"}}
+
+
+REVERT_AFTER_SECONDS = 0.5
+
+
+class RevertingStore(MemoryStore):
+    """A cancel lives in a cache whose entry expires: REVERT_AFTER_SECONDS later the event is published again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._canceled_at: dict[tuple[str, str], float] = {}
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        done = super().replace(events)
+        if done:
+            for event in events:
+                if event.status == CANCELED:
+                    self._canceled_at[(event.kind, event.id)] = time.monotonic()
+        return done
+
+    def _expired(self, events: Iterable[Event]) -> list[Event]:
+        now = time.monotonic()
+
+        def expired(event: Event) -> bool:
+            canceled_at = self._canceled_at.get((event.kind, event.id), now)
+            return event.status == CANCELED and now - canceled_at > REVERT_AFTER_SECONDS
+
+        return [event.changed(status=PUBLISHED) if expired(event) else event for event in events]
+
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        return self._expired(super().find(event_id, kind))
+
+    def list(self, kind: str, tenant: str) -> list[Event]:
+        return self._expired(super().list(kind, tenant))
+
+
+class FlushingStore(MemoryStore):
+    """Every create writes the tenant's collection back from the snapshot taken at the previous create."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._snapshot: dict[tuple[str, str], str] = {}
+
+    def create(self, event: Event) -> bool:
+        done = super().create(event)
+        for (kind, event_id), status in self._snapshot.items():
+            current = super().find(event_id, kind)
+            if current and current[0].status == CANCELED and status != CANCELED:
+                super().replace([current[0].changed(status=status)])
+        self._snapshot = {
+            (other.kind, other.id): other.status for kind in contract().kinds for other in self.list(kind, event.tenant)
+        }
+        return done
+
+
+def _app_token() -> str:
+    return "Bearer " + mint_token(secret=SECRET, tenant=SEED_TENANT, roles=("VirtualEvent.Read.All",))
+
+
+PAGE_SIZE = 2
+
+
+def _is_list(request: Request) -> bool:
+    return request.method == "GET" and request.path.rstrip("/").split("/")[-1] in contract().kinds
+
+
+def _lists_for_delegated_users(request: Request) -> Request:
+    # Lists open to delegated tokens (Graph: application tokens only), in pages of PAGE_SIZE.
+    if _is_list(request) and _claims(request) is not None:
+        request.headers["authorization"] = _app_token()
+        query = urllib.parse.parse_qsl(request.query.decode("latin-1"))
+        skip = next((value for name, value in query if name == "$skiptoken"), "0")
+        request.headers["x-fake-skip"] = skip if skip.isdigit() else "0"
+        request.query = urllib.parse.urlencode([(n, v) for n, v in query if n != "$skiptoken"]).encode()
+    return request
+
+
+def _paged(request: Request, response: Response) -> Response:
+    body = response.json()
+    if not (_is_list(request) and response.status == 200 and isinstance(body, dict)):
+        return response
+    skip = int(request.headers.get("x-fake-skip", "0"))
+    items = body.get("value", [])
+    page = {"value": items[skip : skip + PAGE_SIZE]}
+    if skip + PAGE_SIZE < len(items):
+        host = request.headers.get("host", "127.0.0.1")
+        page["@odata.nextLink"] = f"http://{host}{request.path}?$skiptoken={skip + PAGE_SIZE}"
+    return response.with_body(json.dumps(page).encode())
+
+
+def _list_caches_status(request: Request, response: Response) -> Response:
+    # The list is served from a cache filled before the cancel: it still says published.
+    response = _paged(request, response)
+    if _is_list(request) and response.status == 200:
+        return response.with_body(response.body.replace(f'"{CANCELED}"'.encode(), f'"{PUBLISHED}"'.encode()))
+    return response
+
+
+def _select_reads_stale_copy(request: Request, response: Response) -> Response:
+    # $select reads go to a projection that cancel does not update.
+    if request.method == "GET" and "$select" in urllib.parse.unquote(request.query.decode("latin-1")):
+        return response.with_body(response.body.replace(f'"{CANCELED}"'.encode(), f'"{PUBLISHED}"'.encode()),
+                                  response.header("content-type"))
+    return response
+
+
+def _beta_hides_canceled(request: Request, response: Response) -> Response:
+    if request.method == "GET" and request.path.startswith("/beta/") and f'"{CANCELED}"'.encode() in response.body:
+        return envelope(404, "itemNotFound", "The virtual event was not found.")
+    return response
+
+
+async def _update_applies_status(store: MemoryStore, request: Request) -> Request | Response:
+    # Every member of an update body is applied, the read-only status included.
+    body = request.json()
+    event = _stored(store, request)
+    if request.method == "PATCH" and isinstance(body, dict) and "status" in body and event is not None:
+        _force(store, event, {**event.resource, "status": body.pop("status")})
+        return request.with_json(body)
+    return request
+
+
+async def _update_with_id_replaces(store: MemoryStore, request: Request) -> Request | Response:
+    # An update naming the id is taken as a replacement of the whole event (an upsert), published.
+    body = request.json()
+    event = _stored(store, request)
+    if request.method == "PATCH" and isinstance(body, dict) and "id" in body and event is not None:
+        resource = {"@odata.type": event.resource["@odata.type"], "createdBy": event.resource.get("createdBy"),
+                    **body, "id": event.id, "status": PUBLISHED}
+        return _json_response(200, _force(store, event, resource).resource)
+    return request
+
+
+async def _beta_publish_revives(store: MemoryStore, request: Request) -> Request | Response:
+    # The beta prefix's publish forgot the canceled guard.
+    event = _stored(store, request)
+    if (request.method == "POST" and request.path.startswith("/beta/") and request.path.endswith("/publish")
+            and event is not None and event.status == CANCELED):
+        _force(store, event, {**event.resource, "status": PUBLISHED})
+        return Response(204, [], b"")
+    return request
+
+
+RACE_WINDOW_SECONDS = 0.2
+
+
+def _stale_write(action: str) -> Callable[[MemoryStore, Request], Awaitable[Request | Response]]:
+    """A write decided on the event as read RACE_WINDOW_SECONDS earlier, stored without checking it changed."""
+
+    async def hook(store: MemoryStore, request: Request) -> Request | Response:
+        is_action = request.method == "PATCH" if action == "update" else request.path.endswith(f"/{action}")
+        before = _stored(store, request) if is_action and request.method in ("PATCH", "POST") else None
+        if before is None or before.status != PUBLISHED:
+            return request
+        await asyncio.sleep(RACE_WINDOW_SECONDS)
+        now = _stored(store, request)
+        if now is None or now.status != CANCELED:
+            return request
+        body = request.json() if action == "update" else {}
+        written = _force(store, now, {**before.resource, **(body if isinstance(body, dict) else {})})
+        return _json_response(200, written.resource) if action == "update" else Response(204, [], b"")
+
+    return hook
+
+
+def _tenant_ignored(only_cancel: bool) -> RequestHook:
+    pattern = re.compile(rf"/({GUID})(@|%40)({GUID})(/|$)")
+
+    def hook(request: Request) -> Request:
+        if only_cancel and not _is_cancel(request):
+            return request
+        request.path = pattern.sub(rf"/\1@{SEED_TENANT}\4", request.path)
+        request.raw_path = pattern.sub(rf"/\1@{SEED_TENANT}\4", request.raw_path.decode("latin-1")).encode()
+        return request
+
+    return hook
+
+
+def _separate_stores(app: App, store: MemoryStore, settings: Settings) -> App:
+    """/beta is served by a second stub with its own store."""
+    beta = create_app(settings, store=MemoryStore())
+
+    async def route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chosen = beta if scope["type"] == "http" and scope["path"].startswith("/beta/") else app
+        await chosen(scope, receive, send)
+
+    return route
+
+
+def _with_store(hook: Callable[[MemoryStore, Request], Awaitable[Request | Response]]) -> Wrap:
+    def wrap(app: App, store: MemoryStore, settings: Settings) -> App:
+        return Rewrite(app, request=functools.partial(hook, store))
+
+    return wrap
+
+
+# Correct, but every read lags every write by WRITE_LAG_SECONDS (create, publish, update, cancel).
+WRITE_LAG_SECONDS = 0.15
+_READING: contextvars.ContextVar[bool] = contextvars.ContextVar("vevents_fake_reading", default=False)
+
+
+class LaggingStore(MemoryStore):
+    """Writes land at once; GETs see every event as it was WRITE_LAG_SECONDS ago (a replica)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._history: dict[tuple[str, str], list[tuple[float, Event]]] = {}
+
+    def _remember(self, events: Iterable[Event]) -> None:
+        now = time.monotonic()
+        for event in events:
+            self._history.setdefault((event.kind, event.id), []).append((now, event))
+
+    def create(self, event: Event) -> bool:
+        done = super().create(event)
+        if done:
+            self._remember([event])
+        return done
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        done = super().replace(events)
+        if done:
+            self._remember(events)
+        return done
+
+    def _lagged(self, events: Iterable[Event]) -> list[Event]:
+        if not _READING.get():
+            return list(events)
+        horizon = time.monotonic() - WRITE_LAG_SECONDS
+        shown = []
+        for event in events:
+            history = self._history.get((event.kind, event.id))
+            if history is None:  # the seed: older than any lag
+                shown.append(event)
+                continue
+            seen = [item for moment, item in history if moment <= horizon]
+            if seen:
+                shown.append(event.changed(**seen[-1].resource))
+        return shown
+
+    def find(self, event_id: str, kind: str | None = None) -> list[Event]:
+        return self._lagged(super().find(event_id, kind))
+
+    def list(self, kind: str, tenant: str) -> list[Event]:
+        return self._lagged(super().list(kind, tenant))
+
+
+def _reads_lag(app: App, store: MemoryStore, settings: Settings) -> App:
+    async def marked(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = _READING.set(scope["type"] == "http" and scope["method"] == "GET")
+        try:
+            await app(scope, receive, send)
+        finally:
+            _READING.reset(token)
+
+    return marked
+
+
 # ---------------------------------------------------------------------------- the catalogue
 @dataclass(frozen=True, slots=True)
 class Fake:
@@ -376,10 +721,15 @@ class Fake:
     response: ResponseHook | None = None
     # Schemathesis built-ins that must catch it too (the catalogue test runs only these).
     schemathesis_checks: tuple[str, ...] = field(default=())
+    # Wraps the app with access to its store (faults that write behind the stub's back).
+    wrap: Wrap | None = None
 
     def app(self) -> Any:
         settings = Settings(memory=True, port=0, secret=SECRET, log_level="critical", lifecycle=self.lifecycle)
-        app = create_app(settings, store=self.store() if self.store else None)
+        store = self.store() if self.store else MemoryStore()
+        app = create_app(settings, store=store)
+        if self.wrap is not None:
+            app = self.wrap(app, store, settings)
         if self.request or self.response:
             return Rewrite(app, request=self.request, response=self.response)
         return app
@@ -425,6 +775,44 @@ FAKES: tuple[Fake, ...] = (
          request=_anyone_may_cancel),
     Fake("malformed_id_crash", "an id that is not a GUID answers 500", "malformed_id_rejected",
          request=_malformed_id_crash),
+    # Cancel changes only the status.
+    Fake("tombstone_blanks_description", "cancel blanks the description", "cancel_keeps_other_properties",
+         store=BlankingTombstoneStore),
+    Fake("cancel_prefixes_name", "cancel renames the event \"Canceled: <name>\"", "cancel_keeps_other_properties",
+         store=CanceledPrefixStore),
+    Fake("cancel_ends_now", "cancel sets the end time to the moment of the cancel", "cancel_keeps_other_properties",
+         store=EndsNowStore),
+    # Every view agrees.
+    Fake("list_caches_status", "lists (paged, open to delegated tokens) still show a canceled event as published",
+         "canceled_views_agree", request=_lists_for_delegated_users, response=_list_caches_status),
+    Fake("select_reads_stale_copy", "a $select read shows a canceled event as published", "canceled_views_agree",
+         response=_select_reads_stale_copy),
+    Fake("beta_hides_canceled", "the beta prefix answers 404 for a canceled event", "canceled_views_agree",
+         response=_beta_hides_canceled),
+    # Permanent over time.
+    Fake("cancel_reverts_after_delay", f"a canceled event reads published again {REVERT_AFTER_SECONDS:g} s later",
+         "canceled_stays_canceled", store=RevertingStore),
+    Fake("create_flushes_cancels", "each create writes the collection back from a stale snapshot, undoing cancels",
+         "canceled_stays_canceled", store=FlushingStore),
+    # No write revives a canceled event.
+    Fake("update_applies_status", "an update applies a read-only `status` in its body", "no_write_revives_canceled",
+         wrap=_with_store(_update_applies_status)),
+    Fake("update_with_id_replaces", "an update naming the id replaces the event, published",
+         "no_write_revives_canceled", wrap=_with_store(_update_with_id_replaces)),
+    Fake("beta_publish_revives", "publish through the beta prefix revives a canceled event",
+         "no_write_revives_canceled", wrap=_with_store(_beta_publish_revives)),
+    # Concurrency.
+    Fake("update_race_overwrites_cancel", "an update racing a cancel overwrites it with its stale read",
+         "cancel_wins_races", wrap=_with_store(_stale_write("update"))),
+    Fake("publish_race_overwrites_cancel", "a publish racing a cancel overwrites it with its stale read",
+         "cancel_wins_races", wrap=_with_store(_stale_write("publish"))),
+    # Isolation.
+    Fake("tenant_suffix_ignored", "the tenant part of an id is ignored (another tenant's suffix finds the event)",
+         "other_tenant_id_not_found", request=_tenant_ignored(only_cancel=False)),
+    Fake("cancel_ignores_tenant", "cancel ignores the tenant part of the id", "other_tenant_id_not_found",
+         request=_tenant_ignored(only_cancel=True)),
+    Fake("separate_stores_per_prefix", "/v1.0 and /beta keep separate stores", "versions_share_one_store",
+         wrap=_separate_stores),
 )
 
 VARIANTS: tuple[Fake, ...] = (
@@ -442,11 +830,16 @@ VARIANTS: tuple[Fake, ...] = (
     Fake("plain_guid_ids", "event ids are plain GUIDs (no @tenant)",
          request=_plain_guid_request, response=_plain_guid_response),
     Fake("v1_only", "serves /v1.0 only: every /beta request answers 404", request=_v1_only),
+    Fake("delegated_lists_paged", f"lists open to delegated tokens, {PAGE_SIZE} events per page with @odata.nextLink",
+         request=_lists_for_delegated_users, response=_paged),
 )
 
 # Correct, but its reads lag its writes (like Graph's replicas): caught by default, fine with --settle.
 LAGGING_READS = Fake("lagging_reads", f"reads show a cancel only {LAG_SECONDS} s after it was answered",
                      "cancel_is_visible", response=_lagging_reads)
+# Correct, but every read lags every write (create, publish, update, cancel): fine with --settle.
+LAGGING_WRITES = Fake("lagging_writes", f"reads show every write only {WRITE_LAG_SECONDS} s after it was answered",
+                      "cancel_is_visible", store=LaggingStore, wrap=_reads_lag)
 
 
 @functools.cache

@@ -4,7 +4,7 @@ every correct-but-different implementation passes the default mode."""
 from __future__ import annotations
 
 import pytest
-from fakes import FAKES, LAGGING_READS, VARIANTS, Fake, judge, tokens
+from fakes import FAKES, LAGGING_READS, LAGGING_WRITES, VARIANTS, Fake, judge, tokens
 
 from vevents.conformance import Outcome, list_checks
 
@@ -16,7 +16,7 @@ FAST = {"max_examples": 3, "seed": SEED}
 
 def test_catalogue_is_big_and_names_real_checks() -> None:
     names = {item.name for item in list_checks()}
-    assert len(FAKES) >= 12
+    assert len(FAKES) >= 36
     assert len({fake.name for fake in FAKES}) == len(FAKES)
     for fake in FAKES:
         assert fake.expected_check in names, fake.name
@@ -65,3 +65,15 @@ def test_settle_waits_for_an_eventually_consistent_read() -> None:
     # ...with --settle the suite re-reads until the write shows, and finds nothing wrong.
     settled = judge(LAGGING_READS, checks=("cancel_is_visible",), settle=3.0, **FAST)
     assert settled.failed_checks() == []
+
+
+def test_settle_waits_for_every_preparatory_write() -> None:
+    # Reads that lag every write (create, publish, update, cancel), not only cancel: read at once,
+    # a correct target looks broken everywhere, the "changes nothing" checks included...
+    plain = judge(LAGGING_WRITES, checks=("vevents",), **FAST)
+    assert {"cancel_is_visible", "auth_required", "cancel_path_other_methods", "read_only_token_forbidden",
+            "other_user_forbidden"} <= set(plain.failed_checks())
+    # ...with --settle every preparatory write is re-read until it shows, and every check passes.
+    settled = judge(LAGGING_WRITES, checks=("vevents",), settle=3.0, **FAST)
+    assert settled.failed_checks() == [], [str(v) for item in settled.results for v in item.violations]
+    assert not [item.name for item in settled.results if item.outcome is Outcome.ERROR]
