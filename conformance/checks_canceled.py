@@ -72,15 +72,14 @@ def cancel_keeps_other_properties(ctx: CheckContext) -> None:
     """Cancel changes only the status: every other property (name, description, times, ...) reads as before."""
     for kind in KINDS:
         event = ctx.event(kind)
-        before = _body(read_until(ctx, lambda event=event: ctx.get(event),
-                                  lambda x: read_status(x) == PUBLISHED))
+        before = _body(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == PUBLISHED))
         if not before:
             ctx.fail(f"GET of a published {kind[:-1]} did not answer 200 with the event", events=[event])
         exchange = ctx.cancel(event)
         ctx.no_server_error(exchange, events=[event])
         if not exchange.is_success:
             ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
-        read = read_until(ctx, lambda event=event: ctx.get(event), lambda x: read_status(x) == CANCELED)
+        read = read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED)
         after = _body(read)
         if after.get("status") != CANCELED:
             ctx.fail(f"after cancel the {kind[:-1]}'s status is {after.get('status')!r}, expected {CANCELED!r}",
@@ -216,12 +215,12 @@ def no_write_revives_canceled(ctx: CheckContext) -> None:
         where = f" on {urllib.parse.urlsplit(base_url).path.rsplit('/', 1)[-1]}" if base_url else ""
         writes: list[tuple[str, Callable[[], Exchange], bool]] = []
         for label, body in _read_only_bodies(ctx, event, current):
-            writes.append((label, lambda body=body, base_url=base_url: ctx.call(
-                "update", event, json_body=body, base_url=base_url), bool(set(body) & read_only)))
+            update = functools.partial(ctx.call, "update", event, json_body=body, base_url=base_url)
+            writes.append((label, update, bool(set(body) & read_only)))
         for action in ("publish", "cancel"):
             for route in (kind, SDK_KIND):
-                writes.append((f"{action} through /{route}", lambda action=action, route=route, base_url=base_url:
-                               ctx.call(action, event, kind=route, base_url=base_url), False))
+                other = functools.partial(ctx.call, action, event, kind=route, base_url=base_url)
+                writes.append((f"{action} through /{route}", other, False))
         for label, send, carries_read_only in writes:
             exchange = send()
             ctx.no_server_error(exchange, events=[event])

@@ -60,7 +60,7 @@ def parse_event_id(value: str) -> GivenEvent:
 
 def _example_body(kind: str) -> dict[str, Any]:
     """The create example the spec gives for this kind, moved into the future."""
-    body = contract().create_example(kind)
+    body: dict[str, Any] = contract().create_example(kind)
     start = datetime.datetime.now(datetime.UTC).replace(microsecond=0, second=0, minute=0) + datetime.timedelta(days=30)
     for name, moment in (("startDateTime", start), ("endDateTime", start + datetime.timedelta(hours=1))):
         if isinstance(body.get(name), dict):
@@ -96,7 +96,7 @@ class EventSource:
     _pool: list[tuple[Event, str]] = field(default_factory=list)
     _spare: list[Event] = field(default_factory=list)
     _shared: dict[tuple[str, str], list[Event]] = field(default_factory=dict)
-    _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _shared_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 

@@ -30,7 +30,7 @@ from typing import Any
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
 
 from .failures import Violation
-from .target import TOKEN_ENV
+from .target import GARBAGE_TOKEN, TOKEN_ENV
 
 __all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schemathesis"]
 
@@ -240,6 +240,23 @@ def _collect(results: Mapping[str, BuiltinResult], recorder: Any, token: str) ->
                 result.errors += 1
 
 
+_AUTH_HEADER = re.compile(r"""\s*-H\s+(['"])Authorization: [^'"]*\1""", re.IGNORECASE)
+
+
+def _as_sent(code_sample: str, failure: Any) -> str:
+    """The code sample with the credentials `ignored_auth` really sent: none, or an invalid token.
+
+    Schemathesis filters the header to `[Filtered]`, which `_mask` would turn into the valid
+    token: the replay would then succeed for the wrong reason and reproduce nothing.
+    """
+    scenario = str(getattr(failure, "scenario", ""))
+    if scenario == "no_auth":
+        return _AUTH_HEADER.sub("", code_sample)
+    if scenario in ("invalid_auth", "generated_auth"):
+        return _AUTH_HEADER.sub(f" -H 'Authorization: Bearer {GARBAGE_TOKEN}'", code_sample)
+    return code_sample
+
+
 def _add_failure(results: Mapping[str, BuiltinResult], name: str, failure: Any, code_sample: str, token: str) -> None:
     result = results.get(name)
     if result is None:
@@ -253,7 +270,7 @@ def _add_failure(results: Mapping[str, BuiltinResult], name: str, failure: Any, 
         Violation(
             title=f"{failure.operation}: {failure.title}",
             message=_mask(str(failure.message), token),
-            repro=tuple(_mask(code_sample, token).splitlines()),
+            repro=tuple(_mask(_as_sent(code_sample, failure), token).splitlines()),
             documented=documented,
         )
     )

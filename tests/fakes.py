@@ -33,7 +33,10 @@ from vevents.server.settings import Settings
 from vevents.server.store import Event, MemoryStore
 from vevents.spec import Outcome, contract
 
-__all__ = ["FAKES", "LAGGING_READS", "LAGGING_WRITES", "SECRET", "VARIANTS", "Fake", "serve"]
+__all__ = [
+    "FAKES", "LAGGING_READS", "LAGGING_WRITES", "SECRET", "SLOW_REVERT", "SLOW_REVERT_SECONDS", "VARIANTS", "Fake",
+    "serve",
+]
 
 SECRET = "vevents-conformance-fakes-secret-0123456789abcdef"
 CANCELED = contract().outcome("cancel", "published").to
@@ -244,6 +247,13 @@ def _unknown_cancel_204(request: Request, response: Response) -> Response:
 
 def _ignore_auth(request: Request) -> Request:
     return request if _claims(request) is not None else _as_organizer(request)
+
+
+def _invalid_token_acts_as_organizer(request: Request) -> Request:
+    # A missing token is refused, but any bearer value is taken at its word.
+    if request.headers.get("authorization") and _claims(request) is None:
+        return _as_organizer(request)
+    return request
 
 
 def _problem_json(request: Request, response: Response) -> Response:
@@ -457,6 +467,8 @@ REVERT_AFTER_SECONDS = 0.5
 class RevertingStore(MemoryStore):
     """A cancel lives in a cache whose entry expires: REVERT_AFTER_SECONDS later the event is published again."""
 
+    revert_after = REVERT_AFTER_SECONDS
+
     def __init__(self) -> None:
         super().__init__()
         self._canceled_at: dict[tuple[str, str], float] = {}
@@ -474,7 +486,7 @@ class RevertingStore(MemoryStore):
 
         def expired(event: Event) -> bool:
             canceled_at = self._canceled_at.get((event.kind, event.id), now)
-            return event.status == CANCELED and now - canceled_at > REVERT_AFTER_SECONDS
+            return event.status == CANCELED and now - canceled_at > self.revert_after
 
         return [event.changed(status=PUBLISHED) if expired(event) else event for event in events]
 
@@ -483,6 +495,15 @@ class RevertingStore(MemoryStore):
 
     def list(self, kind: str, tenant: str) -> list[Event]:
         return self._expired(super().list(kind, tenant))
+
+
+SLOW_REVERT_SECONDS = 4.0
+
+
+class SlowRevertingStore(RevertingStore):
+    """As RevertingStore, but the cache keeps the cancel for SLOW_REVERT_SECONDS."""
+
+    revert_after = SLOW_REVERT_SECONDS
 
 
 class FlushingStore(MemoryStore):
@@ -753,6 +774,8 @@ FAKES: tuple[Fake, ...] = (
          response=_unknown_cancel_204),
     Fake("auth_ignored", "missing or invalid tokens act as the organizer", "auth_required",
          request=_ignore_auth, schemathesis_checks=("ignored_auth",)),
+    Fake("invalid_token_accepted", "any invalid bearer token acts as the organizer (a missing one is refused)",
+         "auth_required", request=_invalid_token_acts_as_organizer),
     Fake("problem_json_errors", "errors are RFC 7807 application/problem+json", "error_envelope",
          response=_problem_json, schemathesis_checks=("content_type_conformance",)),
     Fake("misspelt_status", "the canceled status is spelt `cancelled`", "cancel_is_visible", response=_misspell),
@@ -837,6 +860,9 @@ VARIANTS: tuple[Fake, ...] = (
 # Correct, but its reads lag its writes (like Graph's replicas): caught by default, fine with --settle.
 LAGGING_READS = Fake("lagging_reads", f"reads show a cancel only {LAG_SECONDS} s after it was answered",
                      "cancel_is_visible", response=_lagging_reads)
+# A fault that shows only after the run: the reason for --permanence-wait.
+SLOW_REVERT = Fake("cancel_reverts_slowly", f"a canceled event reads published again {SLOW_REVERT_SECONDS:g} s later",
+                   "canceled_stays_canceled", store=SlowRevertingStore)
 # Correct, but every read lags every write (create, publish, update, cancel): fine with --settle.
 LAGGING_WRITES = Fake("lagging_writes", f"reads show every write only {WRITE_LAG_SECONDS} s after it was answered",
                       "cancel_is_visible", store=LaggingStore, wrap=_reads_lag)

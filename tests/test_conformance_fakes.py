@@ -4,9 +4,20 @@ every correct-but-different implementation passes the default mode."""
 from __future__ import annotations
 
 import pytest
-from fakes import FAKES, LAGGING_READS, LAGGING_WRITES, VARIANTS, Fake, judge, tokens
+from fakes import (
+    FAKES,
+    LAGGING_READS,
+    LAGGING_WRITES,
+    SLOW_REVERT,
+    SLOW_REVERT_SECONDS,
+    VARIANTS,
+    Fake,
+    judge,
+    tokens,
+)
 
 from vevents.conformance import Outcome, list_checks
+from vevents.conformance.target import GARBAGE_TOKEN
 
 SEED = 20261124
 # The catalogue runs the suite's own checks plus only the built-ins a fake names, with few
@@ -77,3 +88,28 @@ def test_settle_waits_for_every_preparatory_write() -> None:
     settled = judge(LAGGING_WRITES, checks=("vevents",), settle=3.0, **FAST)
     assert settled.failed_checks() == [], [str(v) for item in settled.results for v in item.violations]
     assert not [item.name for item in settled.results if item.outcome is Outcome.ERROR]
+
+
+def test_ignored_auth_reproduction_sends_what_the_check_sent() -> None:
+    # Schemathesis probed with an invalid token and was let in: the replay must send an invalid
+    # token too (not the valid one, which would succeed for the wrong reason), and no secret.
+    fake = next(item for item in FAKES if item.name == "invalid_token_accepted")
+    result = judge(fake, checks=("ignored_auth",), phases=("examples",), **FAST)
+    caught = next(item for item in result.results if item.name == "ignored_auth")
+    assert caught.violations, result.failed_checks()
+    for violation in caught.violations:
+        replay = "\n".join(violation.repro)
+        assert f"Authorization: Bearer {GARBAGE_TOKEN}" in replay, replay
+        assert "$VEVENTS_TOKEN" not in replay and not any(secret in replay for secret in tokens().values())
+
+
+def test_permanence_wait_takes_a_longer_look() -> None:
+    # A cancel that expires from a cache a few seconds later: a short run ends before it shows...
+    checks = ("cancel_is_visible", "canceled_stays_canceled")
+    quick = judge(SLOW_REVERT, checks=checks, **FAST)
+    assert quick.failed_checks() == []
+    # ...--permanence-wait sweeps once more after waiting, and sees every canceled event revert.
+    patient = judge(SLOW_REVERT, checks=checks, permanence_wait=SLOW_REVERT_SECONDS + 0.5, **FAST)
+    assert patient.failed_checks() == ["canceled_stays_canceled"]
+    sweep = next(item for item in patient.results if item.name == "canceled_stays_canceled")
+    assert all("after the end of the run" in violation.title for violation in sweep.violations)
