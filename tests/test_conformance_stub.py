@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,11 @@ def _findings(result: RunResult) -> list[str]:
 
 
 @pytest.mark.slow
-def test_default_run_against_the_stub_finds_nothing_in_time() -> None:
-    started = time.monotonic()
+def test_default_run_against_the_stub_finds_nothing() -> None:
+    # (How long it takes is a benchmark figure, bench/suite_cost.py, not a test.)
     result = run(CheckConfig(seed=SEED))
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, "\n".join(_findings(result))
     assert result.embedded
-    assert elapsed < 60, f"the default run took {elapsed:.1f} s"
     # Everything ran: the built-ins judged responses, only strict-only checks were skipped.
     skipped = {item.name for item in result.results if item.outcome is Outcome.SKIPPED}
     assert skipped == {item.name for item in list_checks() if item.strict_only}
