@@ -201,6 +201,15 @@ class PostgresStore:
 
         return self._guarded(read)
 
+    def all_events(self) -> list[Event]:
+        """Every event, of every tenant (the control API's state view)."""
+
+        def read() -> list[Event]:
+            rows = self._query("SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id")
+            return [self._row(*row) for row in rows]
+
+        return self._guarded(read)
+
     def list(self, kind: str, tenant: str) -> list[Event]:
         def read() -> list[Event]:
             rows = self._query(
@@ -274,15 +283,6 @@ class PostgresStore:
             return len(rows)
 
         return self._guarded(write)
-
-    def all_events(self) -> list[Event]:
-        """Every event, of every tenant (the control API's state view)."""
-
-        def read() -> list[Event]:
-            rows = self._query("SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id")
-            return [self._row(*row) for row in rows]
-
-        return self._guarded(read)
 
     def ping(self) -> bool:
         """Whether the database answers right now (for the readiness endpoint)."""
