@@ -46,9 +46,8 @@ def control_path() -> str:
 
 @functools.cache
 def _resolved() -> Mapping[str, Any]:
-    document = parse_yaml(control_text())
+    document: dict[str, Any] = parse_yaml(control_text())
     graph_schemas = _parsed()["components"]["schemas"]
-    schemas = document["components"]["schemas"]
     pending: list[str] = []
 
     def localise(node: Any) -> Any:
@@ -66,7 +65,7 @@ def _resolved() -> Mapping[str, Any]:
         return node
 
     document = localise(document)
-    schemas = document["components"]["schemas"]
+    schemas: dict[str, Any] = document["components"]["schemas"]
     # Copy the Graph contract's schemas in, with the schemas they refer to in turn.
     while pending:
         name = pending.pop()

@@ -53,11 +53,13 @@ class ReadLag:
             else:
                 self.event_ms[canonical_event_id(event_id) or event_id] = ms
 
-    def clear(self, global_ms: int = 0) -> None:
-        """No per-event lag, `global_ms` (default none), and every pending write shows now."""
+    def clear(self, global_ms: int = 0, *, keep_settings: bool = False) -> None:
+        """Every pending write shows now; and (unless `keep_settings`) no per-event lag and
+        `global_ms` (default none)."""
         with self._lock:
-            self.global_ms = global_ms
-            self.event_ms.clear()
+            if not keep_settings:
+                self.global_ms = global_ms
+                self.event_ms.clear()
             self._pending.clear()
 
     def to_json(self) -> dict[str, Any]:
@@ -134,6 +136,11 @@ class _LaggedWrites:
 
     def seed(self, events: Iterable[Event]) -> int:
         return self._store.seed(events)
+
+    def reset(self, events: Iterable[Event]) -> int:
+        # The events written under a lag are gone: nothing is pending any more.
+        self._lag.clear(self._lag.global_ms, keep_settings=True)
+        return self._store.reset(events)
 
     def close(self) -> None:
         self._store.close()
