@@ -184,6 +184,7 @@ def test_journal_records_graph_requests_and_filters(stub: Stub, http: httpx.Clie
     assert select(operationId="cancelTownhall") == ["cancelTownhall", "cancelTownhall"]
     assert select(method="get") == ["getWebinar"]
     assert select(status=204, eventId=SAMPLE_ID.upper()) == ["cancelTownhall", "cancelTownhall"]
+    assert select(eventId=SAMPLE_ID.replace("@", "%40")) == ["getWebinar", "cancelTownhall", "cancelTownhall"]
     assert select(since=(datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)).isoformat()) == []
     assert select(since=before.isoformat()) == ["getWebinar", "cancelTownhall", "cancelTownhall"]
     assert_envelope(http.get(control(stub, "/journal"), params={"since": "yesterday"}), 400, "invalidRequest")

@@ -85,7 +85,8 @@ def test_drop_closes_the_connection_without_an_answer(stub: Stub, auth: Callable
 
 def test_every_nth_fires_on_every_nth_matching_request(stub: Stub, http: httpx.Client,
                                                        auth: Callable[..., dict[str, str]]) -> None:
-    add(http, stub, action="throttle", retryAfterSeconds=0, every=3, match={"eventId": SAMPLE_ID.upper()})
+    add(http, stub, action="throttle", retryAfterSeconds=0, every=3,
+        match={"eventId": SAMPLE_ID.upper().replace("@", "%40")})
     statuses = [http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code for _ in range(7)]
     assert statuses == [200, 200, 429, 200, 200, 429, 200]
 

@@ -52,4 +52,5 @@ def canonical_event_id(raw: str | None) -> str | None:
     """`<guid>@<tenant>` in lower case when `raw` is well-formed; `raw` itself otherwise."""
     if raw is None:
         return None
+    raw = raw.replace("%40", "@")  # as the SDKs send it
     return parse_event_id(raw, "") if "@" in raw and parse_event_id(raw, "") else raw
