@@ -25,6 +25,8 @@ to. This file is that harness; its rules are the ones a page's author needs:
   lines not shown.
 - `<!-- docs: file NAME -->` above a block of any language (e.g. ```yaml) writes it to NAME in
   the page's directory for the next blocks, as the page tells its reader to.
+- `<!-- docs: fresh shell -->`: the block runs as in a new terminal, without `vevents` on PATH
+  unless the block puts it there (README story 1: after `make serve`, only `.venv/bin` has it).
 - `<!-- docs: not run - REASON -->` right above a block skips it (the reason is in the page
   and in pytest's skip report); `<!-- docs: needs PATH -->` skips it where PATH (relative to
   the repository) is missing, e.g. the npm tools `make test` installs. Any other `docs:`
@@ -36,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -70,6 +73,9 @@ class Directives:
     needs: tuple[str, ...] = ()
     file: str | None = None
     """`<!-- docs: file NAME -->`: the block (any language) is a file the next blocks use; written, not run."""
+    fresh_shell: bool = False
+    """`<!-- docs: fresh shell -->`: the block runs as in a new terminal, whose PATH has no `vevents`
+    unless the block puts it there (e.g. `. .venv/bin/activate` after `make serve`)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class Block:
 
 def parse_directives(lines: list[str], where: str) -> Directives:
     """The `<!-- docs: ... -->` lines right above a block (blank lines between are allowed)."""
-    not_run, checked, exit_code, needs, file = None, False, 0, [], None
+    not_run, checked, exit_code, needs, file, fresh = None, False, 0, [], None, False
     for text in lines:
         if match := re.fullmatch(r"not run\s+[-\u2013\u2014]\s+(?P<reason>\S.*)", text):
             not_run = match.group("reason")
@@ -100,10 +106,12 @@ def parse_directives(lines: list[str], where: str) -> Directives:
             needs.append(match.group("path"))
         elif match := re.fullmatch(r"file (?P<name>[\w.-]+)", text):
             file = match.group("name")
+        elif text == "fresh shell":
+            fresh = True
         else:
             raise ValueError(f"{where}: unknown docs directive {text!r} (not run - REASON | output checked | "
-                             "exit N | needs PATH | file NAME)")
-    return Directives(not_run, checked, exit_code, tuple(needs), file)
+                             "exit N | needs PATH | file NAME | fresh shell)")
+    return Directives(not_run, checked, exit_code, tuple(needs), file, fresh)
 
 
 def read_blocks(page: Path) -> list[Block]:
@@ -237,10 +245,11 @@ class PageRun:
             text = text.replace(f"{host}:{DOCUMENTED_PORT}", f"127.0.0.1:{self.port}")
         return text
 
-    def script(self, body: str, *, strict: bool) -> str:
+    def script(self, body: str, *, strict: bool, fresh_shell: bool = False) -> str:
         """A bash script running `body` in the session: earlier variables in, new ones saved."""
         return "\n".join([
             f"source {self.state}",
+            f"export PATH={shlex.quote(_user_path())}" if fresh_shell else "",
             "set -a",  # plain assignments (TOKEN=...) reach later blocks, as in one terminal
             "set -eo pipefail" if strict else "",
             body,
@@ -251,10 +260,10 @@ class PageRun:
             "exit $__docs_status",
         ])
 
-    def run(self, body: str, *, strict: bool) -> tuple[int, str]:
+    def run(self, body: str, *, strict: bool, fresh_shell: bool = False) -> tuple[int, str]:
         completed = subprocess.run(
-            ["bash", "-c", self.script(body, strict=strict)], cwd=self.directory, env=self.environment(),
-            capture_output=True, text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL,
+            ["bash", "-c", self.script(body, strict=strict, fresh_shell=fresh_shell)], cwd=self.directory,
+            env=self.environment(), capture_output=True, text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL,
         )
         return completed.returncode, _terminal(completed.stdout, completed.stderr)
 
@@ -269,7 +278,8 @@ class PageRun:
         if command.strip().startswith("make") and subprocess.run(
             ["make", "-q", ".venv/.installed-stamp"], cwd=self.directory, capture_output=True
         ).returncode != 0:
-            command = re.sub(r"^\s*make\s+serve", "vevents serve", command)
+            installed = self.directory / ".venv" / "bin" / "vevents"
+            command = re.sub(r"^\s*make\s+serve", f"{installed if installed.exists() else 'vevents'} serve", command)
         process = subprocess.Popen(
             ["bash", "-c", f"source {self.state}\nexec {command}"], cwd=self.directory, env=self.environment(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -310,6 +320,12 @@ class PageRun:
             if process.stdout is not None:
                 process.stdout.close()
         self.exits.close()
+
+
+def _user_path() -> str:
+    """PATH as a new terminal has it: without the bin folder of the interpreter running the tests."""
+    ours = str(Path(sys.executable).parent)
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != ours)
 
 
 def _terminal(stdout: str, stderr: str) -> str:
@@ -370,7 +386,7 @@ def run_block(block: Block, run: PageRun) -> None:
                                                              f"exit {status}, expected {block.directives.exit_code}")
         return
     if block.lang == "sh":
-        status, output = run.run(run.rewrite(block.text), strict=True)
+        status, output = run.run(run.rewrite(block.text), strict=True, fresh_shell=block.directives.fresh_shell)
         assert status == block.directives.exit_code, _report(block, block.text.strip(), status, output,
                                                              f"exit {status}, expected {block.directives.exit_code}")
         return
@@ -382,7 +398,8 @@ def run_block(block: Block, run: PageRun) -> None:
         if _SERVE.match(text):
             status, output = run.serve(text)
         else:
-            status, output = run.run(text, strict=False)
+            # A new terminal opens once, before the block's first command.
+            status, output = run.run(text, strict=False, fresh_shell=block.directives.fresh_shell and number == 1)
         wanted = block.directives.exit_code if number == len(commands) else 0
         assert status == wanted, _report(block, text, status, output, f"exit {status}, expected {wanted}")
         if block.directives.output_checked and (missing := output_matches(expected, output)) is not None:
@@ -427,6 +444,7 @@ def test_directives_are_strict() -> None:
     assert parse_directives(["not run - needs a real tenant"], "x").not_run == "needs a real tenant"
     assert parse_directives(["exit 1", "output checked"], "x") == Directives(None, True, 1, ())
     assert parse_directives(["file my-seed.yaml"], "x").file == "my-seed.yaml"
+    assert parse_directives(["fresh shell"], "x").fresh_shell
     with pytest.raises(ValueError, match="unknown docs directive"):
         parse_directives(["not-run: typo"], "x")
 
