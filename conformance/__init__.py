@@ -16,15 +16,18 @@ from __future__ import annotations
 from .errors import ConformanceError, NotThisApi, SetupError, TargetUnreachable, UsageError
 from .failures import Skip, Violation
 from .registry import REGISTRY, Check, check, load_all
-from .runner import CheckConfig, CheckResult, Outcome, RunResult, run
+from .runner import CheckConfig, CheckFinished, CheckResult, CheckStarted, Note, Outcome, RunResult, run
 
 __all__ = [
     "REGISTRY",
     "Check",
     "CheckConfig",
+    "CheckFinished",
     "CheckResult",
+    "CheckStarted",
     "ConformanceError",
     "NotThisApi",
+    "Note",
     "Outcome",
     "RunResult",
     "SetupError",

@@ -12,10 +12,11 @@ from __future__ import annotations
 import random
 import re
 import string
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 from vevents.spec import Contract, Operation, contract
@@ -30,6 +31,9 @@ CANCELED = contract().outcome("cancel", PUBLISHED).to
 # The operations the default mode judges; the others only set up state.
 JUDGED_ACTIONS = frozenset({"cancel", "get"})
 SDK_KIND = "events"
+# Events left in the budget below which a check waits for a running check's event instead of creating one.
+LOW_BUDGET = 8
+MAX_WAIT_FOR_EVENT = 60.0
 JSON = "application/json"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -64,7 +68,10 @@ class CheckContext:
     permanence_wait: float = 0.0
     """`--permanence-wait`: how long the end-of-run sweep waits before looking at canceled events again."""
     findings: list[Violation] = field(default_factory=list)
-    _start: int = 0
+    shared: SharedEvents | None = None
+    """Events several checks may use one after the other (see `shared_event`)."""
+    _log: list[Exchange] = field(default_factory=list)
+    _leased: list[Event] = field(default_factory=list)
 
     @property
     def contract(self) -> Contract:
@@ -72,12 +79,34 @@ class CheckContext:
 
     def begin(self) -> None:
         """Mark the start of a check (its repros only quote its own requests)."""
-        self._start = len(self.target.exchanges)
+        self._log = []
         self.findings = []
+        if self.shared is not None:
+            self.shared.check_started()
+
+    def fork(self) -> CheckContext:
+        """A context for one check: its own log, findings and random ids (drawn here, so a seed repeats a run)."""
+        return replace(self, findings=[], rng=random.Random(self.rng.getrandbits(64)), _log=[], _leased=[])
 
     @property
     def sent(self) -> list[Exchange]:
-        return self.target.exchanges[self._start :]
+        """What this check sent (its own requests only, whatever the other workers send meanwhile)."""
+        return self._log
+
+    def finish(self) -> None:
+        """Hand every event this check used to the pool, with the status it last read, for later checks."""
+        if self.shared is not None:
+            for event in self._leased:
+                self.shared.give_back(event, self._last_status(event))
+            self.shared.check_finished()
+        self._leased = []
+
+    def _last_status(self, event: Event) -> str | None:
+        for exchange in reversed(self._log):
+            body = exchange.json() if exchange.method == "GET" and exchange.status == 200 else None
+            if isinstance(body, dict) and body.get("id") == event.id and isinstance(body.get("status"), str):
+                return str(body["status"])
+        return None
 
     # ---------------------------------------------------------------- calls
     def op(self, action: str, kind: str) -> Operation:
@@ -124,7 +153,36 @@ class CheckContext:
         return status
 
     def event(self, kind: str, state: str = PUBLISHED) -> Event:
-        return self.events.event(kind, state)
+        """An event of `kind` in `state` (draft or published) for this check alone, to change as it likes.
+
+        Created only when no earlier check left one in that state (`reused`): each create counts
+        against --max-events and can never be deleted. Once the check is over, the event goes back
+        to the pool with the status it last read.
+        """
+        reused = self.reused(kind, state)
+        if reused is not None:
+            return reused
+        event = self.events.event(kind, state)
+        self._leased.append(event)
+        return event
+
+    def shared_event(self, kind: str, state: str = PUBLISHED) -> Event:
+        """An event in `state` that the check only reads or sends refused requests to (same as `event`; the
+        name says the check leaves it as it is on a correct target, so it needs no pristine one)."""
+        return self.event(kind, state)
+
+    def reused(self, kind: str, state: str) -> Event | None:
+        """An event an earlier check left in `state` (e.g. canceled), for this check alone; None if there is none.
+
+        The check has it to itself until it finishes; it is re-read before it is handed out and
+        skipped if it is no longer in `state` (the earlier check's finding, not this one's).
+        """
+        if self.shared is None or not self.events.can_create:
+            return None
+        event = self.shared.take(kind, state)
+        if event is not None:
+            self._leased.append(event)
+        return event
 
     def unknown_id(self) -> str:
         """A well-formed id that no event has, shaped like the target's own ids.
@@ -236,3 +294,69 @@ class CheckContext:
         elif not exchange.is_success and after != before:
             self.fail(f"{what} was refused ({exchange.status}) but changed the status to {after!r}", events=[event])
         return after
+
+
+@dataclass(slots=True)
+class SharedEvents:
+    """The pool behind `CheckContext.reused`: events no check holds, with the status each last showed.
+
+    When the event budget runs low, a check that finds no free event waits for one that a running
+    check will hand back (as long as some check is running and not itself waiting) rather than
+    create one: with several workers, that is what keeps a run within --max-events.
+    """
+
+    target: Target
+    _free: list[tuple[Event, str | None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Condition | None = None
+    _running: int = 0
+    _waiting: int = 0
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
+
+    def check_started(self) -> None:
+        with self._lock:
+            self._running += 1
+
+    def check_finished(self) -> None:
+        assert self._changed is not None
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def _patient(self) -> bool:
+        left = self.target.ledger.left
+        return left is not None and left - self.target.keep_events <= LOW_BUDGET
+
+    def take(self, kind: str, state: str) -> Event | None:
+        """A free event of `kind` that reads `state` now (one GET per candidate), or None."""
+        assert self._changed is not None
+        deadline = time.monotonic() + MAX_WAIT_FOR_EVENT
+        while True:
+            with self._changed:
+                while True:
+                    index = next((i for i, (event, last) in enumerate(self._free)
+                                  if event.kind == kind and last == state), None)
+                    if index is not None:
+                        break
+                    others_working = self._running - self._waiting > 1
+                    if not (others_working and self._patient() and time.monotonic() < deadline):
+                        return None
+                    self._waiting += 1
+                    self._changed.wait(timeout=1.0)
+                    self._waiting -= 1
+                event, _ = self._free.pop(index)
+            op = contract().find(action="get", kind=event.kind)
+            status = read_status(self.target.call(op.method, op.url_path(encode_id(event.id))))
+            if status == state:
+                return event
+            self.give_back(event, status)
+
+    def give_back(self, event: Event, status: str | None) -> None:
+        if status not in (DRAFT, PUBLISHED):
+            return  # canceled events are shared among checks by `EventSource.shared`, never handed out alone
+        assert self._changed is not None
+        with self._changed:
+            self._free.append((event, status))
+            self._changed.notify_all()

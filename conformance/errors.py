@@ -6,12 +6,22 @@ These are kept apart from `failures.Violation` (the target broke the contract, e
     ├── UsageError              bad arguments or configuration
     ├── TargetUnreachable       no HTTP answer at all (connection refused, DNS, timeout)
     ├── NotThisApi              the base URL answers, but not like the Graph virtual events API
-    └── SetupError              the target rejected what the suite needs to start (token, events)
+    ├── SetupError              the target rejected what the suite needs to start (token, events)
+    ├── Throttled               still 429/503 after the retries and the wait the run allows
+    └── UnusableAnswer          an answer too big or too slow to judge (a hostile or broken target)
 """
 
 from __future__ import annotations
 
-__all__ = ["ConformanceError", "NotThisApi", "SetupError", "TargetUnreachable", "UsageError"]
+__all__ = [
+    "ConformanceError",
+    "NotThisApi",
+    "SetupError",
+    "TargetUnreachable",
+    "Throttled",
+    "UnusableAnswer",
+    "UsageError",
+]
 
 
 class ConformanceError(Exception):
@@ -34,3 +44,14 @@ class NotThisApi(ConformanceError):
 
 class SetupError(ConformanceError):
     """Raised when the target refuses what every check needs: the token, or the events to work on."""
+
+
+class Throttled(ConformanceError):
+    """Raised when the target still answers 429 (or 503 with Retry-After) once the retries are spent.
+
+    Throttling is Graph's documented behaviour, never a violation: the request could not be judged.
+    """
+
+
+class UnusableAnswer(ConformanceError):
+    """Raised when an answer exceeds the size or time the suite allows (an endless or drip-fed body)."""

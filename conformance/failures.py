@@ -6,7 +6,7 @@ A `Skip` is not a finding: it says why a check could not apply to this target.
 
 from __future__ import annotations
 
-__all__ = ["Skip", "Violation"]
+__all__ = ["BudgetExhausted", "Skip", "Violation"]
 
 
 class Violation(AssertionError):
@@ -30,3 +30,7 @@ class Violation(AssertionError):
 
 class Skip(Exception):
     """Raised by a check that does not apply to this target or configuration; the message says why."""
+
+
+class BudgetExhausted(Skip):
+    """Raised when a create would pass `--max-events`: the check needing it is skipped, never failed."""

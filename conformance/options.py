@@ -118,6 +118,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                type=int, metavar="N"),
     OptionSpec("workers", "How many of the suite's own checks run at the same time (1: one after the other).",
                type=int, metavar="N"),
+    OptionSpec("max-schemathesis-time", "The Schemathesis phases' share of the run: once it is over, the cases "
+               "they would still send are skipped (a slow target gets fewer cases, never a longer run).",
+               type=float, metavar="SECONDS"),
     OptionSpec("max-retries", "How often one request answered 429 or 503 with Retry-After is sent again after "
                "waiting as told (0: never; the throttled answer is then not judged, the check cannot run).",
                type=int, metavar="N"),

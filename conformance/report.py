@@ -5,6 +5,7 @@ They consume what the runner produces (progress events, then a `RunResult`) and 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -78,6 +79,8 @@ def write_summary(result: RunResult, stream: TextIO) -> None:
     if failed:
         env = ", ".join(f"${name}" for name in TOKEN_ENV.values())
         stream.write(f"\n(The reproductions read tokens from {env}.)\n")
+    write_cost(result, stream)
+    write_coverage(result, stream)
     verdict = {0: "conformant", 1: "violations found", 2: "some checks could not run"}[result.exit_code]
     mode = "strict" if result.strict else "default"
     stream.write(
@@ -85,6 +88,60 @@ def write_summary(result: RunResult, stream: TextIO) -> None:
         f"{result.count(Outcome.FAILED)} failed, {result.count(Outcome.SKIPPED)} skipped, "
         f"{result.count(Outcome.ERROR)} errors in {result.duration:.1f} s - {verdict}\n"
     )
+
+
+def _budget(result: RunResult) -> str:
+    limit = "no limit: the bundled stub is thrown away" if result.max_events is None else \
+        f"--max-events {result.max_events}"
+    refused = f"; {result.budget_refused} create(s) not sent, the budget was spent" if result.budget_refused else ""
+    return f"{len(result.created)} event(s) created ({limit}{refused})"
+
+
+def _throttling(result: RunResult) -> str:
+    retry = result.retry
+    if not retry.throttled:
+        return "no 429/503 answers"
+    gave_up = f", gave up {retry.gave_up} time(s)" if retry.gave_up else ""
+    retries = f"{retry.retries} retr{'y' if retry.retries == 1 else 'ies'}"
+    return (f"{retry.throttled} answer(s) 429/503 waited out: {retries}, {retry.waited:.1f} s waited{gave_up} "
+            f"(--max-retries {retry.max_retries}, "
+            f"--max-retry-wait {retry.max_wait:g})")
+
+
+def write_cost(result: RunResult, stream: TextIO) -> None:
+    """What the run cost the target: requests, events created (and what the cleanup did), throttling."""
+    stream.write(f"\n{result.requests} requests; {_budget(result)}; throttling: {_throttling(result)}\n")
+    if not result.created:
+        return
+    stream.write("events created by the run (canceled at the end: the contract has no DELETE):\n")
+    width = max(len(event.id) for event in result.created)
+    for event in result.created:
+        stream.write(f"  {event.kind:9}  {event.id.ljust(width)}  {event.cleanup or 'not cleaned up'}"
+                     f"  (by {event.by})\n")
+
+
+def write_coverage(result: RunResult, stream: TextIO) -> None:
+    """The state-transition table: requests per (state x action x route x version) cell, `-` unreached."""
+    coverage = result.coverage
+    if coverage is None:
+        return
+    cells = sorted({*coverage.exercised, *coverage.unreached})
+    rows = sorted({(cell.action, cell.route) for cell in cells})
+    columns = sorted({(cell.version, cell.state) for cell in cells})
+    stream.write(f"\nstate-transition coverage: {len(coverage.exercised)} of {coverage.total} cells exercised "
+                 "(requests per state x action x route x version; - not reached)\n")
+    labels = [f"{version} {state}" for version, state in columns]
+    widths = [max(len(label), 4) for label in labels]
+    stream.write(f"  {'action':8} {'route':10} " + "  ".join(label.rjust(w) for label, w in zip(labels, widths,
+                                                                                                  strict=True)) + "\n")
+    for action, route in rows:
+        counts = []
+        for (version, state), width in zip(columns, widths, strict=True):
+            cell = next((c for c in cells if (c.action, c.route, c.version, c.state) == (action, route, version,
+                                                                                          state)), None)
+            count = coverage.exercised.get(cell, 0) if cell is not None else None
+            counts.append(("" if cell is None else str(count) if count else "-").rjust(width))
+        stream.write(f"  {action:8} {route:10} " + "  ".join(counts) + "\n")
 
 
 def to_json(result: RunResult) -> dict[str, Any]:
@@ -96,6 +153,12 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "duration": round(result.duration, 3),
         "exit_code": result.exit_code,
         "summary": {outcome.value: result.count(outcome) for outcome in Outcome},
+        "requests": result.requests,
+        "max_events": result.max_events,
+        "budget_refused": result.budget_refused,
+        "events_created": [event.to_dict() for event in result.created],
+        "throttling": result.retry.to_dict(),
+        "coverage": result.coverage.to_dict() if result.coverage is not None else None,
         "checks": [
             {
                 "name": item.name,
@@ -130,8 +193,13 @@ def write_junit(result: RunResult, path: str) -> None:
         time=f"{result.duration:.3f}",
     )
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("target", result.target), ("strict", str(result.strict).lower()), ("seed", str(result.seed))):
+    for name, value in (("target", result.target), ("strict", str(result.strict).lower()), ("seed", str(result.seed)),
+                        ("requests", str(result.requests)), ("events_created", str(len(result.created))),
+                        ("max_events", str(result.max_events)), ("throttling", _throttling(result))):
         ET.SubElement(properties, "property", name=name, value=value)
+    for event in result.created:
+        ET.SubElement(properties, "property", name="created_event",
+                      value=f"{event.kind} {event.id} {event.cleanup or 'not cleaned up'}")
     for item in result.results:
         classname = f"vevents.conformance.{item.source}"
         case = ET.SubElement(suite, "testcase", classname=classname, name=item.name, time=f"{item.duration:.3f}")
@@ -147,6 +215,10 @@ def write_junit(result: RunResult, path: str) -> None:
             ET.SubElement(case, "skipped", message=item.reason)
         elif item.outcome is Outcome.ERROR:
             ET.SubElement(case, "error", message=item.reason, type="CouldNotRun")
+    out = io.StringIO()
+    write_cost(result, out)
+    write_coverage(result, out)
+    ET.SubElement(suite, "system-out").text = out.getvalue()
     root = ET.Element("testsuites", name="vevents check")
     root.append(suite)
     ET.indent(root)

@@ -6,20 +6,23 @@ It prints nothing. Progress goes to an optional callback as small event objects;
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import enum
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .context import CheckContext
-from .errors import ConformanceError, TargetUnreachable, UsageError
+from .context import CANCELED, CheckContext, SharedEvents
+from .coverage import Coverage, measure
+from .errors import ConformanceError, UsageError
 from .failures import Skip, Violation
 from .registry import Check, select
-from .scenarios import EventSource, parse_event_id
+from .scenarios import EventSource, parse_event_id, read_status
 from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, BuiltinResult, SchemathesisRun, run_schemathesis
-from .target import DEFAULT_TIMEOUT, Target
+from .target import DEFAULT_TIMEOUT, CreatedEvent, EventLedger, RetryPolicy, Target, encode_id
 
 __all__ = [
     "CheckConfig",
@@ -61,6 +64,8 @@ class CheckConfig:
     """The run's total time waiting on Retry-After; past it, a throttled answer ends the check."""
     permanence_wait: float = 0.0
     """Seconds the end-of-run sweep waits before re-reading every canceled event once more; 0: sweep once."""
+    max_schemathesis_time: float = 30.0
+    """The Schemathesis phases' share of the run; the requests they would send later are skipped."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.phases) - set(PHASES))
@@ -78,6 +83,8 @@ class CheckConfig:
             raise UsageError("--max-events must be at least 1 (the suite works on events it creates)")
         if self.workers < 1:
             raise UsageError("--workers must be at least 1")
+        if self.max_schemathesis_time <= 0:
+            raise UsageError("--max-schemathesis-time must be positive (use --no-schemathesis to skip the phases)")
         if self.max_retries < 0 or self.max_retry_wait < 0:
             raise UsageError("--max-retries and --max-retry-wait must not be negative")
         if self.base_url is not None and not self.token:
@@ -120,6 +127,14 @@ class RunResult:
     results: list[CheckResult]
     duration: float = 0.0
     embedded: bool = False
+    created: list[CreatedEvent] = field(default_factory=list)
+    """Every event the run created, with what the cleanup at the end did to it."""
+    max_events: int | None = None
+    budget_refused: int = 0
+    """Creates not sent because --max-events was reached (their checks or examples were skipped)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    coverage: Coverage | None = None
+    requests: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -160,15 +175,27 @@ class Note:
 ProgressCallback = Callable[[object], None]
 
 
+# Of --max-events, what the suite's own checks leave for the Schemathesis phases.
+SCHEMATHESIS_EVENTS = 2
+
+
+def _budget(config: CheckConfig, embedded: bool) -> int | None:
+    """The bundled stub is thrown away after the run: only a real target's events are budgeted."""
+    return None if embedded else config.max_events
+
+
 @contextlib.contextmanager
 def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
+    retry = RetryPolicy(max_retries=config.max_retries, max_wait=config.max_retry_wait)
+    connections = config.workers + 2
     if config.base_url is not None:
         tokens = {"main": config.token or ""}
         if config.read_only_token:
             tokens["read_only"] = config.read_only_token
         if config.other_user_token:
             tokens["other_user"] = config.other_user_token
-        target = Target(config.base_url, tokens, timeout=config.timeout)
+        target = Target(config.base_url, tokens, timeout=config.timeout, retry=retry,
+                        ledger=EventLedger(_budget(config, False)), max_connections=connections)
         try:
             yield target, False
         finally:
@@ -177,16 +204,29 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
     from .embedded import embedded_stub
 
     with embedded_stub() as stub:
-        target = Target(stub.base_url, dict(stub.tokens), timeout=config.timeout)
+        target = Target(stub.base_url, dict(stub.tokens), timeout=config.timeout, retry=retry,
+                        ledger=EventLedger(_budget(config, True)), max_connections=connections)
         try:
             yield target, True
         finally:
             target.close()
 
 
+class _Serialized:
+    """The progress callback, called from one worker at a time."""
+
+    def __init__(self, notify: ProgressCallback) -> None:
+        self._notify = notify
+        self._lock = threading.Lock()
+
+    def __call__(self, event: object) -> None:
+        with self._lock:
+            self._notify(event)
+
+
 def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> RunResult:
     """Run the chosen checks against the target; raises `ConformanceError` if it cannot judge it at all."""
-    notify = on_progress or (lambda event: None)
+    notify = _Serialized(on_progress or (lambda event: None))
     chosen = select(config.checks, config.exclude_checks)
     if not chosen:
         raise UsageError("no check selected")
@@ -195,18 +235,29 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
     started = time.monotonic()
     with _target(config) as (target, embedded):
         notify(Note(f"target {target.base_url}{' (bundled stub)' if embedded else ''}"))
-        events = EventSource(target, given, settle=config.settle)
-        events.probe()
-        ctx = CheckContext(
-            target=target,
-            events=events,
-            strict=config.strict,
-            rng=random.Random(seed),
-            extra_tokens=frozenset(set(target.tokens) - {"main"}),
-            settle=config.settle,
-            permanence_wait=config.permanence_wait,
-        )
-        results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
+        if any(item.source == "schemathesis" for item in chosen) and target.ledger.max_events is not None:
+            # The stateful phase needs a few events of its own to reach cancel and get.
+            target.keep_events = min(SCHEMATHESIS_EVENTS, target.ledger.max_events // 4)
+        try:
+            events = EventSource(target, given, settle=config.settle)
+            events.probe()
+            ctx = CheckContext(
+                target=target,
+                events=events,
+                strict=config.strict,
+                rng=random.Random(seed),
+                extra_tokens=frozenset(set(target.tokens) - {"main"}),
+                settle=config.settle,
+                permanence_wait=config.permanence_wait,
+                shared=SharedEvents(target),
+            )
+            results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
+        finally:
+            # Whatever happened, the events the run made are canceled (the only tombstone the contract has).
+            if target.ledger.created:
+                notify(Note(f"canceling the {len(target.ledger.created)} event(s) the run created"))
+                _cancel_created(target, config.workers)
+        coverage = measure(target.exchanges, target.ledger.created)
     return RunResult(
         target=target.base_url,
         strict=config.strict,
@@ -214,7 +265,37 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
         results=results,
         duration=time.monotonic() - started,
         embedded=embedded,
+        created=list(target.ledger.created),
+        max_events=target.ledger.max_events,
+        budget_refused=target.ledger.refused,
+        retry=target.retry,
+        coverage=coverage,
+        requests=len(target.exchanges),
     )
+
+
+def _cancel_created(target: Target, workers: int) -> None:
+    """Read every event the run created and cancel those not canceled yet; record what happened."""
+    from vevents.spec import contract
+
+    def settle(event: CreatedEvent) -> None:
+        try:
+            get = contract().find(action="get", kind=event.kind)
+            status = read_status(target.call(get.method, get.url_path(encode_id(event.id)), base_url=event.base_url))
+            if status == CANCELED:
+                event.final_status, event.cleanup = status, "already canceled"
+                return
+            cancel = contract().find(action="cancel", kind=event.kind)
+            answer = target.call(cancel.method, cancel.url_path(encode_id(event.id)), base_url=event.base_url)
+            if answer.is_success:
+                event.final_status, event.cleanup = CANCELED, "canceled"
+            else:
+                event.final_status, event.cleanup = status, f"cancel answered {answer.status}; left {status}"
+        except ConformanceError as exc:
+            event.cleanup = f"could not cancel: {exc}"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(settle, list(target.ledger.created)))
 
 
 def _run_all(
@@ -229,26 +310,33 @@ def _run_all(
     total = len(chosen)
     by_name: dict[str, CheckResult] = {}
     builtins = [item for item in chosen if item.source == "schemathesis" and (config.strict or not item.strict_only)]
-    for index, item in enumerate(chosen, 1):
-        if item.source == "schemathesis" or item.final:
-            continue
+    own = [(index, item) for index, item in enumerate(chosen, 1) if item.source != "schemathesis" and not item.final]
+    # Forked here, in order, so that a seed gives every check the same random ids whatever the workers do.
+    contexts = [ctx.fork() for _ in own]
+
+    def one(index: int, item: Check, context: CheckContext) -> CheckResult:
         notify(CheckStarted(item.name, index, total))
-        result = _run_one(item, ctx)
-        by_name[item.name] = result
+        result = _run_one(item, context)
         notify(CheckFinished(result, index, total))
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=config.workers) as pool:
+        futures = {pool.submit(one, index, item, context): item for (index, item), context in zip(own, contexts,
+                                                                                                    strict=True)}
+        for future, item in futures.items():
+            by_name[item.name] = future.result()
     if builtins:
         notify(CheckStarted("schemathesis", total - len(builtins) + 1, total))
         phase_started = time.monotonic()
         try:
             phase = run_schemathesis(
-                base_url=ctx.target.base_url,
-                token=ctx.target.tokens["main"],
+                target=ctx.target,
                 names=[item.name for item in builtins],
                 strict=config.strict,
                 phases=config.phases,
                 max_examples=config.max_examples,
                 seed=seed,
-                timeout=config.timeout,
+                max_time=config.max_schemathesis_time,
                 exclude_create=exclude_create,
                 on_progress=lambda text: notify(Note(text)),
             )
@@ -264,7 +352,7 @@ def _run_all(
     for index, item in enumerate(chosen, 1):
         if item.final:
             notify(CheckStarted(item.name, index, total))
-            by_name[item.name] = _run_one(item, ctx)
+            by_name[item.name] = _run_one(item, ctx.fork())
             notify(CheckFinished(by_name[item.name], index, total))
     results = []
     for index, item in enumerate(chosen, 1):
@@ -287,17 +375,18 @@ def _run_one(item: Check, ctx: CheckContext) -> CheckResult:
     ctx.begin()
     assert item.function is not None
     try:
-        item.function(ctx)
+        with ctx.target.recording(ctx.sent):
+            item.function(ctx)
     except Violation as violation:
         result.violations.append(violation)
     except Skip as skip:
         result.outcome, result.reason = Outcome.SKIPPED, str(skip)
-    except TargetUnreachable as exc:
-        result.outcome, result.reason = Outcome.ERROR, str(exc)
     except ConformanceError as exc:
-        result.outcome, result.reason = Outcome.ERROR, f"could not set up: {exc}"
+        result.outcome, result.reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a bug in the suite must not hide the other checks' verdicts
         result.outcome, result.reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {exc}"
+    finally:
+        ctx.finish()
     result.violations = [*ctx.findings, *result.violations]
     if result.violations:
         result.outcome = Outcome.FAILED

@@ -21,6 +21,8 @@ mode only if no correct implementation of Graph's documented behaviour can fail 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,7 +32,7 @@ from typing import Any
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
 
 from .failures import Violation
-from .target import GARBAGE_TOKEN, TOKEN_ENV
+from .target import GARBAGE_TOKEN, TOKEN_ENV, Target, retry_after_seconds
 
 __all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schemathesis"]
 
@@ -38,6 +40,8 @@ ACTION = "x-vevents-action"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_STATEFUL_STEPS = 6
+# Hypothesis's documented variable for where it keeps its files (default: ./.hypothesis).
+_HYPOTHESIS_HOME = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 # name -> (description, scope): "all" operations, "judged" (cancel and get; all with --strict), "strict".
 BUILTINS: dict[str, tuple[str, str]] = {
@@ -74,6 +78,13 @@ class SchemathesisRun:
     results: dict[str, BuiltinResult]
     errors: list[str] = field(default_factory=list)
     scenarios: int = 0
+    throttled_unjudged: int = 0
+    """Throttled answers (429, 503 with Retry-After) left unjudged once the retries were spent."""
+    skipped_for_time: int = 0
+    """Requests not sent because the phases' time share was over."""
+    skipped_for_budget: int = 0
+    """Creates not sent because of --max-events."""
+    stopped_for_time: bool = False
 
 
 def _judged_operation_ids() -> list[str]:
@@ -123,6 +134,7 @@ def _config(
     max_examples: int,
     seed: int | None,
     timeout: float,
+    workers: int = 1,
 ) -> dict[str, Any]:
     names = set(names)
     everywhere = {name for name in names if BUILTINS[name][1] == "all" or strict}
@@ -139,8 +151,10 @@ def _config(
         # As the scheme's bearer (not a bare header): `ignored_auth` then knows the credentials
         # are explicit and probes each operation without them and with garbage.
         "auth": {"openapi": {SECURITY_SCHEME: {"bearer": token}}},
-        "workers": 1,
+        "workers": workers,
         "request-timeout": timeout,
+        # Never follow a redirect: the answer is judged, and the token stays with the target's host.
+        "max-redirects": 0,
         "generation": {"max-examples": max_examples, "mode": "all", "database": "none"},
         "checks": checks,
         "phases": {
@@ -170,61 +184,137 @@ def _mask(text: str, token: str) -> str:
 
 def run_schemathesis(
     *,
-    base_url: str,
-    token: str,
+    target: Target,
     names: Iterable[str],
     strict: bool = False,
     phases: Iterable[str] = PHASES,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     seed: int | None = None,
-    timeout: float = 10.0,
+    max_time: float | None = None,
     exclude_create: bool = False,
     on_progress: Callable[[str], None] | None = None,
 ) -> SchemathesisRun:
-    """Run the chosen built-ins over every operation; never raises for what the target does."""
-    import schemathesis
-    from schemathesis.engine import events as st_events
-    from schemathesis.engine import from_schema
+    """Run the chosen built-ins over every operation; never raises for what the target does.
 
+    Every request goes through the target's guard (`_requests.GuardedAdapter`): same host only,
+    bounded size and time, 429/503 waited out, creates drawn from the event budget. A throttled
+    answer the retries could not get past is never judged (`filter_failure`).
+    """
+    import schemathesis
+
+    from ._requests import GuardedAdapter, PhaseGate
+    from ._schemathesis import engine_for, sessions_with_adapter
+
+    token = target.tokens["main"]
     names = [name for name in names if name in BUILTINS]
     results = {name: BuiltinResult(name=name) for name in names}
     run = SchemathesisRun(results=results)
     if not names:
         return run
-    config = schemathesis.Config.from_dict(
-        _config(
-            base_url=base_url,
-            token=token,
-            names=names,
-            strict=strict,
-            phases=phases,
-            max_examples=max_examples,
-            seed=seed,
-            timeout=timeout,
-        )
-    )
-    unknown = f"{uuid.uuid4()}@{uuid.uuid4()}"
-    schema = schemathesis.openapi.from_dict(_spec_for_run(unknown, exclude_create=exclude_create), config=config)
-    schema.config.update(base_url=base_url)
-    for event in from_schema(schema).execute():
-        if isinstance(event, st_events.ScenarioFinished):
+    gate = PhaseGate(max_time=max_time)
+    chosen = [phase for phase in PHASES if phase in set(phases)]
+    # The stateful phase first: it is the one that reaches cancel and get on events it created,
+    # so it gets the events left in the budget and the first half of the time share.
+    passes = [group for group in (["stateful"] if "stateful" in chosen else [],
+                                  [phase for phase in chosen if phase != "stateful"]) if group]
+    with sessions_with_adapter(lambda: GuardedAdapter(target, gate)), _hypothesis_home():
+        for index, group in enumerate(passes):
+            gate.begin_pass(last=index == len(passes) - 1)
+            config = schemathesis.Config.from_dict(
+                _config(
+                    base_url=target.base_url,
+                    token=token,
+                    names=names,
+                    strict=strict,
+                    phases=group,
+                    max_examples=max_examples,
+                    seed=seed,
+                    timeout=target.timeout,
+                )
+            )
+            unknown = f"{uuid.uuid4()}@{uuid.uuid4()}"
+            schema = schemathesis.openapi.from_dict(_spec_for_run(unknown, exclude_create=exclude_create),
+                                                    config=config)
+            schema.config.update(base_url=target.base_url)
+            schema.hook(_unjudged_throttling(run))
+            _execute(engine_for(schema), run, gate, token, on_progress)
+    run.skipped_for_time, run.skipped_for_budget = gate.skipped_for_time, gate.skipped_for_budget
+    return run
+
+
+def _unjudged_throttling(run: SchemathesisRun) -> Callable[..., bool]:
+    def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+        # 429 (and 503 that says when to come back) is Graph's throttling: never a violation by itself.
+        throttled = response.status_code == 429 or (
+            response.status_code == 503 and retry_after_seconds(_header(response, "retry-after")) is not None)
+        if throttled:
+            run.throttled_unjudged += 1
+        return not throttled
+
+    return filter_failure
+
+
+# What the guard says when it skips a case (budget or time): a choice of the run, not a problem of it.
+_OUR_SKIPS = ("--max-events", "--max-schemathesis-time")
+
+
+def _execute(engine: Any, run: SchemathesisRun, gate: Any, token: str,
+             on_progress: Callable[[str], None] | None) -> None:
+    from ._schemathesis import engine_events
+
+    st_events = engine_events()
+    events = engine.execute()
+    stopping = False
+    for event in events:
+        if gate.time_is_over() and not stopping:
+            # Stop drawing cases too, not only sending them: a skipped case still costs the CPU to draw.
+            # The engine's next event is its last (with the failures found so far).
+            stopping = run.stopped_for_time = True
+            events.stop()
+        if isinstance(event, st_events.PhaseStarted):
+            gate.phase = str(event.phase.name.value)
+        elif isinstance(event, st_events.ScenarioFinished):
             run.scenarios += 1
-            _collect(results, event.recorder, token)
+            _collect(run.results, event.recorder, token)
             if on_progress is not None:
                 on_progress(f"schemathesis {event.phase.value}: {run.scenarios} scenarios")
         elif isinstance(event, st_events.NonFatalError):
-            run.errors.append(f"{event.label}: {event.info.title}: {event.info.message}".strip())
+            text = f"{event.label}: {event.info.title}: {event.info.message}".strip()
+            if not any(marker in text for marker in _OUR_SKIPS):
+                run.errors.append(text)
         elif isinstance(event, st_events.FatalError):
             run.errors.append(f"Schemathesis stopped: {event.exception}")
         elif isinstance(event, st_events.EngineFinished):
             for failure in event.failures:
                 for name in failure.checks:
-                    _add_failure(results, name, failure, "", token)
-    return run
+                    _add_failure(run.results, name, failure, "", token)
+
+
+@contextlib.contextmanager
+def _hypothesis_home() -> Iterator[None]:
+    """Hypothesis keeps caches in `./.hypothesis` unless told otherwise: not in the user's working directory."""
+    if os.environ.get(_HYPOTHESIS_HOME):
+        yield
+        return
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    os.environ[_HYPOTHESIS_HOME] = os.path.join(cache, "vevents", "hypothesis")
+    try:
+        yield
+    finally:
+        os.environ.pop(_HYPOTHESIS_HOME, None)
+
+
+def _header(response: Any, name: str) -> str | None:
+    value = response.headers.get(name)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value  # type: ignore[no-any-return]
 
 
 def _collect(results: Mapping[str, BuiltinResult], recorder: Any, token: str) -> None:
-    from schemathesis.engine import Status
+    from ._schemathesis import status_enum
+
+    Status = status_enum()
 
     for nodes in recorder.checks.values():
         for node in nodes:

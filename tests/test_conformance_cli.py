@@ -245,3 +245,35 @@ def test_short_tokens_are_masked_only_where_they_stand_alone() -> None:
     masked = _mask("Expected 401, got 200 for 'Authorization: Bearer x' -d '{\"contentType\": \"text\"}'", "x")
     assert "Expected 401" in masked and '"text"' in masked
     assert "'Authorization: Bearer x'" not in masked
+
+
+def test_progress_event_types_are_importable_from_the_package() -> None:
+    import vevents.conformance as conformance
+
+    for name in ("CheckStarted", "CheckFinished", "Note"):
+        assert name in conformance.__all__ and isinstance(getattr(conformance, name), type)
+
+
+def test_schemathesis_private_names_still_exist() -> None:
+    from vevents.conformance import _requests, _schemathesis
+
+    missing = _schemathesis.missing_private_names()
+    assert not missing, f"this Schemathesis no longer has {missing}: update conformance/_schemathesis.py"
+    import requests
+
+    response = requests.Response()
+    for dotted in _requests.PRIVATE_NAMES:
+        assert hasattr(response, dotted.rsplit(".", 1)[1]), f"requests no longer has {dotted}: update _requests.py"
+
+
+def test_check_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path) -> None:
+    env = {**__import__("os").environ}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    work = tmp_path / "work"
+    work.mkdir()
+    command = [sys.executable, "-m", "vevents", "check", "--checks", "not_a_server_error", "--max-examples", "1",
+               "--phases", "examples,fuzzing"]
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(work.iterdir()) == []

@@ -1,0 +1,104 @@
+"""Every Schemathesis name the suite uses beyond `schemathesis.Config` and `schemathesis.openapi`.
+
+Schemathesis 4's engine (the runner behind `st run`) is not documented as a Python API, so each
+name below may move in an upgrade. They are all here, and `missing_private_names()` (run by
+tests/test_conformance_cli.py) names the first one an upgrade removed, instead of a traceback
+in the middle of a user's run.
+
+Private names touched:
+    schemathesis.engine.from_schema                 build the engine for a loaded schema; `.execute()` gives
+                                                    an event stream with `.stop()` (the next event is the last)
+    schemathesis.engine.Status                      a check node's status (SUCCESS, FAILURE, ERROR)
+    schemathesis.engine.events.PhaseStarted         `.phase.name.value` ("examples", ..., "stateful")
+    schemathesis.engine.events.ScenarioFinished     one scenario done; `.recorder.checks`, `.phase`
+    schemathesis.engine.events.NonFatalError        `.label`, `.info.title`, `.info.message`
+    schemathesis.engine.events.FatalError           `.exception`
+    schemathesis.engine.events.EngineFinished       `.failures`
+    schemathesis.engine.context.make_session        wrapped: each session the engine makes gets
+                                                    the suite's `GuardedAdapter` mounted
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+__all__ = ["PRIVATE_NAMES", "engine_events", "engine_for", "missing_private_names", "sessions_with_adapter",
+           "status_enum"]
+
+PRIVATE_NAMES = (
+    "schemathesis.engine.from_schema",
+    "schemathesis.engine.Status",
+    "schemathesis.engine.events.PhaseStarted",
+    "schemathesis.engine.events.ScenarioFinished",
+    "schemathesis.engine.events.NonFatalError",
+    "schemathesis.engine.events.FatalError",
+    "schemathesis.engine.events.EngineFinished",
+    "schemathesis.engine.context.make_session",
+)
+
+
+def _resolve(dotted: str) -> Any:
+    module_name, _, attribute = dotted.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        head, _, middle = module_name.rpartition(".")
+        module = getattr(importlib.import_module(head), middle)
+    return getattr(module, attribute)
+
+
+def missing_private_names() -> list[str]:
+    """The private names above that this Schemathesis no longer has (empty when all is well)."""
+    missing = []
+    for dotted in PRIVATE_NAMES:
+        try:
+            _resolve(dotted)
+        except (ImportError, AttributeError):
+            missing.append(dotted)
+    return missing
+
+
+def engine_for(schema: Any) -> Any:
+    """The engine that runs every phase over `schema` (`.execute()` yields events)."""
+    from schemathesis.engine import from_schema
+
+    return from_schema(schema)
+
+
+def engine_events() -> Any:
+    """The module holding the engine's event classes."""
+    from schemathesis.engine import events
+
+    return events
+
+
+def status_enum() -> Any:
+    from schemathesis.engine import Status
+
+    return Status
+
+
+@contextlib.contextmanager
+def sessions_with_adapter(adapter: Callable[[], requests.adapters.BaseAdapter]) -> Iterator[None]:
+    """While inside, every `requests.Session` the engine makes sends through `adapter()` (http and https)."""
+    from schemathesis.engine import context
+
+    original = context.make_session
+
+    def make_session(*args: Any, **kwargs: Any) -> requests.Session:
+        session = original(*args, **kwargs)
+        mounted = adapter()
+        session.mount("http://", mounted)
+        session.mount("https://", mounted)
+        return session
+
+    context.make_session = make_session
+    try:
+        yield
+    finally:
+        context.make_session = original

@@ -1,0 +1,84 @@
+"""The suite on targets that behave like a real tenant: no false alarms, throttling waited out,
+a bounded event budget, every created event canceled and reported."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import judge, serve, tokens
+from fakes_real_targets import REAL_TARGET_VARIANTS, RealTargetFake, throttling
+
+from vevents.conformance import CheckConfig, Outcome, run
+from vevents.conformance.coverage import all_cells
+from vevents.conformance.target import Target
+
+SEED = 20261124
+FAST = {"max_examples": 3, "seed": SEED}
+
+
+def _problems(result: object) -> list[str]:
+    return [f"{item.name}: {violation}" for item in result.results for violation in item.violations] + [
+        f"{item.name}: could not run: {item.reason}" for item in result.results if item.outcome is Outcome.ERROR
+    ]
+
+
+@pytest.mark.parametrize("variant", REAL_TARGET_VARIANTS, ids=[variant.name for variant in REAL_TARGET_VARIANTS])
+def test_real_target_variant_passes_default_mode_with_every_check(variant: RealTargetFake) -> None:
+    # Every check, the Schemathesis built-ins included; the slow variant gets a shorter Schemathesis share.
+    options = {**FAST, "max_schemathesis_time": 8.0} if "latency" in variant.name else FAST
+    result = judge(variant, **options)
+    assert result.exit_code == 0, "\n".join(_problems(result))
+    # The budget held, and every event the run made was canceled at the end.
+    assert 0 < len(result.created) <= result.max_events == 25
+    assert all(event.final_status == "canceled" for event in result.created), [e.cleanup for e in result.created]
+
+
+def test_throttling_is_waited_out_and_reported() -> None:
+    variant = next(variant for variant in REAL_TARGET_VARIANTS if variant.name == "throttles_every_nth")
+    result = judge(variant, checks=("vevents",), **FAST)
+    assert result.exit_code == 0, "\n".join(_problems(result))
+    retry = result.retry
+    assert retry.throttled > 10 and retry.retries == retry.throttled and retry.gave_up == 0
+
+
+def test_retry_after_is_honoured_then_the_run_gives_up_without_a_violation() -> None:
+    # Every other request is throttled with Retry-After: 1; the run may wait 2 s in all.
+    variant = RealTargetFake("throttles_half", "every 2nd request answers 429, Retry-After: 1",
+                             request=throttling(every=2, retry_after=1))
+    with serve(variant) as base_url:
+        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], checks=("auth_required",),
+                                 max_retry_wait=2.0, **FAST))
+    assert result.retry.waited == 2.0 and result.retry.retries == 2 and result.retry.gave_up >= 1
+    # Throttled past the budget: the check could not run; that is no violation of the contract.
+    assert result.failed_checks() == []
+    assert result.results[0].outcome is Outcome.ERROR and "429" in result.results[0].reason
+
+
+def test_budget_skips_checks_it_cannot_afford_and_cleans_up() -> None:
+    stub = RealTargetFake("stub", "the stub")
+    with serve(stub) as base_url:
+        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], max_events=6, checks=("vevents",),
+                                 **FAST))
+    assert len(result.created) <= 6 and result.budget_refused > 0
+    skipped = [item for item in result.results if item.outcome is Outcome.SKIPPED]
+    assert any("--max-events 6" in item.reason for item in skipped)
+    assert result.failed_checks() == []
+    assert all(event.final_status == "canceled" for event in result.created)
+
+
+def test_coverage_cells_come_from_the_contract() -> None:
+    from vevents.spec import contract
+
+    spec = contract()
+    id_operations = [op for op in spec.operations if op.id_parameter is not None and op.action in spec.lifecycle]
+    expected = sum(len(spec.lifecycle[op.action]) for op in id_operations) * len(spec.versions)
+    assert len(all_cells()) == expected
+    assert {cell.route for cell in all_cells()} == {op.kind for op in id_operations}
+
+
+def test_target_counts_creates_against_the_budget_on_every_version() -> None:
+    from vevents.spec import contract
+
+    target = Target("http://127.0.0.1:1/v1.0", {"main": "x"})
+    for op in contract().operations:
+        expected = op.kind if op.action == "create" else None
+        assert target.create_kind(op.method, op.url_path("some-id")) == expected, op.operation_id
