@@ -20,6 +20,9 @@ from vevents.spec import contract
 from vevents.spec.control import lifecycle_states
 
 OTHER_USER = "99999999-8888-4777-8666-555555555555"
+NESTED: list[object] = []
+for _ in range(40):
+    NESTED = [NESTED]
 CO_ORGANIZER = "12345678-1234-4234-8234-123456789abc"
 
 
@@ -115,6 +118,7 @@ def test_arranged_canceled_event_behaves_as_canceled(stub: Stub, http: httpx.Cli
     ({"status": "canceled", "properties": {"status": "draft"}}, 400),
     ({"status": "canceled", "properties": {"noSuchProperty": 1}}, 400),
     ({"status": "canceled", "extra": 1}, 400),
+    ({"status": "canceled", "properties": {"displayName": NESTED}}, 400),
     ({}, 400),
 ])
 def test_put_event_refuses_bad_input_and_changes_nothing(stub: Stub, http: httpx.Client, body: dict[str, object],

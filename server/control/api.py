@@ -21,6 +21,7 @@ from vevents.server.auth import SEED_ORGANIZER
 from vevents.server.control.journal import JournalFilter
 from vevents.server.control.plane import ControlPlane, InspectableStore, store_name
 from vevents.server.errors import GraphError, json_body
+from vevents.server.handlers import MAX_JSON_DEPTH
 from vevents.server.ids import parse_event_id
 from vevents.server.middleware import read_body
 from vevents.server.seed import SeedError, events_from
@@ -37,6 +38,19 @@ Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
 _ARRANGED_MEMBERS = ("id", "status", "@odata.type", "createdBy", "coOrganizers")
 """Properties `putEvent` sets itself; `properties` may not set them too."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _json(status: int, value: Any) -> Response:
@@ -164,6 +178,8 @@ class ControlApi:
         properties = body.get("properties", {})
         if not isinstance(properties, Mapping):
             raise GraphError(400, "'properties' must be an object.")
+        if _depth(properties) > MAX_JSON_DEPTH:
+            raise GraphError(400, f"'properties' is nested deeper than {MAX_JSON_DEPTH} levels.")
         for name in properties:
             if name in _ARRANGED_MEMBERS:
                 raise GraphError(400, f"'properties' may not set '{name}'; the request sets it.")
