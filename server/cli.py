@@ -260,6 +260,8 @@ def _control_lines(settings: Settings, base: str) -> list[str]:
 def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFiles | None = None) -> None:
     """Where the stub listens, and a request that works against one of the seed's events."""
     from vevents.server.auth import mint_token, organizer_of
+    from vevents.server.control.gate import is_loopback
+    from vevents.server.tls import SERVER_NAMES
 
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"{'https' if tls else 'http'}://{host}:{port}"
@@ -283,6 +285,10 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
             f"  export NODE_EXTRA_CA_CERTS={ca}                      # Node.js",
             f"  export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}    # Python (httpx, msgraph-sdk, requests)",
         ]
+        if not is_loopback(settings.host):
+            names = ", ".join(SERVER_NAMES)
+            lines.append(f"  (the certificate names {names} only: clients reaching this host by another name "
+                         "need --tls-cert/--tls-key)")
     if settings.auth_mode == "permissive":
         lines.append("Try it (--auth permissive: any bearer token is accepted):")
         bearer = "anything"

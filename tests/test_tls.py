@@ -210,3 +210,16 @@ def test_tls_settings_travel_through_the_environment(tmp_path: Path) -> None:
     assert settings.tls
     assert Settings.from_env(settings.to_env()) == settings
     assert Settings.from_env({"VEVENTS_TLS": "1"}).tls
+
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.2", False)])
+def test_serve_tls_banner_says_which_names_the_certificate_covers(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  host: str, warned: bool) -> None:
+    # Only the banner: a test binds nothing but loopback (0.0.0.0 is every interface).
+    from vevents.server.cli import _announce
+
+    _announce(Settings(memory=True, host=host), 8443, [], local_ca(tmp_path))
+    out = capsys.readouterr().out
+    assert out.startswith(f"vevents stub listening on https://{host}:8443")
+    assert ("names 127.0.0.1, ::1, localhost only" in out) is warned
