@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "testing.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+@pytest.mark.slow
 def test_the_guides_python_examples_pass(tmp_path: Path) -> None:
     blocks = _BLOCK.findall(GUIDE.read_text(encoding="utf-8"))
     assert len(blocks) >= 5, "the guide lost its examples"
