@@ -79,6 +79,7 @@ def local_ca(directory: Path | None = None) -> TlsFiles:
 def _usable(files: TlsFiles) -> bool:
     """True if the three files exist, belong together and stay valid for a while."""
     from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
 
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(files.ca_cert))
@@ -86,7 +87,7 @@ def _usable(files: TlsFiles) -> bool:
         ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
         leaf = x509.load_pem_x509_certificate(files.cert.read_bytes())
         leaf.verify_directly_issued_by(ca)
-    except (OSError, ssl.SSLError, ValueError, TypeError):
+    except (OSError, ssl.SSLError, ValueError, TypeError, InvalidSignature):
         return False
     horizon = datetime.datetime.now(datetime.UTC) + _RENEW_BEFORE
     return min(ca.not_valid_after_utc, leaf.not_valid_after_utc) > horizon

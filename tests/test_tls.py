@@ -223,3 +223,24 @@ def test_serve_tls_banner_says_which_names_the_certificate_covers(tmp_path: Path
     out = capsys.readouterr().out
     assert out.startswith(f"vevents stub listening on https://{host}:8443")
     assert ("names 127.0.0.1, ::1, localhost only" in out) is warned
+
+
+
+def test_local_ca_replaces_a_certificate_that_names_the_ca_but_is_signed_by_another_key(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    files = local_ca(tmp_path)
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    leaf = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    # Same subject, issuer name and public key (so the key file still matches): only the signature is wrong.
+    forged = (x509.CertificateBuilder().subject_name(leaf.subject).issuer_name(ca.subject)
+              .public_key(leaf.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(leaf.not_valid_before_utc).not_valid_after(leaf.not_valid_after_utc)
+              .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()))
+    files.cert.write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    repaired = local_ca(tmp_path)
+    assert repaired.ca_cert.read_bytes() != ca.public_bytes(serialization.Encoding.PEM)
+    x509.load_pem_x509_certificate(repaired.cert.read_bytes()).verify_directly_issued_by(
+        x509.load_pem_x509_certificate(repaired.ca_cert.read_bytes()))
