@@ -259,7 +259,7 @@ def _control_lines(settings: Settings, base: str) -> list[str]:
 
 def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFiles | None = None) -> None:
     """Where the stub listens, and a request that works against one of the seed's events."""
-    from vevents.server.auth import mint_token, organizer_of
+    from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token, organizer_of
     from vevents.server.control.gate import is_loopback
     from vevents.server.tls import SERVER_NAMES
 
@@ -295,12 +295,10 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
     else:
         lines.append("Try it (token valid for 1 hour; mint more with `vevents token`):")
         # The event's organizer, in its tenant: the token that may read, cancel and publish it.
-        whom: dict[str, str] = {}
+        tenant, user = SEED_TENANT, SEED_ORGANIZER
         if event is not None:
-            whom["tenant"] = event.tenant
-            if (organizer := organizer_of(event.resource)) is not None:
-                whom["user"] = organizer
-        bearer = mint_token(secret=settings.secret, **whom)
+            tenant, user = event.tenant, organizer_of(event.resource) or user
+        bearer = mint_token(secret=settings.secret, tenant=tenant, user=user)
     lines.append(f"  curl {cacert}-H {shlex.quote('Authorization: Bearer ' + bearer)} {url}")
     click.echo("\n".join(lines))
     sys.stdout.flush()

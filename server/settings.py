@@ -81,7 +81,7 @@ class Declaration:
     """True: `--help` shows the default; a string: shows that instead (the secret)."""
     metavar: str | None = None
 
-    def click_type(self) -> click.ParamType:
+    def click_type(self) -> click.ParamType[Any]:
         """The click type that parses this setting, on the command line and in the environment."""
         if self.choices is not None:
             return click.Choice(self.choices, case_sensitive=False)

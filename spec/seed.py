@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from vevents.spec import SPEC_FILENAME, load_spec, spec_path
+from vevents.spec import SPEC_FILENAME, DocumentError, load_spec, parse_yaml, spec_path
 
 __all__ = ["SEED_SCHEMA_FILENAME", "SeedProblem", "parse_seed_text", "seed_problems", "seed_schema_path"]
 
 SEED_SCHEMA_FILENAME = "seed.schema.yaml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
 
 
 @dataclass(frozen=True)
@@ -53,26 +50,21 @@ def seed_schema_path() -> str:
 
 def parse_seed_text(text: str) -> Any:
     """The document in a seed file's text, YAML or JSON. Raises ValueError saying where it is malformed."""
-    # JSON is YAML, but PyYAML reads it about 100 times slower than `json` does: a JSON seed
-    # of tens of thousands of events loads in a fraction of a second this way.
-    if text.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass  # YAML flow style, or invalid: let PyYAML parse it or explain the error
     try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        return parse_yaml(text)
+    except DocumentError as exc:
+        # PyYAML's message spans several lines; a seed error is one: where, and what.
+        cause = exc.__cause__
+        mark = getattr(cause, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(cause, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"not valid YAML/JSON{where}: {problem}") from None
 
 
 def seed_problems(document: Any) -> list[SeedProblem]:
     """What the seed schema finds wrong in `document`: the most telling problem of each bad event."""
     validator = _validator()
-    problems = []
+    problems: list[SeedProblem] = []
     for error in validator.iter_errors(document):
         problems.extend(_explain(error, document))
     # One line per event: the first problem found in it (they come in document order).
@@ -132,9 +124,8 @@ def _kind_branch_errors(error: ValidationError) -> list[ValidationError] | None:
 def _short(error: ValidationError) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not one of {[v for v in error.validator_value if v is not None]}"
-    if error.validator == "required":
-        return error.message
-    return error.message if len(error.message) < 200 else error.message[:200] + "..."
+    message = str(error.message)
+    return message if len(message) < 200 else message[:200] + "..."
 
 
 @functools.cache
@@ -147,10 +138,7 @@ def _validator() -> jsonschema.protocols.Validator:
     spec_uri = Path(spec_path()).resolve().as_uri()
     seed_uri = Path(seed_schema_path()).resolve().as_uri()
     assert spec_uri.rsplit("/", 1)[1] == SPEC_FILENAME
-    schema = yaml.load(
-        importlib.resources.files(__package__).joinpath(SEED_SCHEMA_FILENAME).read_text(encoding="utf-8"),
-        Loader=_Loader,
-    )
+    schema = parse_yaml(Path(seed_schema_path()).read_text(encoding="utf-8"))
     schema["$id"] = seed_uri
     contract = _nullable_as_json_schema(load_spec())
     contract["$id"] = spec_uri
@@ -159,7 +147,7 @@ def _validator() -> jsonschema.protocols.Validator:
     )
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
-    return validator_class(schema, registry=registry)  # type: ignore[no-any-return]
+    return validator_class(schema, registry=registry)
 
 
 def _nullable_as_json_schema(node: Any) -> Any:
