@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import SAMPLE_ID, Stub
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT
+from vevents.server.store import StoreUnavailable
 from vevents.spec import contract
 from vevents.spec.control import lifecycle_states
 
@@ -51,7 +52,18 @@ def test_health_reports_the_store_and_settings(stub: Stub, http: httpx.Client) -
     response = http.get(control(stub, "/health"))
     assert response.status_code == 200
     assert response.headers["request-id"]
-    assert response.json() == {"status": "ok", "store": "memory", "events": 2, "faults": 0, "readLagMs": 0}
+    assert response.json() == {"status": "ok", "store": "memory", "faults": 0, "readLagMs": 0}
+
+
+def test_health_is_503_when_the_store_cannot_answer(stub: Stub, http: httpx.Client,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(*args: object, **kwargs: object) -> list[object]:
+        raise StoreUnavailable("database is locked")
+
+    monkeypatch.setattr(stub.store, "find", unavailable)
+    response = http.get(control(stub, "/health"))
+    assert_envelope(response, 503, "serviceNotAvailable")
+    assert response.headers["retry-after"]
 
 
 def test_list_events_shows_every_event_and_filters(stub: Stub, http: httpx.Client,

@@ -136,6 +136,6 @@ async def _answer(scope: Scope, receive: Receive, send: Send, error: GraphError)
 
 
 def store_name(store: Any) -> str:
-    """How /health names the store: memory, sqlite, or the class's own name."""
+    """How /health names the store: memory, sqlite, postgresql, or the class's own name."""
     name = type(store).__name__
     return {"MemoryStore": "memory", "SqliteStore": "sqlite", "PostgresStore": "postgresql"}.get(name, name)
