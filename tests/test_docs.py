@@ -238,6 +238,8 @@ class PageRun:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["NO_COLOR"] = "1"
         env.pop("PYTHONPATH", None)
+        for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # under `make test`: a block's make is a user's own
+            env.pop(name, None)
         return env
 
     def rewrite(self, text: str) -> str:
@@ -276,7 +278,7 @@ class PageRun:
         directory, so the harness runs what `make serve` runs after installing: `vevents serve`.
         """
         if command.strip().startswith("make") and subprocess.run(
-            ["make", "-q", ".venv/.installed-stamp"], cwd=self.directory, capture_output=True
+            ["make", "-q", ".venv/.installed-stamp"], cwd=self.directory, capture_output=True, env=self.environment()
         ).returncode != 0:
             installed = self.directory / ".venv" / "bin" / "vevents"
             command = re.sub(r"^\s*make\s+serve", f"{installed if installed.exists() else 'vevents'} serve", command)
