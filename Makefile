@@ -55,6 +55,7 @@ test: $(STAMP) $(NODE_STAMP)
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint spec/virtual-events.yaml
+	node_modules/.bin/spectral lint --ruleset .spectral-control.yaml --fail-severity=hint spec/control.yaml
 
 ## The PostgreSQL server binaries the store's tests start on 127.0.0.1 (Debian/Ubuntu, as root).
 postgres-server:

@@ -117,3 +117,12 @@ def test_a_dropped_connection(vevents_stub: Any, client: httpx.Client) -> None:
         cancel(client, vevents_stub.base_url, "webinars", SAMPLE)
     vevents_stub.remove_fault(rule["id"])
     assert cancel(client, vevents_stub.base_url, "webinars", SAMPLE) == 204
+
+
+def test_a_refused_control_call_fails_the_test_at_once(vevents_stub: Any) -> None:
+    from vevents.testing import ControlError
+
+    with pytest.raises(ControlError, match="not an operationId") as refused:
+        vevents_stub.add_fault("throttle", operation_id="getWebinars")  # a typo
+    assert refused.value.status == 400
+    assert vevents_stub.faults() == []
