@@ -38,6 +38,7 @@ from vevents.server._connexion import (
 )
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
 from vevents.server.control.api import ControlApi
+from vevents.server.control.gate import PassedGateHandler
 from vevents.server.control.plane import ControlPlane
 from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
@@ -150,7 +151,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         lifespan=lifespan,
         middlewares=middlewares,
         resolver=Resolver(handlers.resolve),
-        security_map=security_map(authenticator),
+        # `bearer`: the control document's http scheme, checked by the control gate before routing.
+        security_map={**security_map(authenticator), "bearer": PassedGateHandler},
         strict_validation=False,
         validate_responses=False,
         validator_map=VALIDATOR_MAP_OVERRIDES,
@@ -160,21 +162,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     app.control = control
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
-    app.add_api(_control_spec(), base_path=CONTROL_PREFIX, name="control",
+    app.add_api(load_control_spec(), base_path=CONTROL_PREFIX, name="control",
                 resolver=Resolver(ControlApi(control).resolve))
     home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
     app.add_url_rule("/", "home", home.page, methods=["GET"])
     errors.register(app, the_contract)
     return app
-
-
-def _control_spec() -> dict[str, Any]:
-    # The control gate (server/control/gate.py) checks the control token before routing, so
-    # that a caller without it learns nothing, not even a validation error; the document
-    # keeps its `security` for clients generated from it.
-    spec = load_control_spec()
-    spec.pop("security", None)
-    return spec
 
 
 def app_from_env() -> connexion.AsyncApp:

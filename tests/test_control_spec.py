@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,29 @@ def test_control_spec_lints_clean_with_every_rule(tmp_path: Path) -> None:
                 for r in json.loads(out.read_text(encoding="utf-8"))]
     assert findings == []
     assert proc.returncode == 0
+
+
+def test_the_stub_serves_the_whole_document_and_a_client_generates_cleanly(tmp_path: Path) -> None:
+    """Generators that cannot follow a reference into another file (openapi-python-client) take
+    the served document: self-contained, `security` kept, no warning."""
+    import httpx
+
+    from tests.conftest import running_stub
+
+    with running_stub() as stub:
+        served = httpx.get(f"{stub.base_url}{CONTROL_PREFIX}/openapi.json", timeout=10).json()
+    document = load_control_spec()
+    assert served["paths"].keys() == document["paths"].keys()
+    assert served["security"] == document["security"]
+    assert served["components"]["securitySchemes"] == document["components"]["securitySchemes"]
+    assert all(ref.startswith("#/") for ref in _refs(served))
+    path = tmp_path / "control.json"
+    path.write_text(json.dumps(served), encoding="utf-8")
+    generator = Path(sys.executable).with_name("openapi-python-client")
+    proc = subprocess.run([str(generator), "generate", "--path", str(path), "--meta", "none"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Warning" not in output and "WARNING" not in output, output
+    operations = {p.stem for p in (tmp_path / "vevents_control_api_client" / "api").rglob("*.py")}
+    assert {"add_fault", "reset_stub", "list_journal", "put_event", "set_read_lag"} <= operations
