@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,30 @@ def test_docs_describe_every_check_and_every_fake() -> None:
         assert f"`{item.name}`" in text, item.name
     for fake in FAKES:
         assert f"`{fake.name}`" in text, fake.name
+
+
+def test_check_modules_do_not_import_the_registry() -> None:
+    # One direction only: the registry imports the modules that declare checks; they import
+    # `definitions` (no import circle, no re-sorting of a half-filled registry).
+    modules = [*sorted((ROOT / "conformance").glob("checks*.py")), ROOT / "conformance" / "schemathesis_phase.py"]
+    assert len(modules) >= 5
+    for path in modules:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "registry" not in imported, path.name
+
+
+def test_the_permanence_sweep_runs_last() -> None:
+    own = [item for item in list_checks() if item.source == "vevents"]
+    assert [item.name for item in own if item.final] == ["canceled_stays_canceled"]
+    assert own[-1].final
+
+
+def test_permanence_wait_is_an_option_and_never_negative() -> None:
+    from vevents.conformance import UsageError
+    from vevents.conformance.options import OPTIONS
+
+    assert "permanence-wait" in {spec.name for spec in OPTIONS}
+    assert CheckConfig(permanence_wait=2.5).permanence_wait == 2.5
+    with pytest.raises(UsageError, match="permanence-wait"):
+        CheckConfig(permanence_wait=-1)
