@@ -273,13 +273,13 @@ class PageRun:
         """Start a `vevents serve ...` command in the background: (0, its output until the banner is
         complete), or (its exit status, its output) if it stops before (e.g. a bad seed).
 
-        `make serve` runs as written when `.venv` is installed the way make does it (CI: `make
-        test` made it); otherwise make would install into the real `.venv` from this temporary
-        directory, so the harness runs what `make serve` runs after installing: `vevents serve`.
+        `make serve` runs as written when make has nothing to install (`make -n serve` plans no
+        pip); otherwise make would install into the real `.venv` from this temporary directory,
+        so the harness runs what `make serve` runs after installing: `.venv/bin/vevents serve`.
         """
-        if command.strip().startswith("make") and subprocess.run(
-            ["make", "-q", ".venv/.installed-stamp"], cwd=self.directory, capture_output=True, env=self.environment()
-        ).returncode != 0:
+        if command.strip().startswith("make") and "pip" in subprocess.run(
+            ["make", "-n", "serve"], cwd=self.directory, capture_output=True, text=True, env=self.environment()
+        ).stdout:
             installed = self.directory / ".venv" / "bin" / "vevents"
             command = re.sub(r"^\s*make\s+serve", f"{installed if installed.exists() else 'vevents'} serve", command)
         process = subprocess.Popen(
