@@ -5,6 +5,9 @@ moves one is caught by `tests/test_library_adaptations.py`, which names the one 
 
     connexion.spec.OpenAPISpecification._validate_spec     replaced process-wide (validate once)
     connexion.validators.ParameterValidator.validate_parameter   overridden (compiled once)
+    connexion.validators.ParameterValidator.__init__        called with the de-duplicated parameters
+    connexion.json_schema.Draft4RequestValidator            the body validator's Draft 4 class
+    connexion.utils.is_null / is_nullable                   how Connexion reads a nullable parameter
     connexion.validators.JSONRequestBodyValidator._validator / ._parse / ._schema / ._encoding
     connexion.validators.VALIDATOR_MAP                      the stock validators, extended
     connexion.apps.asynchronous.AsyncApi.make_operation     operations call our handlers directly
@@ -12,7 +15,8 @@ moves one is caught by `tests/test_library_adaptations.py`, which names the one 
     connexion.AsyncApp._middleware_app / .middleware.app     our AsyncASGIApp in the stack
     connexion.middleware.ConnexionMiddleware.default_middlewares
     scope["extensions"]["connexion_context"]                where the security middleware leaves
-                                                            the token info (the fast path writes it)
+                                                            the token info (the fast path writes it);
+                                                            read by connexion.lifecycle.ConnexionRequest.context
 
 Why each one earns its keep is said where it is used. Everything else the stub uses from
 Connexion is public (AsyncApp, exceptions, lifecycle, security handlers, Resolver).

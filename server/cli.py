@@ -126,8 +126,7 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
 
     certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
     if settings.workers > 1:
-        from uvicorn.supervisors import Multiprocess
-
+        from vevents.server._uvicorn import run_workers
         from vevents.server.app import open_store
 
         # The seed goes in once, here, before any worker starts (a --reseed in every worker
@@ -155,7 +154,7 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
             ssl_keyfile=keyfile,
         )
         _announce(settings, sock.getsockname()[1], seeded.present, tls)
-        Multiprocess(config, sockets=[sock]).run()
+        run_workers(config, sock)
         click.echo("vevents stub stopped.")
         return
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -135,7 +136,7 @@ def graph_error(exc: Exception) -> GraphError:
         detail = exc.detail if isinstance(exc.detail, str) else None
         if isinstance(exc, ProblemException):
             # jsonschema appends the whole schema to its message; keep the first paragraph.
-            detail = str(exc.detail or exc.title or "").split("\n\n", 1)[0]
+            detail = _in_graph_words(str(exc.detail or exc.title or "").split("\n\n", 1)[0])
         if status == 404:
             return GraphError(404, "Resource not found for the request URL.", headers=headers)
         if status == 405:
@@ -145,6 +146,22 @@ def graph_error(exc: Exception) -> GraphError:
         return GraphError(status, detail or "The request failed.", headers=headers)
     logger.error("unexpected error", exc_info=exc)
     return GraphError(500, "An internal error occurred.")
+
+
+_UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']*)'")
+_READ_ONLY = frozenset().union(*contract().read_only_properties.values())
+
+
+def _in_graph_words(detail: str) -> str:
+    """Connexion's schema message for a property the request-body schema closes out, as the
+    stub's handlers word it (the spec's `additionalProperties: false` now refuses it first)."""
+    unexpected = _UNEXPECTED.search(detail)
+    if unexpected is None:
+        return detail
+    name = unexpected.group(1)
+    if name in _READ_ONLY:
+        return f"The property '{name}' is read-only and cannot be set."
+    return f"The property '{name}' does not exist on its type."
 
 
 def _raised_by_json(exc: BaseException) -> bool:

@@ -9,7 +9,9 @@ from vevents.spec import GUID_PATTERN
 
 __all__ = ["new_event_id", "parse_event_id"]
 
-_EVENT_ID = re.compile(rf"({GUID_PATTERN})(?:@({GUID_PATTERN}))?")
+# `%40` after percent-decoding: a client that encoded the id's `%40` once more (the spec's
+# pattern admits `%40`, so tools that generate values from it send `%2540`).
+_EVENT_ID = re.compile(rf"({GUID_PATTERN})(?:(?:@|%40)({GUID_PATTERN}))?")
 
 
 def parse_event_id(raw: str, tenant: str) -> str | None:

@@ -8,6 +8,7 @@ and parameters, and every error answer is Graph's error envelope.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from schemathesis.core.result import Ok
 
-from vevents.spec import contract, load_yaml_file, spec_path
+from vevents.spec import GUID_PATTERN, contract, load_yaml_file, ref_of, spec_path
 from vevents.specwalk import Walker
 
 SPEC = Path(spec_path())
@@ -211,3 +212,35 @@ def test_every_operation_requires_a_graph_scope(walker: Walker, document: dict[s
         scopes = [scope for requirement in security for scopes in requirement.values() for scope in scopes]
         assert scopes, f"{method.upper()} {path}"
         assert set(scopes) <= known, f"{method.upper()} {path}"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_request_bodies_list_exactly_the_writable_properties_and_members(document: dict[str, Any], kind: str) -> None:
+    """The request-body schemas close what the stub closes (issue 12): their property lists repeat
+    the resource type's writable properties and the members of its closed types, and must not drift."""
+    the_contract = contract()
+    request = document["components"]["schemas"][f"{KINDS[kind]}Request"]["allOf"][1]
+    writable = set(the_contract.select_properties[kind]) - the_contract.read_only_properties[kind]
+    assert request["additionalProperties"] is False
+    assert set(request["properties"]) == writable
+    for name, members in the_contract.member_properties[kind].items():
+        closed = request["properties"][name]
+        closed = closed.get("items", closed)
+        assert closed["additionalProperties"] is False, name
+        assert set(closed["properties"]) == members | {"@odata.type"}, name
+    for op in the_contract.operations:
+        if op.kind == kind and op.action in ("create", "update"):
+            body = document["paths"][op.path][op.method.lower()]["requestBody"]
+            schema = body["content"]["application/json"]["schema"]
+            refs = [ref_of(schema)] + [ref_of(part) for part in schema.get("allOf", [])]
+            assert f"#/components/schemas/{KINDS[kind]}Request" in refs, op.operation_id
+
+
+def test_id_parameters_match_guid_at_tenant_guid(document: dict[str, Any]) -> None:
+    """One GUID pattern (vevents.spec.GUID_PATTERN): the spec's id parameters are built from it."""
+    expected = f"^{GUID_PATTERN}((@|%40){GUID_PATTERN})?$"
+    parameters = [p for p in document["components"]["parameters"].values() if p["in"] == "path"]
+    assert parameters and all(p["schema"]["pattern"] == expected for p in parameters)
+    assert contract().id_pattern == expected
+    assert re.fullmatch(expected, contract().sample.event_id)
+    assert re.fullmatch(expected, contract().sample.event_id.replace("@", "%40"))

@@ -1,0 +1,77 @@
+"""The spec tells the whole truth: plain Schemathesis, run as a new user would run it against the
+stub with the stub's own spec, finds nothing (issue 12, acceptance 4).
+
+Exactly the README-level command, over a real socket to a `vevents serve` started here:
+
+    schemathesis run spec/virtual-events.yaml --url http://127.0.0.1:PORT/v1.0 \\
+        -H "Authorization: Bearer $(vevents token)" --checks all --max-examples 25
+
+plus a fixed `--seed` so that a failure reproduces. Before the spec carried the id pattern,
+the `$select` shape and the closed request bodies in schema, this reported 12 "schema-valid
+request rejected" failures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vevents.spec import spec_path
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+SEED = 20261130
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`vevents serve --memory --port 0` as a subprocess: its base URL (without the version)."""
+    log = tmp_path / "stub.log"
+    command = [str(BIN / "vevents"), "serve", "--memory", "--port", "0", "--log-level", "warning"]
+    with log.open("w") as stderr, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                                   env=_env()) as process:
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if match := _LISTENING.search(line):
+                    base_url = match.group(1)
+                    break
+            else:
+                pytest.fail(f"vevents serve did not start:\n{log.read_text()}")
+            httpx.get(base_url + "/v1.0/openapi.json", timeout=10)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEVENTS_")}
+    return {**env, "NO_COLOR": "1"}
+
+
+def test_plain_schemathesis_finds_nothing(served: str) -> None:
+    token = subprocess.run([str(BIN / "vevents"), "token"], capture_output=True, text=True, check=True,
+                           env=_env()).stdout.strip()
+    command = [str(BIN / "schemathesis"), "run", spec_path(), "--url", f"{served}/v1.0",
+               "-H", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", "25",
+               "--seed", str(SEED)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=_env())
+    output = result.stdout + result.stderr
+    summary = [line for line in output.splitlines() if "generated" in line or " in " in line][-2:]
+    assert result.returncode == 0, f"schemathesis found failures (exit {result.returncode}):\n{output[-6000:]}"
+    assert re.search(r"\d+ generated, \d+ passed", output), f"no test cases ran:\n{output[-3000:]}"
+    print("\n".join(summary))
