@@ -17,5 +17,13 @@ Modules, each with one job:
     background  serve_in_background(app): uvicorn in a thread
     cli         `vevents serve`, `vevents token`
 
+Library adaptations, fenced (each opens with the private names it touches; checked by
+tests/test_library_adaptations.py):
+
+    _connexion  Connexion internals: validate-once, validators, direct handler calls, scope layout
+    _uvicorn    uvicorn's worker supervisor, given a socket bound by `vevents serve`
+
 This package imports nothing on its own, so `vevents.server.auth` stays light.
 """
+
+__all__: list[str] = []

@@ -28,6 +28,7 @@ import copy
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import MutableMapping
 from typing import Any
 
 import connexion
@@ -59,7 +60,7 @@ DEFAULT_MIDDLEWARES: tuple[Any, ...] = tuple(ConnexionMiddleware.default_middlew
 """Connexion's stack, in order; app.py drops the layers the stub does not need."""
 
 
-def set_security_context(scope: dict[str, Any], *, user: str, token_info: dict[str, Any]) -> None:
+def set_security_context(scope: MutableMapping[str, Any], *, user: str, token_info: dict[str, Any]) -> None:
     """Leave what Connexion's security middleware leaves, for a request it did not see (the fast path)."""
     scope.setdefault("extensions", {})[CONTEXT_KEY] = {"user": user, "token_info": token_info}
 
@@ -121,7 +122,7 @@ for _name in _INT_RANGES:
     _int_format(_name)
 
 
-class _JSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+class _JSONBodyValidator(JSONRequestBodyValidator):
     """Connexion's JSON body validator, plus: `int32`/`int64` formats are enforced (Connexion's
     Draft 4 checker ignores them, so a town hall could store a capacity the spec forbids), and
     a body that is not text in its charset is a 400 (Connexion lets the UnicodeDecodeError or
@@ -145,7 +146,7 @@ _COMPILED_LIMIT = 256
 process (the tests build hundreds) has its own copies; beyond this the oldest are dropped."""
 
 
-class _ParameterValidator(ParameterValidator):  # type: ignore[misc]
+class _ParameterValidator(ParameterValidator):
     """Connexion's parameter validator without its per-request costs: each parameter's JSON
     Schema validator is built once (Connexion deep-copies the parameter and builds a new
     validator on every request), and a parameter is checked once even when Connexion's
@@ -198,12 +199,12 @@ def _validate_spec_once(cls: type[OpenAPISpecification], spec: dict[str, Any]) -
     validated again in this process; any other document still is, every time."""
     key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).digest()
     if key not in _valid_specs:
-        _validate_spec.__func__(cls, spec)  # type: ignore[attr-defined]
+        _validate_spec.__func__(cls, spec)
         _valid_specs.add(key)
 
 
 def install_validate_spec_once() -> None:
     """Replace `OpenAPISpecification._validate_spec` process-wide (idempotent). Called by
     `create_app`: importing this module changes nothing by itself."""
-    if OpenAPISpecification._validate_spec.__func__ is not _validate_spec_once:  # type: ignore[attr-defined]
-        OpenAPISpecification._validate_spec = classmethod(_validate_spec_once)  # type: ignore[method-assign,assignment]
+    if OpenAPISpecification._validate_spec.__func__ is not _validate_spec_once:
+        OpenAPISpecification._validate_spec = classmethod(_validate_spec_once)

@@ -11,6 +11,7 @@ tenancy, roles, read-only and unknown properties, the lifecycle table and `$sele
 
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,7 +52,7 @@ def _json(status: int, value: Any) -> Response:
 
 def _path_id(scope: Scope) -> str:
     # Every operation with a path parameter has exactly one: the event id.
-    return next(iter(scope["path_params"].values()))
+    return str(next(iter(scope["path_params"].values())))
 
 
 class Handlers:
@@ -175,7 +176,7 @@ class Handlers:
                               headers={"Retry-After": "1"})
 
     def _find(self, scope: Scope, principal: Principal, kind: str | None,
-              store: Store | None = None) -> list[Event] | Response:
+              store: Store | None = None) -> builtins.list[Event] | Response:
         raw = _path_id(scope)
         event_id = parse_event_id(raw, principal.tenant)
         if event_id is None:
@@ -229,7 +230,7 @@ class Handlers:
         return None
 
     @staticmethod
-    def _select(scope: Scope) -> list[str] | Response | None:
+    def _select(scope: Scope) -> builtins.list[str] | Response | None:
         """The `$select` list (None: all properties), or the 400 for another `$` option."""
         select = None
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
@@ -240,7 +241,7 @@ class Handlers:
         return select
 
     @staticmethod
-    def _present(event: Event, principal: Principal, select: list[str] | None = None) -> Mapping[str, Any]:
+    def _present(event: Event, principal: Principal, select: builtins.list[str] | None = None) -> Mapping[str, Any]:
         resource = event.resource
         # Graph: "Returned only for event organizers or coorganizers; otherwise, null" (an empty one too).
         if resource.get("externalEventInformation") is not None and not sees_organizer_fields(principal, resource):
@@ -268,6 +269,6 @@ def _depth(value: Any) -> int:
 
 def _is_empty_object(body: bytes) -> bool:
     try:
-        return json.loads(body) == {}
+        return bool(json.loads(body) == {})
     except ValueError:
         return False

@@ -51,7 +51,7 @@ class TextFormatter(logging.Formatter):
         if second != self._second:
             self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
             self._second = second
-        return self.default_msec_format % (self._stamp, record.msecs)
+        return (self.default_msec_format or "%s,%03d") % (self._stamp, record.msecs)
 
 
 def configure_logging(level: str, log_format: str = "text") -> None:
@@ -59,7 +59,7 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     # The access log writes a record per request, so its cost is per request: skip what no
     # format here uses (the logging HOWTO's "Optimization" section): the caller's file and
     # line (a stack walk per record), thread, process and multiprocessing names.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

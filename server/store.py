@@ -21,6 +21,7 @@ on one database file cannot lose each other's updates.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -51,7 +52,7 @@ class Event:
 
     @property
     def status(self) -> str:
-        return self.resource["status"]
+        return str(self.resource["status"])
 
     def changed(self, **properties: Any) -> Event:
         """A copy with some top-level properties replaced (same version: it is a proposal)."""
@@ -133,7 +134,7 @@ class MemoryStore:
                 self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
             return len(self._events)
 
-    def all_events(self) -> list[Event]:
+    def all_events(self) -> builtins.list[Event]:
         """Every event, of every tenant (the control API's state view)."""
         with self._lock:
             return [_copy(e) for _, e in sorted(self._events.items())]
@@ -149,7 +150,8 @@ def _copy(event: Event) -> Event:
 def _frozen_copy(resource: Mapping[str, Any]) -> dict[str, Any]:
     # A deep copy through JSON: what the SQLite store would give back, so both stores behave
     # alike when a caller mutates a dict it passed in or got out.
-    return json.loads(json.dumps(resource))
+    copied: dict[str, Any] = json.loads(json.dumps(resource))
+    return copied
 
 
 class _SqliteErrors:
@@ -158,10 +160,9 @@ class _SqliteErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
             raise StoreUnavailable(str(exc)) from exc
-        return False
 
 
 _sqlite_errors = _SqliteErrors()
@@ -313,7 +314,7 @@ class SqliteStore:
             conn.execute("COMMIT")
             return len(rows)
 
-    def all_events(self) -> list[Event]:
+    def all_events(self) -> builtins.list[Event]:
         """Every event, of every tenant (the control API's state view)."""
         with _sqlite_errors:
             rows = self._conn().execute("SELECT kind, id, tenant, version, resource FROM events ORDER BY kind, id")

@@ -4,4 +4,6 @@ The distribution installs three packages under this one name: `vevents.spec` (th
 as data), `vevents.server` (the stub) and `vevents.conformance` (the suite).
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"

@@ -58,7 +58,7 @@ def _har_body(content: Mapping[str, Any] | None) -> bytes:
     text = content["text"]
     if content.get("encoding") == "base64":
         return base64.b64decode(text)
-    return text.encode()
+    return str(text).encode()
 
 
 def _from_har(document: Mapping[str, Any]) -> list[Exchange]:
