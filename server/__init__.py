@@ -9,7 +9,8 @@ Modules, each with one job:
     store       Store protocol; SqliteStore (default) and MemoryStore
     auth        tokens (mint, verify), principals, who may do what
     security    plugs auth into Connexion's security middleware
-    errors      Graph's error envelope, for every error Connexion or the stub raises
+    errors      Graph's error envelope and the code of each status (from the spec)
+    error_handlers  every exception (Connexion's, Starlette's, the store's) into that envelope
     middleware  request ids, body size limit, access log
     fastpath    well-formed GET/cancel/publish without Connexion's layers (same handlers)
     ids         event id parsing

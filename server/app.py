@@ -29,7 +29,7 @@ from connexion.middleware.response_validation import ResponseValidationMiddlewar
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
 
-from vevents.server import errors
+from vevents.server import error_handlers
 from vevents.server._connexion import (
     DEFAULT_MIDDLEWARES,
     VALIDATOR_MAP_OVERRIDES,
@@ -137,7 +137,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     middlewares = [
         functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                           max_header_bytes=settings.max_header_bytes, hook=control),
-        functools.partial(ServerErrorMiddleware, handler=errors.server_error_handler),
+        functools.partial(ServerErrorMiddleware, handler=error_handlers.server_error_handler),
         *(m for m in DEFAULT_MIDDLEWARES if m not in _UNUSED_MIDDLEWARE),
     ]
     if settings.fast_path:
@@ -166,7 +166,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
                 resolver=Resolver(ControlApi(control).resolve))
     home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
     app.add_url_rule("/", "home", home.page, methods=["GET"])
-    errors.register(app, the_contract)
+    error_handlers.register(app, the_contract)
     return app
 
 

@@ -19,6 +19,8 @@ __all__ = ["HTTP_METHODS", "Flat", "Walker", "schema_name"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCHEMA_PREFIXES = ("microsoft.graph.ODataErrors.", "microsoft.graph.")
+CLOSING_MARK = "x-vevents-closes"
+"""Marks an `allOf` part that only closes a type to the names it lists (the request bodies)."""
 
 
 def schema_name(ref: str) -> str:
@@ -85,6 +87,8 @@ class Walker:
         required: set[str] = set()
         kind, fmt, enum, items, read_only = None, None, None, None, False
         for part in schema.get("allOf", []):
+            if isinstance(part, Mapping) and part.get(CLOSING_MARK):
+                continue  # only `additionalProperties: false` and the names it admits: no meaning to merge
             sub = self._flatten(part, seen)
             properties.update(sub.properties)
             required |= sub.required
