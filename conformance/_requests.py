@@ -74,7 +74,7 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         self.host = urllib.parse.urlsplit(target.base_url).netloc
         self.gate = gate or PhaseGate()
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # type: ignore[override,unused-ignore]
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         url = request.url or ""
         parts = urllib.parse.urlsplit(url)

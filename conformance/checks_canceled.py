@@ -158,7 +158,8 @@ def _path_view(ctx: CheckContext, event: Event, path: str, base_url: str | None 
 def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict[str, Any] | None], tuple[str, ...]]]:
     """Every other way to read the event: (label, read, properties compared with plain GET)."""
     kind = event.kind
-    selected = [name for name in ("id", "status", "displayName") if name in contract().select_properties[kind]]
+    names: tuple[str, ...] = ("id", "status", "displayName")
+    selected = [name for name in names if name in contract().select_properties[kind]]
     views: list[tuple[str, Callable[[], dict[str, Any] | None], tuple[str, ...]]] = [
         ("a $select read", functools.partial(_select_view, ctx, event, selected), tuple(selected)),
         ("the list", functools.partial(_listed, ctx, event), _VIEW_PROPERTIES),

@@ -30,7 +30,6 @@ The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[
 
 from __future__ import annotations
 
-import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence

@@ -73,7 +73,7 @@ def _resolved() -> Mapping[str, Any]:
             if name not in graph_schemas:
                 raise LookupError(f"{CONTROL_FILENAME} refers to {name!r}, which the Graph contract does not define")
             schemas[name] = localise(copy.deepcopy(graph_schemas[name]))
-    return document  # type: ignore[no-any-return]
+    return document
 
 
 def load_control_spec() -> dict[str, Any]:

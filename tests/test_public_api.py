@@ -22,8 +22,9 @@ PUBLIC_API = {
     ],
     "vevents.server": [],
     "vevents.conformance": [
-        "REGISTRY", "Check", "CheckConfig", "CheckResult", "ConformanceError", "NotThisApi", "Outcome", "RunResult",
-        "SetupError", "Skip", "TargetUnreachable", "UsageError", "Violation", "check", "list_checks", "load_all", "run",
+        "REGISTRY", "Check", "CheckConfig", "CheckFinished", "CheckResult", "CheckStarted", "ConformanceError",
+        "NotThisApi", "Note", "Outcome", "RunResult", "SetupError", "Skip", "TargetUnreachable", "UsageError",
+        "Violation", "check", "list_checks", "load_all", "run",
     ],
 }
 # Imported helpers an `__init__` may hold without exporting them.
