@@ -161,7 +161,7 @@ def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict
     names: tuple[str, ...] = ("id", "status", "displayName")
     selected = [name for name in names if name in contract().select_properties[kind]]
     views: list[tuple[str, Callable[[], dict[str, Any] | None], tuple[str, ...]]] = [
-        ("a $select read", functools.partial(_select_view, ctx, event, selected), tuple(selected)),
+        ("a $select read", functools.partial(_select_view, ctx, event, selected), _VIEW_PROPERTIES),
         ("the list", functools.partial(_listed, ctx, event), _VIEW_PROPERTIES),
     ]
     own_path = ctx.op("get", kind).url_path(encode_id(event.id))
