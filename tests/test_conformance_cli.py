@@ -277,3 +277,11 @@ def test_check_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Pa
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(work.iterdir()) == []
+
+
+def test_docs_options_table_names_every_option() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "conformance.md").read_text(encoding="utf-8")
+    for param in check.params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt != "--help":
+                assert f"`{opt}" in text, f"{opt} is not in docs/conformance.md"
