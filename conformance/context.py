@@ -33,7 +33,7 @@ JUDGED_ACTIONS = frozenset({"cancel", "get"})
 SDK_KIND = "events"
 # Events left in the budget below which a check waits for a running check's event instead of creating one.
 LOW_BUDGET = 8
-MAX_WAIT_FOR_EVENT = 60.0
+MAX_WAIT_FOR_EVENT = 5.0
 JSON = "application/json"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

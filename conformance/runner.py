@@ -64,7 +64,7 @@ class CheckConfig:
     """The run's total time waiting on Retry-After; past it, a throttled answer ends the check."""
     permanence_wait: float = 0.0
     """Seconds the end-of-run sweep waits before re-reading every canceled event once more; 0: sweep once."""
-    max_schemathesis_time: float = 30.0
+    max_schemathesis_time: float = 20.0
     """The Schemathesis phases' share of the run; the requests they would send later are skipped."""
 
     def __post_init__(self) -> None:
