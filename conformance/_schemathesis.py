@@ -16,6 +16,10 @@ Private names touched:
     schemathesis.engine.events.EngineFinished       `.failures`
     schemathesis.engine.context.make_session        wrapped: each session the engine makes gets
                                                     the suite's `GuardedAdapter` mounted
+    schemathesis.transport.requests.SameHostRedirectsSession
+                                                    replaced by a subclass that mounts it too (the
+                                                    session of requests sent without one, such as
+                                                    `ignored_auth`'s probes without credentials)
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ PRIVATE_NAMES = (
     "schemathesis.engine.events.FatalError",
     "schemathesis.engine.events.EngineFinished",
     "schemathesis.engine.context.make_session",
+    "schemathesis.transport.requests.SameHostRedirectsSession",
 )
 
 
@@ -87,18 +92,29 @@ def status_enum() -> Any:
 def sessions_with_adapter(adapter: Callable[[], requests.adapters.BaseAdapter]) -> Iterator[None]:
     """While inside, every `requests.Session` the engine makes sends through `adapter()` (http and https)."""
     from schemathesis.engine import context
+    from schemathesis.transport import requests as st_requests
 
     original = context.make_session
+    original_class = st_requests.SameHostRedirectsSession
 
-    def make_session(*args: Any, **kwargs: Any) -> requests.Session:
-        session = original(*args, **kwargs)
+    def mount(session: requests.Session) -> requests.Session:
         mounted = adapter()
         session.mount("http://", mounted)
         session.mount("https://", mounted)
         return session
 
+    def make_session(*args: Any, **kwargs: Any) -> requests.Session:
+        return mount(original(*args, **kwargs))
+
+    class GuardedSession(original_class):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            mount(self)
+
     context.make_session = make_session
+    st_requests.SameHostRedirectsSession = GuardedSession
     try:
         yield
     finally:
         context.make_session = original
+        st_requests.SameHostRedirectsSession = original_class

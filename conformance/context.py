@@ -97,9 +97,17 @@ class CheckContext:
         """Hand every event this check used to the pool, with the status it last read, for later checks."""
         if self.shared is not None:
             for event in self._leased:
-                self.shared.give_back(event, self._last_status(event))
+                # An event a cancel was accepted for is never handed on, whatever it reads now: if it
+                # reads published again, that is a finding (canceled_stays_canceled), not a spare event.
+                if not self._canceled_here(event):
+                    self.shared.give_back(event, self._last_status(event))
             self.shared.check_finished()
         self._leased = []
+
+    def _canceled_here(self, event: Event) -> bool:
+        needles = [f"/{encode_id(event.id, style)}/" for style in ("raw", "percent")]
+        return any(exchange.method == "POST" and exchange.is_success and exchange.url.endswith("/cancel")
+                   and any(needle in exchange.url for needle in needles) for exchange in self._log)
 
     def _last_status(self, event: Event) -> str | None:
         for exchange in reversed(self._log):

@@ -12,6 +12,8 @@ import shutil
 import xml.etree.ElementTree as ET
 from typing import Any, TextIO
 
+from vevents.spec import contract
+
 from .runner import CheckFinished, CheckStarted, Note, Outcome, RunResult
 from .target import TOKEN_ENV
 
@@ -126,8 +128,10 @@ def write_coverage(result: RunResult, stream: TextIO) -> None:
     if coverage is None:
         return
     cells = sorted({*coverage.exercised, *coverage.unreached})
+    spec = contract()
+    states = [state for state in spec.statuses if any(cell.state == state for cell in cells)]
     rows = sorted({(cell.action, cell.route) for cell in cells})
-    columns = sorted({(cell.version, cell.state) for cell in cells})
+    columns = [(version, state) for version in spec.versions for state in states]
     stream.write(f"\nstate-transition coverage: {len(coverage.exercised)} of {coverage.total} cells exercised "
                  "(requests per state x action x route x version; - not reached)\n")
     labels = [f"{version} {state}" for version, state in columns]

@@ -187,7 +187,8 @@ def _budget(config: CheckConfig, embedded: bool) -> int | None:
 @contextlib.contextmanager
 def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
     retry = RetryPolicy(max_retries=config.max_retries, max_wait=config.max_retry_wait)
-    connections = config.workers + 2
+    # Room for every worker plus the parallel reads of the cleanup and the final sweep: no waiting for a socket.
+    connections = max(16, config.workers * 2 + 8)
     if config.base_url is not None:
         tokens = {"main": config.token or ""}
         if config.read_only_token:

@@ -14,7 +14,6 @@ import json
 import threading
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fakes import App, Fake, Request, Response, envelope
@@ -28,15 +27,8 @@ GRAPH_CONTENT_TYPE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RealTargetFake(Fake):
-    """A `Fake` whose app is also wrapped by an ASGI middleware of its own (latency, paging)."""
-
-    wrap: Callable[[App], App] | None = None
-
-    def app(self) -> Any:
-        app = Fake.app(self)
-        return self.wrap(app) if self.wrap is not None else app
+RealTargetFake = Fake
+"""The variants are plain `Fake`s: a request/response hook, or a `wrap` around the app."""
 
 
 # ---------------------------------------------------------------------------- throttling
@@ -83,7 +75,7 @@ _LIST_PATHS = {op.path for op in contract().operations if op.action == "list"}
 class Paged:
     """Lists come in pages of `size` items with `@odata.nextLink` (`$skiptoken=N`), as Graph pages them."""
 
-    def __init__(self, app: App, size: int = 2) -> None:
+    def __init__(self, app: App, store: Any = None, settings: Any = None, *, size: int = 2) -> None:
         self.app = app
         self.size = size
 
@@ -124,10 +116,10 @@ class Paged:
 LATENCY = 0.150
 
 
-def latency(seconds: float) -> Callable[[App], App]:
+def latency(seconds: float) -> Callable[..., App]:
     """Every answer takes `seconds` longer (a real tenant's order of magnitude is 150 ms)."""
 
-    def wrap(app: App) -> App:
+    def wrap(app: App, store: Any = None, settings: Any = None) -> App:
         async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "http":
                 await asyncio.sleep(seconds)
