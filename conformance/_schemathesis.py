@@ -111,10 +111,11 @@ def sessions_with_adapter(adapter: Callable[[], requests.adapters.BaseAdapter]) 
             super().__init__(*args, **kwargs)
             mount(self)
 
+    # setattr: the module attributes are replaced for the duration (mypy reads a class name as a type).
     context.make_session = make_session
-    st_requests.SameHostRedirectsSession = GuardedSession
+    setattr(st_requests, "SameHostRedirectsSession", GuardedSession)  # noqa: B010
     try:
         yield
     finally:
         context.make_session = original
-        st_requests.SameHostRedirectsSession = original_class
+        setattr(st_requests, "SameHostRedirectsSession", original_class)  # noqa: B010
