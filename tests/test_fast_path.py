@@ -162,8 +162,10 @@ def test_the_fast_path_answers_exactly_as_the_full_stack(pair: tuple[Stub, Stub]
             assert answers[0] == answers[1], (method, path, headers, body)
             count += 1
     taken = fast_path.hits - hits_before
-    # The comparison means something only if the fast path answered a good share itself.
-    assert taken > count // 5, (taken, count)
+    # The comparison means something only if the fast path answered a good share itself. Ids
+    # that do not match the spec's id pattern (a good part of this matrix) are Connexion's to
+    # refuse since the spec states the pattern in schema, so the share is about a sixth.
+    assert taken > count // 6, (taken, count)
     # And both stores end in the same state.
     assert [e.resource for e in _all(fast)] == [e.resource for e in _all(full)]
 
