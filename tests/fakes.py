@@ -743,14 +743,14 @@ class Fake:
     # Schemathesis built-ins that must catch it too (the catalogue test runs only these).
     schemathesis_checks: tuple[str, ...] = field(default=())
     # Wraps the app with access to its store (faults that write behind the stub's back).
-    store_wrap: Wrap | None = None
+    wrap: Wrap | None = None
 
     def app(self) -> Any:
         settings = Settings(memory=True, port=0, secret=SECRET, log_level="critical", lifecycle=self.lifecycle)
         store = self.store() if self.store else MemoryStore()
         app = create_app(settings, store=store)
-        if self.store_wrap is not None:
-            app = self.store_wrap(app, store, settings)
+        if self.wrap is not None:
+            app = self.wrap(app, store, settings)
         if self.request or self.response:
             return Rewrite(app, request=self.request, response=self.response)
         return app
@@ -819,23 +819,23 @@ FAKES: tuple[Fake, ...] = (
          "canceled_stays_canceled", store=FlushingStore),
     # No write revives a canceled event.
     Fake("update_applies_status", "an update applies a read-only `status` in its body", "no_write_revives_canceled",
-         store_wrap=_with_store(_update_applies_status)),
+         wrap=_with_store(_update_applies_status)),
     Fake("update_with_id_replaces", "an update naming the id replaces the event, published",
-         "no_write_revives_canceled", store_wrap=_with_store(_update_with_id_replaces)),
+         "no_write_revives_canceled", wrap=_with_store(_update_with_id_replaces)),
     Fake("beta_publish_revives", "publish through the beta prefix revives a canceled event",
-         "no_write_revives_canceled", store_wrap=_with_store(_beta_publish_revives)),
+         "no_write_revives_canceled", wrap=_with_store(_beta_publish_revives)),
     # Concurrency.
     Fake("update_race_overwrites_cancel", "an update racing a cancel overwrites it with its stale read",
-         "cancel_wins_races", store_wrap=_with_store(_stale_write("update"))),
+         "cancel_wins_races", wrap=_with_store(_stale_write("update"))),
     Fake("publish_race_overwrites_cancel", "a publish racing a cancel overwrites it with its stale read",
-         "cancel_wins_races", store_wrap=_with_store(_stale_write("publish"))),
+         "cancel_wins_races", wrap=_with_store(_stale_write("publish"))),
     # Isolation.
     Fake("tenant_suffix_ignored", "the tenant part of an id is ignored (another tenant's suffix finds the event)",
          "other_tenant_id_not_found", request=_tenant_ignored(only_cancel=False)),
     Fake("cancel_ignores_tenant", "cancel ignores the tenant part of the id", "other_tenant_id_not_found",
          request=_tenant_ignored(only_cancel=True)),
     Fake("separate_stores_per_prefix", "/v1.0 and /beta keep separate stores", "versions_share_one_store",
-         store_wrap=_separate_stores),
+         wrap=_separate_stores),
 )
 
 VARIANTS: tuple[Fake, ...] = (
@@ -865,7 +865,7 @@ SLOW_REVERT = Fake("cancel_reverts_slowly", f"a canceled event reads published a
                    "canceled_stays_canceled", store=SlowRevertingStore)
 # Correct, but every read lags every write (create, publish, update, cancel): fine with --settle.
 LAGGING_WRITES = Fake("lagging_writes", f"reads show every write only {WRITE_LAG_SECONDS} s after it was answered",
-                      "cancel_is_visible", store=LaggingStore, store_wrap=_reads_lag)
+                      "cancel_is_visible", store=LaggingStore, wrap=_reads_lag)
 
 
 @functools.cache
