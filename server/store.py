@@ -281,30 +281,24 @@ class SqliteStore:
             return True
 
     def seed(self, events: Iterable[Event]) -> int:
-        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
-        with _sqlite_errors:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
-                    conn.execute("ROLLBACK")
-                    return 0
-                conn.executemany(
-                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return len(rows)
+        return self._load(events, replace_all=False)
 
     def reset(self, events: Iterable[Event]) -> int:
+        return self._load(events, replace_all=True)
+
+    def _load(self, events: Iterable[Event], *, replace_all: bool) -> int:
+        """Insert `events` in one transaction: into an empty store only (seed), or in place of
+        every event it holds (reset)."""
         rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
         with _sqlite_errors:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("DELETE FROM events")
+                if replace_all:
+                    conn.execute("DELETE FROM events")
+                elif conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
+                    conn.execute("ROLLBACK")
+                    return 0
                 conn.executemany(
                     "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
                 )

@@ -255,15 +255,9 @@ def test_database_restart_mid_load_gives_503s_and_loses_nothing(tmp_path: Path) 
 def test_replicas_serve_https_with_the_operators_certificate(postgres_server: Any, tmp_path: Path) -> None:
     # Replicas on other hosts are reached over the network, where the SDKs send tokens only
     # over HTTPS: the operator's certificate works in this mode too.
-    import trustme
-    from test_tls import _serve, _trusting
+    from test_tls import _serve, _trusting, operator_certificate
 
-    ca = trustme.CA(organization_name="operator CA")
-    leaf = ca.issue_cert("127.0.0.1")
-    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    leaf.cert_chain_pems[0].write_to_path(str(cert))
-    leaf.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(ca_file))
+    cert, key, ca_file = operator_certificate(tmp_path)
     url = postgres_server.new_database()
     (kind, event_id, _), = _prepare_one(url)
     options = ("--db", url, "--tls-cert", str(cert), "--tls-key", str(key))

@@ -171,15 +171,22 @@ def test_serve_tls_with_workers_reuses_the_same_ca(tmp_path: Path) -> None:
     assert files.ca_cert.read_bytes() == ca
 
 
-def test_serve_with_an_operator_certificate(tmp_path: Path) -> None:
+def operator_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A certificate for 127.0.0.1 from an operator's own CA (not the local test CA):
+    (certificate, key, CA file), written into `directory`."""
     import trustme
 
     ca = trustme.CA(organization_name="operator CA")
     leaf = ca.issue_cert("127.0.0.1")
-    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert, key, ca_file = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
     leaf.cert_chain_pems[0].write_to_path(str(cert))
     leaf.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
+    return cert, key, ca_file
+
+
+def test_serve_with_an_operator_certificate(tmp_path: Path) -> None:
+    cert, key, ca_file = operator_certificate(tmp_path)
     with _serve("--memory", "--tls-cert", str(cert), "--tls-key", str(key)) as (base_url, lines):
         assert base_url.startswith("https://")
         assert "NODE_EXTRA_CA_CERTS" not in "\n".join(lines)  # the operator knows their own CA
