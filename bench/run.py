@@ -189,7 +189,9 @@ def running(name: str, workdir: Path, token: str, seed: Path | None = None,
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-        wait_first_200(f"{root}{prefix}/solutions/virtualEvents/webinars/{SAMPLE_ID}", token, process)
+        # A seeded start validates and stores every event of the seed first (~2 ms an event).
+        timeout = 30.0 if seed is None else 30.0 + seed.stat().st_size / 200_000
+        wait_first_200(f"{root}{prefix}/solutions/virtualEvents/webinars/{SAMPLE_ID}", token, process, timeout)
         server = Server(name, process, root, prefix, time.perf_counter() - started, token)
         stop = threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(server, stop), daemon=True)
@@ -376,18 +378,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3)")
     parser.add_argument("--seconds", type=int, help="seconds per load run (default 8)")
     parser.add_argument("--servers", help="comma-separated subset of: stub,stub-2w,stub-pg,stub-pg-2w,prism,ceiling")
+    parser.add_argument("--fresh-events", type=int,
+                        help="published events seeded for cancel-then-GET (default 40000; a run must not use them up)")
     parser.add_argument("--postgres", action="store_true",
                         help="also measure the PostgreSQL store (stub-pg, stub-pg-2w), beside the default servers")
     parser.add_argument("--json", type=Path, help="also write all figures and ratios to this file")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
-    if args.rounds or args.seconds or args.servers or args.postgres:
+    if args.rounds or args.seconds or args.servers or args.postgres or args.fresh_events:
         servers = tuple(args.servers.split(",")) if args.servers else plan.servers
         if args.postgres:
             servers += tuple(name for name in ("stub-pg", "stub-pg-2w") if name not in servers)
         plan = Plan(rounds=args.rounds or plan.rounds, seconds=args.seconds or plan.seconds,
                     warmup_seconds=plan.warmup_seconds, connections=plan.connections,
-                    fresh_events=plan.fresh_events, servers=servers)
+                    fresh_events=args.fresh_events or plan.fresh_events, servers=servers)
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `make bench-tools`", file=sys.stderr)
         return 2

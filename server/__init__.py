@@ -7,6 +7,8 @@ Modules, each with one job:
     handlers    operationId targets (thin: parse, decide, store, shape)
     lifecycle   the spec's lifecycle table, executed (pure)
     store       Store protocol; SqliteStore (default) and MemoryStore
+    postgres    PostgresStore: the store on PostgreSQL, shared by several processes/hosts
+    dburl       whether a --db value is a PostgreSQL URL; URLs without their password
     auth        tokens (mint, verify), principals, who may do what
     security    plugs auth into Connexion's security middleware
     errors      Graph's error envelope and the code of each status (from the spec)
@@ -16,6 +18,9 @@ Modules, each with one job:
     ids         event id parsing
     seed        seed files (and the shipped default seed)
     background  serve_in_background(app): uvicorn in a thread
+    tls         the local test CA (`--tls`) and the certificate files served
+    home        the root page linking the Swagger UIs, the control API and the docs
+    control/    the control API under /_vevents/ (spec/control.yaml): state, journal, faults, lag, gate
     cli         `vevents serve`, `vevents token`
 
 Library adaptations, fenced (each opens with the private names it touches; checked by
