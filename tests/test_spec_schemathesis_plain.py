@@ -20,8 +20,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from conftest import SECRET
+from reliability import served
 
 from vevents.spec import spec_path
 
@@ -29,33 +30,13 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 SEED = 20261130
-_LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    """`vevents serve --memory --port 0` as a subprocess: its base URL (without the version)."""
-    log = tmp_path / "stub.log"
-    command = [str(BIN / "vevents"), "serve", "--memory", "--port", "0", "--log-level", "warning"]
-    with log.open("w") as stderr, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                                   env=_env()) as process:
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if match := _LISTENING.search(line):
-                    base_url = match.group(1)
-                    break
-            else:
-                pytest.fail(f"vevents serve did not start:\n{log.read_text()}")
-            httpx.get(base_url + "/v1.0/openapi.json", timeout=10)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def stub(tmp_path: Path) -> Iterator[str]:
+    """`vevents serve` as a subprocess on 127.0.0.1 (tests/reliability.py): its base URL (without the version)."""
+    with served(tmp_path / "plain.db") as server:
+        yield server.base_url
 
 
 def _env() -> dict[str, str]:
@@ -63,10 +44,11 @@ def _env() -> dict[str, str]:
     return {**env, "NO_COLOR": "1"}
 
 
-def test_plain_schemathesis_finds_nothing(served: str) -> None:
-    token = subprocess.run([str(BIN / "vevents"), "token"], capture_output=True, text=True, check=True,
-                           env=_env()).stdout.strip()
-    command = [str(BIN / "schemathesis"), "run", spec_path(), "--url", f"{served}/v1.0",
+def test_plain_schemathesis_finds_nothing(stub: str) -> None:
+    # `served` starts the stub with the tests' secret: the token is minted with it, as `vevents token` would.
+    token = subprocess.run([str(BIN / "vevents"), "token", "--secret", SECRET], capture_output=True, text=True,
+                           check=True, env=_env()).stdout.strip()
+    command = [str(BIN / "schemathesis"), "run", spec_path(), "--url", f"{stub}/v1.0",
                "-H", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", "25",
                "--seed", str(SEED)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=_env())
