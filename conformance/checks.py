@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 from vevents.spec import Operation, contract
 
-from .context import CANCELED, DRAFT, PUBLISHED, CheckContext, envelope_problem
+from .context import CANCELED, DRAFT, PUBLISHED, CheckContext
 from .definitions import check
+from .envelope import envelope_problem
 from .failures import Skip
 from .scenarios import Event
 from .target import encode_id

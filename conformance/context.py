@@ -1,5 +1,8 @@
 """What a check gets: the target, fresh events, the mode, and the judging helpers they share.
 
+Beside it: `event_pool` (events checks hand on to each other), `envelope` (Graph's error
+envelope), `ids` (made-up ids shaped like the target's).
+
 The helpers encode the two judging modes in one place:
 - default: what Graph documents for cancel and get, plus the rules that hold for any correct
   implementation (no 5xx, errors in Graph's envelope, canceled is permanent, a refused request
@@ -10,48 +13,24 @@ The helpers encode the two judging modes in one place:
 from __future__ import annotations
 
 import random
-import re
-import string
-import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 from vevents.spec import Contract, Operation, contract
 
+from .event_pool import SharedEvents
 from .failures import Skip, Violation
+from .ids import unknown_id_like
 from .scenarios import DRAFT, PUBLISHED, Event, EventSource, read_status
 from .target import Exchange, Target, encode_id
 
-__all__ = ["CANCELED", "DRAFT", "JUDGED_ACTIONS", "PUBLISHED", "CheckContext", "envelope_problem"]
+__all__ = ["CANCELED", "DRAFT", "JUDGED_ACTIONS", "PUBLISHED", "CheckContext"]
 
 CANCELED = contract().outcome("cancel", PUBLISHED).to
 # The operations the default mode judges; the others only set up state.
 JUDGED_ACTIONS = frozenset({"cancel", "get"})
-SDK_KIND = "events"
-# Events left in the budget below which a check waits for a running check's event instead of creating one.
-LOW_BUDGET = 8
-MAX_WAIT_FOR_EVENT = 5.0
-JSON = "application/json"
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def envelope_problem(exchange: Exchange) -> str | None:
-    """Why an error answer is not in Graph's envelope (`None` when it is, or when it is no error)."""
-    if exchange.status < 400 or exchange.method == "HEAD":
-        return None
-    if exchange.media_type != JSON:
-        return f"Content-Type is {exchange.content_type or 'missing'!r}, not {JSON}"
-    body = exchange.json()
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return 'the body is not {"error": {...}}'
-    for member in ("code", "message"):
-        if not isinstance(error.get(member), str):
-            return f"error.{member} is missing or not a string"
-    return None
 
 
 @dataclass(slots=True)
@@ -193,24 +172,8 @@ class CheckContext:
         return event
 
     def unknown_id(self) -> str:
-        """A well-formed id that no event has, shaped like the target's own ids.
-
-        `guid@tenant` keeps the tenant and gets a fresh GUID; an id with no GUID in it (an opaque
-        format) keeps its length and punctuation with every letter and digit redrawn.
-        """
-        fresh = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        sample = self.events.sample_id
-        if not sample:
-            return fresh
-        if _GUID.search(sample):
-            return _GUID.sub(lambda _: fresh, sample, count=1)
-        return "".join(self._redraw(char) for char in sample)
-
-    def _redraw(self, char: str) -> str:
-        for alphabet in (string.digits, string.ascii_lowercase, string.ascii_uppercase):
-            if char in alphabet:
-                return self.rng.choice(alphabet)
-        return char
+        """A well-formed id that no event has, shaped like the target's own ids (see `ids.unknown_id_like`)."""
+        return unknown_id_like(self.events.sample_id, self.rng)
 
     def require_token(self, role: str, option: str) -> None:
         if role not in self.extra_tokens:
@@ -302,69 +265,3 @@ class CheckContext:
         elif not exchange.is_success and after != before:
             self.fail(f"{what} was refused ({exchange.status}) but changed the status to {after!r}", events=[event])
         return after
-
-
-@dataclass(slots=True)
-class SharedEvents:
-    """The pool behind `CheckContext.reused`: events no check holds, with the status each last showed.
-
-    When the event budget runs low, a check that finds no free event waits for one that a running
-    check will hand back (as long as some check is running and not itself waiting) rather than
-    create one: with several workers, that is what keeps a run within --max-events.
-    """
-
-    target: Target
-    _free: list[tuple[Event, str | None]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _changed: threading.Condition | None = None
-    _running: int = 0
-    _waiting: int = 0
-
-    def __post_init__(self) -> None:
-        self._changed = threading.Condition(self._lock)
-
-    def check_started(self) -> None:
-        with self._lock:
-            self._running += 1
-
-    def check_finished(self) -> None:
-        assert self._changed is not None
-        with self._changed:
-            self._running -= 1
-            self._changed.notify_all()
-
-    def _patient(self) -> bool:
-        left = self.target.ledger.left
-        return left is not None and left - self.target.keep_events <= LOW_BUDGET
-
-    def take(self, kind: str, state: str) -> Event | None:
-        """A free event of `kind` that reads `state` now (one GET per candidate), or None."""
-        assert self._changed is not None
-        deadline = time.monotonic() + MAX_WAIT_FOR_EVENT
-        while True:
-            with self._changed:
-                while True:
-                    index = next((i for i, (event, last) in enumerate(self._free)
-                                  if event.kind == kind and last == state), None)
-                    if index is not None:
-                        break
-                    others_working = self._running - self._waiting > 1
-                    if not (others_working and self._patient() and time.monotonic() < deadline):
-                        return None
-                    self._waiting += 1
-                    self._changed.wait(timeout=1.0)
-                    self._waiting -= 1
-                event, _ = self._free.pop(index)
-            op = contract().find(action="get", kind=event.kind)
-            status = read_status(self.target.call(op.method, op.url_path(encode_id(event.id))))
-            if status == state:
-                return event
-            self.give_back(event, status)
-
-    def give_back(self, event: Event, status: str | None) -> None:
-        if status not in (DRAFT, PUBLISHED):
-            return  # canceled events are shared among checks by `EventSource.shared`, never handed out alone
-        assert self._changed is not None
-        with self._changed:
-            self._free.append((event, status))
-            self._changed.notify_all()

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .context import CANCELED, CheckContext, SharedEvents
+from .context import CANCELED, CheckContext
 from .coverage import Coverage, measure
 from .errors import ConformanceError, UsageError
+from .event_pool import SharedEvents
 from .failures import Skip, Violation
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id, read_status

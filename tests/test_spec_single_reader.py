@@ -8,6 +8,8 @@ spec/ fails here with the file and line to change.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 
@@ -24,9 +26,14 @@ _YAML_READ = re.compile(r"\byaml\.(?:safe_load|load|full_load|unsafe_load|load_a
 _REF_FOLLOW = re.compile(r"""\[\s*["']\$ref["']\s*\]|\.get\(\s*["']\$ref["']""")
 
 
-def _python_files() -> list[Path]:
-    return [p for p in ROOT.rglob("*.py")
-            if not _SKIPPED.intersection(p.relative_to(ROOT).parts) and p.name != Path(__file__).name]
+@functools.cache
+def _python_files() -> tuple[Path, ...]:
+    # os.walk, pruned: rglob would descend into .venv and node_modules (tens of thousands of files) first.
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [name for name in subfolders if name not in _SKIPPED and not name.startswith(".")]
+        found += [Path(folder) / name for name in files if name.endswith(".py") and name != Path(__file__).name]
+    return tuple(found)
 
 
 def _offenders(pattern: re.Pattern[str]) -> list[str]:
