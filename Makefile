@@ -43,7 +43,12 @@ serve: $(SERVE_STAMP)
 check: $(CHECK_STAMP)
 	$(BIN)/vevents check $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(TOKEN),--token $(TOKEN))
 
-## The tests: lint, then the whole pytest suite.
+## The tests: lint, then the whole pytest suite, on several workers (pytest-xdist). Much of the
+## suite waits on sockets, subprocesses or Retry-After rather than computes, so more workers than
+## cores pay. No test may depend on another having run in the same process before it (xdist's
+## grouping, --dist loadgroup, no longer works with pytest 9.2). `make test PYTEST_WORKERS=` runs
+## them one after the other.
+PYTEST_WORKERS ?= -n 3
 test: $(STAMP) $(NODE_STAMP)
 	@# The benchmark's smoke test needs wrk and Prism: required in CI, optional (skipped) elsewhere.
 	@$(MAKE) --no-print-directory bench-tools || [ -z "$$CI" ]
@@ -51,7 +56,7 @@ test: $(STAMP) $(NODE_STAMP)
 	@$(MAKE) --no-print-directory postgres-server || [ -z "$$CI" ]
 	$(BIN)/ruff check .
 	@$(MAKE) --no-print-directory typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 ## mypy --strict on the package as it installs (vevents, vevents.spec, vevents.server,
 ## vevents.conformance): the folders sit apart in the repository, so mypy reads them through

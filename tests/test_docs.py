@@ -45,7 +45,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -335,38 +334,13 @@ def _terminal(stdout: str, stderr: str) -> str:
     return stdout + ("\n" if stdout and not stdout.endswith("\n") else "") + stderr
 
 
-class Sessions:
-    """One `PageRun` at a time: a page's session ends when the next page's first block runs."""
-
-    def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self.factory = factory
-        self.current: PageRun | None = None
-
-    def for_page(self, page: Path) -> PageRun:
-        if self.current is not None and self.current.page == page:
-            return self.current
-        self.close()
-        run = PageRun(page, self.factory.mktemp(page.stem))
-        serves_itself = any(
-            block.lang == "console" and not block.directives.not_run
-            and any(_SERVE.match(c.text) for c in console_commands(block.text))
-            for block in ALL_BLOCKS if block.page == page
-        )
-        run.start(serves_itself)
-        self.current = run
-        return run
-
-    def close(self) -> None:
-        if self.current is not None:
-            self.current.close()
-            self.current = None
-
-
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sessions]:
-    sessions = Sessions(tmp_path_factory)
-    yield sessions
-    sessions.close()
+def _serves_itself(page: Path) -> bool:
+    """Whether one of the page's blocks starts the stub (`vevents serve` / `make serve`) itself."""
+    return any(
+        block.lang == "console" and not block.directives.not_run
+        and any(_SERVE.match(c.text) for c in console_commands(block.text))
+        for block in ALL_BLOCKS if block.page == page
+    )
 
 
 def _report(block: Block, command: str, status: int, output: str, problem: str) -> str:
@@ -409,16 +383,51 @@ def run_block(block: Block, run: PageRun) -> None:
                                          "is not in the output (in order)"))
 
 
-@pytest.mark.parametrize("block", ALL_BLOCKS, ids=[block.where for block in ALL_BLOCKS])
-def test_docs_block_runs_as_written(block: Block, sessions: Sessions) -> None:
+def why_not_run(block: Block) -> str | None:
+    """Why the block is skipped here (its `not run` reason, or a tool it needs that is missing), or None."""
     if block.directives.not_run:
-        pytest.skip(f"not run: {block.directives.not_run}")
-    for path in block.directives.needs:
-        if not (ROOT / path).exists():
-            pytest.skip(f"needs {path} (installed by `make test`)")
-    started = time.monotonic()
-    run_block(block, sessions.for_page(block.page))
-    assert time.monotonic() - started < COMMAND_TIMEOUT
+        return f"not run: {block.directives.not_run}"
+    missing = [path for path in block.directives.needs if not (ROOT / path).exists()]
+    return f"needs {missing[0]} (installed by `make test`)" if missing else None
+
+
+DOC_PAGES = sorted({block.page for block in ALL_BLOCKS if not block.directives.not_run}, key=PAGES.index)
+NOT_RUN = [block for block in ALL_BLOCKS if block.directives.not_run]
+
+
+# One test per page, not per block: a page's blocks are one terminal session (a variable or a
+# server one block starts is used by the next), so they must run in order in one process, which
+# pytest-xdist (`make test` runs several workers) only guarantees within a test.
+@pytest.mark.parametrize("page", DOC_PAGES, ids=[str(page.relative_to(ROOT)) for page in DOC_PAGES])
+def test_docs_page_runs_as_written(page: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    blocks = [block for block in ALL_BLOCKS if block.page == page]
+    runnable = [block for block in blocks if why_not_run(block) is None]
+    if not runnable:
+        pytest.skip("no block of this page runs here (each says why)")
+    failures = []
+    run = PageRun(page, tmp_path_factory.mktemp(page.stem))
+    try:
+        run.start(_serves_itself(page))
+        for block in runnable:
+            started = time.monotonic()
+            try:
+                run_block(block, run)
+            except AssertionError as failure:  # the next blocks still run, as each did when it was its own test
+                failures.append(str(failure))
+            assert time.monotonic() - started < COMMAND_TIMEOUT, f"{block.where} took longer than {COMMAND_TIMEOUT} s"
+    finally:
+        run.close()
+    assert not failures, "\n\n".join(failures)
+    skipped = [f"{block.where}: {why}" for block in blocks if block.directives.not_run is None
+               and (why := why_not_run(block)) is not None]
+    if skipped:  # not every block could run here: say so rather than pass
+        pytest.skip(f"ran {len(runnable)} blocks; skipped " + "; ".join(skipped))
+
+
+@pytest.mark.parametrize("block", NOT_RUN, ids=[block.where for block in NOT_RUN])
+def test_docs_block_not_run(block: Block) -> None:
+    """A block marked `not run` shows in pytest's skip report with the reason its page gives."""
+    pytest.skip(why_not_run(block) or "")
 
 
 # ------------------------------------------------------------ the harness itself

@@ -36,7 +36,9 @@ from vevents.spec import contract
 
 pytestmark = pytest.mark.slow
 
-TIME_LIMIT = 5.0
+# Bounded, not fast: an answer takes well under a second alone, but `make test` runs several
+# pytest workers on a shared machine, where the server process may wait for a core.
+TIME_LIMIT = 10.0
 GUID = "0f6c3b8e-4f7a-4b7e-9a55-3c2d1e0f9a8b"
 TOKEN = mint_token(secret=SECRET, expires_in=3600)
 OTHER_TOKEN = mint_token(secret=SECRET, tenant=OTHER_TENANT, user=OTHER_USER, expires_in=3600)

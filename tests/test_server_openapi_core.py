@@ -53,7 +53,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 _LIST_OPERATIONS = {op.path for op in contract().operations if op.action == "list"}
 
 SEEN: Counter[int] = Counter()
-"""Status codes validated so far in this module (the last test checks the run's breadth)."""
+"""Status codes validated so far in this process: a test compares it before and after to judge its own
+breadth (each test judges itself, so that the tests run in any order and on any pytest-xdist worker)."""
 
 DELEGATED = mint_token(secret=SECRET, expires_in=24 * 3600)
 APPLICATION = mint_token(secret=SECRET, roles=["VirtualEvent.Read.All"], expires_in=24 * 3600)
@@ -112,11 +113,17 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
 
 @pytest.mark.parametrize("version", contract().versions)
 def test_stateful_responses_validate_with_openapi_core(module_stub: Stub, version: str) -> None:
+    before = SEEN.copy()
     Workflow.base_url = f"{module_stub.base_url}/{version}"
     Workflow.run(settings=hypothesis.settings(
         max_examples=15, stateful_step_count=8, deadline=None, database=None, derandomize=True,
         suppress_health_check=list(hypothesis.HealthCheck),
     ))
+    # The chains reached the handlers (G7: with a wrong token every answer would be a valid 401)
+    # and the lifecycle's refusals, not just the happy path.
+    seen = SEEN - before
+    assert {200, 201, 204, 409} <= set(seen), seen
+    assert seen.total() > 60, seen
 
 
 def test_sanity_a_valid_token_reaches_the_handlers(module_stub: Stub) -> None:
@@ -137,6 +144,8 @@ ERROR_SCENARIOS = {
     "unknown id": (f"Bearer {DELEGATED}", MISSING_ID, None),
     "too large": (f"Bearer {DELEGATED}", SAMPLE_ID, b"x" * 2_000_000),
 }
+PROVOKES = {"no token": {401}, "garbage token": {401}, "no permission": {403}, "unknown id": {400, 404},
+            "too large": {413}}
 
 
 @pytest.mark.parametrize(("operation", "scenario"), [
@@ -155,12 +164,20 @@ def test_provoked_errors_validate_with_openapi_core(module_stub: Stub, operation
         headers["Content-Type"] = "application/json"
     response = requests.request(operation.method, f"{module_stub.base_url}/v1.0{path}", headers=headers, data=body,
                                 timeout=10)
-    assert response.status_code >= 400
-    SEEN[response.status_code] += 1
+    # Each scenario reaches the error path it is for (an update of an unknown id carries no body,
+    # which is refused first).
+    assert response.status_code in PROVOKES[scenario], (scenario, response.status_code)
     OPENAPI.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
 
 
-def test_the_run_provoked_successes_and_errors() -> None:
-    # Runs last in this module: the runs above reached the handlers and every error path.
-    assert {200, 201, 204, 400, 401, 403, 404, 405, 409, 413} <= set(SEEN), SEEN
-    assert sum(SEEN.values()) > 300, SEEN
+_ONE_OPERATION_PER_PATH = {op.path: op for op in contract().operations}
+
+
+@pytest.mark.parametrize("operation", _ONE_OPERATION_PER_PATH.values(), ids=_ONE_OPERATION_PER_PATH.keys())
+def test_undocumented_methods_answer_405_that_validates(module_stub: Stub, operation: Any) -> None:
+    # The coverage phase sends these too, but not on every path in every run: on purpose here.
+    path = operation.url_path(quote(SAMPLE_ID, safe="")) if operation.id_parameter else operation.path
+    response = requests.delete(f"{module_stub.base_url}/v1.0{path}", headers={"Authorization": f"Bearer {DELEGATED}"},
+                               timeout=10)
+    assert response.status_code == 405, response.status_code
+    validate_with_openapi_core(response)

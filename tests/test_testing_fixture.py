@@ -6,8 +6,11 @@ the "integration" under test is plain httpx code, as a user's own client would b
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,10 +94,36 @@ def test_arranged_canceled_event(vevents_stub: Any, client: httpx.Client) -> Non
     assert client.post(vevents_stub.event_url("webinars", event["id"], "publish")).status_code >= 400
 
 
-def test_each_test_starts_from_the_seed(vevents_stub: Any) -> None:
-    # Runs after tests that canceled the sample events, set faults and lag: none of it is left.
+_CHANGES_THEN_CHECKS = """
+import httpx
+
+SAMPLE = "SAMPLE_ID"
+
+
+def test_changes_everything(vevents_stub):
+    canceled = httpx.post(vevents_stub.event_url("webinars", SAMPLE, "cancel"), headers=vevents_stub.headers())
+    assert canceled.status_code == 204
+    vevents_stub.add_fault("throttle", operation_id="getWebinar", times=5)
+    vevents_stub.set_read_lag(500)
+    vevents_stub.arrange("townhalls", "draft")
+
+
+def test_starts_from_the_seed(vevents_stub):
     assert {e["status"] for e in vevents_stub.events()} == {"published"}
     assert vevents_stub.faults() == [] and vevents_stub.journal() == []
+    read = httpx.get(vevents_stub.event_url("webinars", SAMPLE), headers=vevents_stub.headers())
+    assert read.status_code == 200 and read.json()["status"] == "published"  # no fault, no lag left
+""".replace("SAMPLE_ID", SAMPLE)
+
+
+def test_each_test_starts_from_the_seed(tmp_path: Path) -> None:
+    # One test cancels a sample event, sets a fault and lag and arranges an event; the next one
+    # (same session, same server) finds none of it. Run as a user's own pytest session, so the
+    # order is certain whichever pytest-xdist worker runs this test.
+    (tmp_path / "test_user_suite.py").write_text(_CHANGES_THEN_CHECKS)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                             "test_user_suite.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 def test_loads_events_and_reads_them_back(vevents_stub: Any) -> None:
