@@ -45,10 +45,10 @@ check: $(CHECK_STAMP)
 
 ## The tests: lint, then the whole pytest suite, on several workers (pytest-xdist). Much of the
 ## suite waits on sockets, subprocesses or Retry-After rather than computes, so more workers than
-## cores pay. No test may depend on another having run in the same process before it (xdist's
-## grouping, --dist loadgroup, no longer works with pytest 9.2). `make test PYTEST_WORKERS=` runs
-## them one after the other.
-PYTEST_WORKERS ?= -n 3
+## cores pay: one worker per core plus one (at most 8). No test may depend on another having run
+## in the same process before it (xdist's grouping, --dist loadgroup, does not work with pytest
+## 9.2). `make test PYTEST_WORKERS=` runs them one after the other.
+PYTEST_WORKERS ?= -n $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 > 8 ? 8 : n + 1 )))
 test: $(STAMP) $(NODE_STAMP)
 	@# The benchmark's smoke test needs wrk and Prism: required in CI, optional (skipped) elsewhere.
 	@$(MAKE) --no-print-directory bench-tools || [ -z "$$CI" ]
