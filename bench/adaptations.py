@@ -7,7 +7,10 @@ the ones kept for speed, each with the stock library behaviour as its peer:
   spec validated once   `create_app(Settings(memory=True))`, ms: `_validate_spec_once` (a
                         document that passed once is not validated again in the process) vs
                         Connexion's stock `OpenAPISpecification._validate_spec` (the meta-schema
-                        check in every `add_api`: /v1.0, /beta and the control API).
+                        check in every `add_api`: /v1.0, /beta and the control API). Two rows:
+                        the first app of a fresh process (a child process per figure: what one
+                        `vevents serve` start pays) and any later app in the same process (what
+                        a test suite building an app per test pays).
   parameter validator   requests/s through Connexion's request validation: `_ParameterValidator`
                         (each parameter's JSON Schema validator compiled once, each parameter
                         checked once) vs Connexion's stock `ParameterValidator` in `validator_map`
@@ -38,7 +41,7 @@ Rounds interleave the variants (ON, OFF, OFF, ON, ...: the order flips every rou
 busy moment on a shared machine hurts both alike; each figure is the median over rounds, and
 the gain's range over rounds is printed beside it.
 
-    python bench/adaptations.py                       # about 30-60 s on 2 busy cores
+    python bench/adaptations.py                       # about 45 s on 2 busy cores
     python bench/adaptations.py --rounds 1 --requests 20   # a few seconds: the harness works
 
 The OFF variants are made here, by monkeypatching for the duration of one app's construction
@@ -54,10 +57,12 @@ import asyncio
 import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import connexion
@@ -73,6 +78,7 @@ from vevents.server.auth import mint_token
 from vevents.server.settings import Settings
 from vevents.spec import contract
 
+HERE = Path(__file__).resolve().parent
 SAMPLE = contract().sample.event_id
 EVENT = f"/v1.0/solutions/virtualEvents/webinars/{SAMPLE}"
 
@@ -81,14 +87,17 @@ EVENT = f"/v1.0/solutions/virtualEvents/webinars/{SAMPLE}"
 @contextlib.contextmanager
 def stock_spec_validation() -> Iterator[None]:
     """Connexion's own `_validate_spec` (every `add_api` validates) while the block builds apps."""
-    installed = OpenAPISpecification.__dict__["_validate_spec"]
+    installed = OpenAPISpecification.__dict__.get("_validate_spec")  # None: inherited, nothing installed yet
     noop = app_module.install_validate_spec_once
     OpenAPISpecification._validate_spec = classmethod(_connexion._validate_spec.__func__)  # type: ignore[method-assign]
     app_module.install_validate_spec_once = lambda: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        OpenAPISpecification._validate_spec = installed  # type: ignore[method-assign]
+        if installed is None:
+            del OpenAPISpecification._validate_spec
+        else:
+            OpenAPISpecification._validate_spec = installed  # type: ignore[method-assign]
         app_module.install_validate_spec_once = noop  # type: ignore[assignment]
 
 
@@ -217,6 +226,25 @@ def create_app_ms(stock: bool) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+_FIRST_APP = """
+import sys, time
+sys.path.insert(0, {here!r})
+import adaptations
+print(adaptations.create_app_ms(stock={stock}))
+"""
+
+
+def first_app_ms(stock: bool) -> float:
+    """`create_app_ms` in a fresh process (imports done, nothing validated yet): what one
+    `vevents serve` or `vevents check` start pays (with the adaptation: /beta is the same
+    document as /v1.0, so two validations instead of three)."""
+    code = _FIRST_APP.format(here=str(HERE), stock=stock)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the first-app child failed: {done.stderr[-2000:]}")
+    return float(done.stdout.split()[-1])
+
+
 async def run(rounds: int, count: int) -> list[Row]:
     settings = Settings(memory=True)
     token = mint_token(secret=settings.secret)
@@ -229,7 +257,8 @@ async def run(rounds: int, count: int) -> list[Row]:
     }
     mixes = {"parameter": (GET, GET_SELECT, PATCH), "direct": (GET, GET_SELECT), "fast": (GET, GET_SELECT)}
     rows = {
-        "spec": Row("spec validated once", "create_app(Settings(memory=True))", "ms", higher_is_better=False),
+        "first-app": Row("spec validated once", "first create_app in a process", "ms", False),
+        "later-app": Row("spec validated once", "each later create_app (tests, fixtures)", "ms", False),
         "parameter": Row("parameter validator", "GET, GET $select, PATCH via Connexion", "req/s", True),
         "direct": Row("direct handlers", "GET, GET $select via Connexion", "req/s", True),
         "fast": Row("fast path", "GET, GET $select", "req/s", True),
@@ -250,15 +279,15 @@ async def run(rounds: int, count: int) -> list[Row]:
     for number in range(rounds):
         order = (True, False) if number % 2 == 0 else (False, True)
         for on in order:
-            rows["spec"].on.append(create_app_ms(stock=False)) if on else rows["spec"].off.append(
-                create_app_ms(stock=True))
+            (rows["first-app"].on if on else rows["first-app"].off).append(first_app_ms(stock=not on))
+            (rows["later-app"].on if on else rows["later-app"].off).append(create_app_ms(stock=not on))
         for key, (on_app, off_app) in apps.items():
             for on in order:
                 figure = await requests_per_second(on_app if on else off_app, mixes[key], count, token,
                                                    f"{key} {'ON' if on else 'OFF'}")
                 (rows[key].on if on else rows[key].off).append(figure)
-        print(f"round {number + 1}/{rounds}: " + ", ".join(
-            f"{row.name} {row.gains()[-1]:.2f}x" for row in rows.values()), flush=True)
+        print(f"round {number + 1}/{rounds}, gains: " + ", ".join(
+            f"{key} {row.gains()[-1]:.2f}x" for key, row in rows.items()), flush=True)
     return list(rows.values())
 
 
@@ -277,11 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Measure each of the stub's speed adaptations of Connexion ON vs OFF, interleaved, in-process "
                     "(see the module docstring for what each row compares).")
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--rounds", type=int, default=7,
                         help="rounds; each measures every variant once, ON and OFF in alternating order, and the "
-                             "table shows medians over rounds (default: 5)")
-    parser.add_argument("--requests", type=int, default=400,
-                        help="requests per variant per round for the request workloads (default: 400; about "
+                             "table shows medians over rounds (default: 7)")
+    parser.add_argument("--requests", type=int, default=1000,
+                        help="requests per variant per round for the request workloads (default: 1000; about "
                              "1-3 ms each on a busy 2-core machine)")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.requests < 1:
