@@ -61,7 +61,7 @@ class CheckContext:
         self._log = []
         self.findings = []
         if self.shared is not None:
-            self.shared.check_started()
+            self.shared.check_started(id(self), self._may_hand_back)
 
     def fork(self) -> CheckContext:
         """A context for one check: its own log, findings and random ids (drawn here, so a seed repeats a run)."""
@@ -80,8 +80,12 @@ class CheckContext:
                 # reads published again, that is a finding (canceled_stays_canceled), not a spare event.
                 if not self._canceled_here(event):
                     self.shared.give_back(event, self._last_status(event))
-            self.shared.check_finished()
+            self.shared.check_finished(id(self))
         self._leased = []
+
+    def _may_hand_back(self, kind: str) -> bool:
+        """Whether `finish` may still hand on an event of `kind` (asked from other workers while this check runs)."""
+        return any(event.kind == kind and not self._canceled_here(event) for event in list(self._leased))
 
     def _canceled_here(self, event: Event) -> bool:
         needles = [f"/{encode_id(event.id, style)}/" for style in ("raw", "percent")]
@@ -166,7 +170,7 @@ class CheckContext:
         """
         if self.shared is None or not self.events.can_create:
             return None
-        event = self.shared.take(kind, state)
+        event = self.shared.take(kind, state, id(self))
         if event is not None:
             self._leased.append(event)
         return event
