@@ -16,7 +16,7 @@ from fakes import (
     tokens,
 )
 
-from vevents.conformance import Outcome, list_checks
+from vevents.conformance import CheckConfig, Outcome, list_checks
 from vevents.conformance.target import GARBAGE_TOKEN
 
 SEED = 20261124
@@ -25,6 +25,9 @@ SEED = 20261124
 # The stub's events cost nothing (no budget); one worker, so that a fault that spills over onto other
 # events (cancel_hits_others) is found by the check named for it; Schemathesis gets all the time it needs.
 FAST = {"max_examples": 3, "seed": SEED, "max_events": 200, "workers": 1, "max_schemathesis_time": 300.0}
+# A settled run spends its time waiting for reads to show writes: with the command's default
+# number of workers (as a user runs it) those waits overlap instead of adding up.
+SETTLE_WORKERS = CheckConfig().workers
 
 
 def test_catalogue_is_big_and_names_real_checks() -> None:
@@ -84,7 +87,7 @@ def test_settle_waits_for_an_eventually_consistent_read() -> None:
     plain = judge(LAGGING_READS, checks=("cancel_is_visible",), **FAST)
     assert plain.failed_checks() == ["cancel_is_visible"]
     # ...with --settle the suite re-reads until the write shows, and finds nothing wrong.
-    settled = judge(LAGGING_READS, checks=("cancel_is_visible",), settle=3.0, **FAST)
+    settled = judge(LAGGING_READS, checks=("cancel_is_visible",), **{**FAST, "settle": 3.0, "workers": SETTLE_WORKERS})
     assert settled.failed_checks() == []
 
 
@@ -95,7 +98,7 @@ def test_settle_waits_for_every_preparatory_write() -> None:
     assert {"cancel_is_visible", "auth_required", "cancel_path_other_methods", "read_only_token_forbidden",
             "other_user_forbidden"} <= set(plain.failed_checks())
     # ...with --settle every preparatory write is re-read until it shows, and every check passes.
-    settled = judge(LAGGING_WRITES, checks=("vevents",), settle=3.0, **FAST)
+    settled = judge(LAGGING_WRITES, checks=("vevents",), **{**FAST, "settle": 3.0, "workers": SETTLE_WORKERS})
     assert settled.failed_checks() == [], [str(v) for item in settled.results for v in item.violations]
     assert not [item.name for item in settled.results if item.outcome is Outcome.ERROR]
 
