@@ -202,6 +202,7 @@ def run_schemathesis(
     """
     import schemathesis
 
+    from ._hypothesis import shared_source_caches
     from ._requests import GuardedAdapter, PhaseGate
     from ._schemathesis import engine_for, sessions_with_adapter
 
@@ -217,7 +218,7 @@ def run_schemathesis(
     # so it gets the events left in the budget and the first half of the time share.
     passes = [group for group in (["stateful"] if "stateful" in chosen else [],
                                   [phase for phase in chosen if phase != "stateful"]) if group]
-    with sessions_with_adapter(lambda: GuardedAdapter(target, gate)), _hypothesis_home():
+    with sessions_with_adapter(lambda: GuardedAdapter(target, gate)), _hypothesis_home(), shared_source_caches():
         for index, group in enumerate(passes):
             gate.begin_pass(last=index == len(passes) - 1)
             config = schemathesis.Config.from_dict(

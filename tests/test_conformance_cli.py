@@ -266,6 +266,34 @@ def test_schemathesis_private_names_still_exist() -> None:
         assert hasattr(response, dotted.rsplit(".", 1)[1]), f"requests no longer has {dotted}: update _requests.py"
 
 
+def test_hypothesis_private_names_still_exist_and_their_shared_caches_change_no_answer() -> None:
+    from hypothesis import stateful
+    from hypothesis.internal import lambda_sources
+
+    from vevents.conformance import _hypothesis
+
+    missing = _hypothesis.missing_private_names()
+    assert not missing, f"this Hypothesis no longer has {missing}: update conformance/_hypothesis.py"
+
+    def make(limit: int) -> object:
+        return lambda value, floor=limit: value > floor
+
+    class Machine(stateful.RuleBasedStateMachine):
+        pass
+
+    plain_describe, plain_digest = lambda_sources._lambda_description, stateful.function_digest
+    expected = [plain_describe(make(1)), plain_describe(make(2))]
+    digest = plain_digest(Machine)
+    with _hypothesis.shared_source_caches(), _hypothesis.shared_source_caches():
+        assert lambda_sources._lambda_description is not plain_describe
+        # Computed once, then the same answer; a lambda that shows other defaults is described anew.
+        assert [lambda_sources._lambda_description(make(1)) for _ in range(2)] == [expected[0]] * 2
+        assert lambda_sources._lambda_description(make(2)) == expected[1] != expected[0]
+        assert stateful.function_digest(Machine) == stateful.function_digest(Machine) == digest
+    # Outside a run, Hypothesis is as it was.
+    assert (lambda_sources._lambda_description, stateful.function_digest) == (plain_describe, plain_digest)
+
+
 def test_check_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path) -> None:
     env = {**__import__("os").environ}
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
