@@ -5,9 +5,10 @@ threads of its own: every run starts them empty and parses the same large librar
 again, to describe the same lambdas (the coverage phase's filters) and to digest each stateful
 suite's state machine class (its example-database key; a nested class is found by parsing its
 whole module). Measured: about 0.6 s of CPU for each run with the coverage phase, 1 s for a
-stateful phase that finds failures (13 suites). `shared_source_caches()` keeps both answers
-for the process while a run is on. They are pure functions of code that does not change
-during a run, so every description and digest is the same as without it.
+stateful phase that finds failures (13 suites). While a run is on, `shared_source_caches()`
+answers both from caches kept for the process (across runs too). They are pure functions of
+code that does not change while the process runs, so every description and digest is the same
+as without it.
 
 Private names touched (a test checks they exist, `missing_private_names()`):
     hypothesis.internal.lambda_sources._lambda_description   a lambda's source text, by parsing its module
@@ -49,9 +50,13 @@ def missing_private_names() -> list[str]:
     return missing
 
 
-def _describing_once(original: Callable[..., str]) -> Callable[..., str]:
-    known: dict[tuple[Any, ...], str] = {}
+# Kept for the process, across runs: a run's worker threads are gone when the next one starts.
+_MAX_DESCRIPTIONS = 1000
+_descriptions: dict[tuple[Any, ...], str] = {}
+_digests: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
 
+
+def _describing_once(original: Callable[..., str]) -> Callable[..., str]:
     def describe(f: Any, *args: Any, **kwargs: Any) -> str:
         target = getattr(f, "__wrapped_target", f)
         code = getattr(target, "__code__", None)
@@ -60,24 +65,24 @@ def _describing_once(original: Callable[..., str]) -> Callable[..., str]:
         # What the description depends on: where the code is, the code, and the defaults it shows.
         key = (code.co_filename, code.co_firstlineno, code,
                repr((getattr(target, "__defaults__", None), getattr(target, "__kwdefaults__", None))))
-        if key not in known:
-            known[key] = original(f)
-        return known[key]
+        if key not in _descriptions:
+            if len(_descriptions) >= _MAX_DESCRIPTIONS:  # lambdas with ever-new defaults: stay bounded
+                _descriptions.clear()
+            _descriptions[key] = original(f)
+        return _descriptions[key]
 
     return describe
 
 
 def _digesting_once(original: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
-    known: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
-
     def digest(function: Any) -> bytes:
         try:
-            return known[function]
+            return _digests[function]
         except (KeyError, TypeError):
             pass
         value = original(function)
         with contextlib.suppress(TypeError):  # not weakly referenceable: not kept
-            known[function] = value
+            _digests[function] = value
         return value
 
     return digest
