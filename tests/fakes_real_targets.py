@@ -32,16 +32,28 @@ RealTargetFake = Fake
 
 
 # ---------------------------------------------------------------------------- throttling
-def throttling(every: int, retry_after: int) -> Callable[[Request], Request | Response]:
-    """Every `every`-th request answers 429 TooManyRequests with `Retry-After`, as Graph does."""
+def throttling(every: int, retry_after: int, *,
+               serves_retries: bool = False) -> Callable[[Request], Request | Response]:
+    """Every `every`-th request answers 429 TooManyRequests with `Retry-After`, as Graph does.
+
+    With `serves_retries`, a request resent after its 429 is served (Graph's window has moved on):
+    otherwise, with several workers sending, a request's retries can fall on every `every`-th
+    place again and again, and the run gives up on it.
+    """
     counter = itertools.count(1)
     lock = threading.Lock()
+    throttled: set[tuple[str, str, bytes]] = set()
 
     def hook(request: Request) -> Request | Response:
+        key = (request.method, request.path, request.query)
         with lock:
+            if serves_retries and key in throttled:
+                throttled.discard(key)
+                return request
             number = next(counter)
-        if number % every:
-            return request
+            if number % every:
+                return request
+            throttled.add(key)
         answer = envelope(429, "TooManyRequests", "Too many requests. Retry after the time in Retry-After.")
         answer.headers.append((b"retry-after", str(retry_after).encode()))
         return answer
@@ -131,8 +143,8 @@ def latency(seconds: float) -> Callable[..., App]:
 
 
 REAL_TARGET_VARIANTS: tuple[RealTargetFake, ...] = (
-    RealTargetFake("throttles_every_nth", "every 6th request answers 429 TooManyRequests with Retry-After: 0",
-                   request=throttling(every=6, retry_after=0)),
+    RealTargetFake("throttles_every_nth", "every 6th request answers 429 TooManyRequests with Retry-After: 0; "
+                   "the retry is served", request=throttling(every=6, retry_after=0, serves_retries=True)),
     RealTargetFake("graph_content_type", f"JSON answers carry Graph's full content type {GRAPH_CONTENT_TYPE}",
                    response=_graph_content_type),
     RealTargetFake("extra_properties", "bodies carry properties the spec does not list (@odata.context, ...)",
