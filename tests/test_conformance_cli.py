@@ -294,6 +294,36 @@ def test_hypothesis_private_names_still_exist_and_their_shared_caches_change_no_
     assert (lambda_sources._lambda_description, stateful.function_digest) == (plain_describe, plain_digest)
 
 
+def test_sessions_read_the_proxy_environment_once_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from vevents.conformance._schemathesis import environment_read_once
+
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
+    plain, once = requests.Session(), requests.Session()
+    readings = []
+    reading = once.merge_environment_settings
+    once.merge_environment_settings = lambda *args: readings.append(args[0]) or reading(*args)  # type: ignore[method-assign]
+    environment_read_once(once)
+    urls = ("http://127.0.0.1:8080/v1.0/a", "http://127.0.0.1:8080/v1.0/b?x=1", "http://127.0.0.2:8080/v1.0/a")
+    for _ in range(2):
+        for url in urls:
+            mine, theirs = {"https": "http://mine.invalid"}, {"https": "http://mine.invalid"}
+            answer = once.merge_environment_settings(url, mine, None, True, None)
+            assert answer == plain.merge_environment_settings(url, theirs, None, True, None)
+            assert mine == theirs  # the caller's proxies get the environment's entries, as requests gives them
+            assert once.merge_environment_settings(url, None, None, True, None) == \
+                plain.merge_environment_settings(url, None, None, True, None)
+    # The environment does matter here: a proxy for one host, none for the other (NO_PROXY).
+    proxied, bypassed = {}, {}
+    plain.merge_environment_settings(urls[0], proxied, None, True, None)
+    plain.merge_environment_settings(urls[2], bypassed, None, True, None)
+    assert proxied.get("http") == "http://proxy.invalid:3128" and "http" not in bypassed
+    # Read once per host and arguments (two hosts, with and without proxies), not once per request.
+    assert len(readings) == 4, readings
+
+
 def test_check_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path) -> None:
     env = {**__import__("os").environ}
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
