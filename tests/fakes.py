@@ -698,7 +698,9 @@ def _with_store(hook: Callable[[MemoryStore, Request], Awaitable[Request | Respo
 
 
 # Correct, but every read lags every write by WRITE_LAG_SECONDS (create, publish, update, cancel).
-WRITE_LAG_SECONDS = 0.15
+# Long enough that a read right after a write is stale even on a busy machine (`make test` runs
+# several pytest workers; at 0.15 s a slow read could miss the lag and the plain run pass).
+WRITE_LAG_SECONDS = 0.5
 _READING: contextvars.ContextVar[bool] = contextvars.ContextVar("vevents_fake_reading", default=False)
 
 
