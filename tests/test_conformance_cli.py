@@ -22,6 +22,8 @@ from vevents.conformance import list_checks
 from vevents.conformance.cli import check
 from vevents.spec import contract
 
+pytestmark = pytest.mark.slow
+
 
 def invoke(*args: str) -> object:
     return CliRunner().invoke(check, list(args), catch_exceptions=False)

@@ -19,6 +19,8 @@ from fakes import (
 from vevents.conformance import CheckConfig, Outcome, list_checks
 from vevents.conformance.target import GARBAGE_TOKEN
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261124
 # The catalogue runs each fake against its named check plus only the built-ins it names, with
 # few examples, so that forty fakes stay fast on two cores; the variants get every check.

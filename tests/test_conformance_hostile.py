@@ -22,6 +22,8 @@ import requests
 from vevents.conformance._requests import AnswerOutOfBounds, GuardedAdapter, OtherHost
 from vevents.conformance.target import MAX_BODY_BYTES, Target
 
+pytestmark = pytest.mark.slow
+
 TOKEN = "hostile-test-token-0123456789abcdef"
 Handler = Callable[[socket.socket, bytes], None]
 # Longest a handler keeps a connection busy (the suite must have given up long before).

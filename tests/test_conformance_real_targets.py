@@ -11,6 +11,8 @@ from vevents.conformance import CheckConfig, Outcome, run
 from vevents.conformance.coverage import all_cells
 from vevents.conformance.target import Target
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261124
 FAST = {"max_examples": 3, "seed": SEED}
 

@@ -27,6 +27,8 @@ from vevents.server.settings import Settings
 from vevents.server.store import Event, MemoryStore
 from vevents.spec import contract
 
+pytestmark = pytest.mark.slow
+
 KINDS = contract().kinds
 STATES = ("draft", "published", "canceled")
 

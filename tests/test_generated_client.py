@@ -21,6 +21,8 @@ from conftest import Stub
 
 from vevents.spec import spec_path
 
+pytestmark = pytest.mark.slow
+
 PACKAGE = "vevents_generated_client"
 
 

@@ -29,6 +29,8 @@ from vevents.server.background import serve_in_background
 from vevents.server.settings import Settings
 from vevents.server.tls import TlsFiles, local_ca
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "js" / "graph_client.cjs"
 PACKAGE = ROOT / "node_modules" / "@microsoft" / "microsoft-graph-client"

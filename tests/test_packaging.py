@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 # Source folder -> where setuptools' package-dir puts it in the wheel.
 PACKAGES = {

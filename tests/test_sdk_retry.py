@@ -29,6 +29,7 @@ from vevents.server.tls import TlsFiles, local_ca
 
 pytestmark = [
     pytest.mark.sdk,
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning:kiota"),
 ]

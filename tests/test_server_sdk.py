@@ -19,6 +19,7 @@ from conftest import SAMPLE_ID, Stub
 
 pytestmark = [
     pytest.mark.sdk,
+    pytest.mark.slow,
     # Import-time deprecation noise from the SDKs and their Kiota runtime; nothing to act on here.
     pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning:kiota"),

@@ -18,6 +18,8 @@ from vevents.server.dburl import is_postgres_url, redacted_url
 from vevents.server.seed import load_seed
 from vevents.server.store import StoreUnavailable
 
+pytestmark = pytest.mark.slow
+
 
 def _store(url: str) -> Any:
     from vevents.server.postgres import PostgresStore

@@ -28,6 +28,8 @@ from vevents.server.settings import Settings
 from vevents.server.tls import local_ca
 from vevents.spec import spec_path
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "tests" / "js"
 BIN = ROOT / "node_modules" / ".bin"
