@@ -64,12 +64,6 @@ def running_stub(settings: Settings | None = None, store: Store | None = None) -
         yield Stub(base_url=base_url, app=app, store=app.store, settings=settings)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, the rest in their usual order: under pytest-xdist (`make test`) a long
-    test that starts last would end the run alone while the other workers wait."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture
 def start_stub() -> Iterator[Callable[..., Stub]]:
     with contextlib.ExitStack() as stack:
