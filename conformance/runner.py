@@ -23,7 +23,16 @@ from .failures import Skip, Violation
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id, read_status
 from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, BuiltinResult, SchemathesisRun, run_schemathesis
-from .target import DEFAULT_TIMEOUT, CreatedEvent, EventLedger, RetryPolicy, Target, encode_id
+from .target import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    CreatedEvent,
+    EventLedger,
+    RetryPolicy,
+    Target,
+    encode_id,
+)
 
 __all__ = [
     "CheckConfig",
@@ -59,9 +68,9 @@ class CheckConfig:
     """The most events the run may create (they cannot be deleted: the contract has no DELETE)."""
     workers: int = 4
     """How many of the suite's own checks run at once."""
-    max_retries: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
     """Resends of one request answered 429 (or 503) with Retry-After."""
-    max_retry_wait: float = 60.0
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     """The run's total time waiting on Retry-After; past it, a throttled answer ends the check."""
     permanence_wait: float = 0.0
     """Seconds the end-of-run sweep waits before re-reading every canceled event once more; 0: sweep once."""

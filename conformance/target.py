@@ -166,12 +166,18 @@ def deadline(seconds: float) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- run-wide accounting
+DEFAULT_MAX_RETRIES = 4
+"""Resends of one request answered 429 (or 503) with Retry-After (`--max-retries`)."""
+DEFAULT_MAX_RETRY_WAIT = 60.0
+"""The run's total time waiting on Retry-After (`--max-retry-wait`)."""
+
+
 @dataclass(slots=True)
 class RetryPolicy:
     """How 429/503 answers are waited out, and what the run spent doing so (thread-safe)."""
 
-    max_retries: int = 4
-    max_wait: float = 60.0
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_wait: float = DEFAULT_MAX_RETRY_WAIT
     throttled: int = 0
     """429/503 answers received (each retried or given up on)."""
     retries: int = 0
