@@ -110,20 +110,21 @@ def huge_declared(conn: socket.socket, head: bytes) -> None:
         size -= len(chunk)
 
 
-def drip_body(conn: socket.socket, head: bytes) -> None:
-    conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+def _drip(conn: socket.socket, start: bytes, drop: bytes) -> None:
+    """Send `start`, then one `drop` every 0.3 s: each read gets something, the answer never ends."""
+    conn.sendall(start)
     deadline = time.monotonic() + HANDLER_LIMIT
     while _until(deadline):
-        conn.sendall(b" ")
+        conn.sendall(drop)
         time.sleep(0.3)
+
+
+def drip_body(conn: socket.socket, head: bytes) -> None:
+    _drip(conn, b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n", b" ")
 
 
 def drip_headers(conn: socket.socket, head: bytes) -> None:
-    conn.sendall(b"HTTP/1.1 201 Created\r\n")
-    deadline = time.monotonic() + HANDLER_LIMIT
-    while _until(deadline):
-        conn.sendall(b"X-Slow: a\r\n")
-        time.sleep(0.3)
+    _drip(conn, b"HTTP/1.1 201 Created\r\n", b"X-Slow: a\r\n")
 
 
 def text_ok(conn: socket.socket, head: bytes) -> None:
