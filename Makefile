@@ -55,6 +55,7 @@ test: $(STAMP) $(NODE_STAMP)
 	@# The PostgreSQL store's tests start their own server: required in CI, skipped elsewhere.
 	@$(MAKE) --no-print-directory postgres-server || [ -z "$$CI" ]
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory typecheck
 	@# PYTHONDONTWRITEBYTECODE (set in some CI images) would make every pytest process - each worker,
 	@# each pytest a test starts - redo the assertion rewriting of the plugins' packages (~2.6 s of
@@ -72,6 +73,7 @@ typecheck: $(STAMP)
 
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint spec/virtual-events.yaml
 	node_modules/.bin/spectral lint --ruleset .spectral-control.yaml --fail-severity=hint spec/control.yaml
 

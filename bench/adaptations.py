@@ -194,8 +194,10 @@ async def requests_per_second(app: Any, mix: tuple[Call, ...], count: int, token
         request = mix[number % len(mix)]
         status, body = await call(app, request, token)
         if status != request.status:
-            raise SystemExit(f"{label}: {request.method} {request.path}?{request.query} answered {status}, "
-                             f"expected {request.status}: {body[:300]!r}")
+            raise SystemExit(
+                f"{label}: {request.method} {request.path}?{request.query} answered {status}, "
+                f"expected {request.status}: {body[:300]!r}"
+            )
     return count / (time.perf_counter() - started)
 
 
@@ -267,9 +269,11 @@ async def run(rounds: int, count: int) -> list[Row]:
         for request in mixes[key]:
             answers = [await call(variant, request, token) for variant in (on_app, off_app)]
             if answers[0] != answers[1]:
-                raise SystemExit(f"{key}: ON and OFF answer {request.method} {request.path}?{request.query} "
-                                 f"differently: {answers[0][0]} {answers[0][1][:200]!r} vs {answers[1][0]} "
-                                 f"{answers[1][1][:200]!r}")
+                raise SystemExit(
+                    f"{key}: ON and OFF answer {request.method} {request.path}?{request.query} "
+                    f"differently: {answers[0][0]} {answers[0][1][:200]!r} vs {answers[1][0]} "
+                    f"{answers[1][1][:200]!r}"
+                )
     warm = max(10, count // 10)
     for key, (on_app, off_app) in apps.items():  # warm-up
         await requests_per_second(on_app, mixes[key], warm, token, f"{key} ON")
@@ -283,35 +287,52 @@ async def run(rounds: int, count: int) -> list[Row]:
             (rows["later-app"].on if on else rows["later-app"].off).append(create_app_ms(stock=not on))
         for key, (on_app, off_app) in apps.items():
             for on in order:
-                figure = await requests_per_second(on_app if on else off_app, mixes[key], count, token,
-                                                   f"{key} {'ON' if on else 'OFF'}")
+                figure = await requests_per_second(
+                    on_app if on else off_app, mixes[key], count, token, f"{key} {'ON' if on else 'OFF'}"
+                )
                 (rows[key].on if on else rows[key].off).append(figure)
-        print(f"round {number + 1}/{rounds}, gains: " + ", ".join(
-            f"{key} {row.gains()[-1]:.2f}x" for key, row in rows.items()), flush=True)
+        print(
+            f"round {number + 1}/{rounds}, gains: "
+            + ", ".join(f"{key} {row.gains()[-1]:.2f}x" for key, row in rows.items()),
+            flush=True,
+        )
     return list(rows.values())
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| adaptation | measured | unit | ON (median) | OFF (median) | gain (median) | gain range |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| adaptation | measured | unit | ON (median) | OFF (median) | gain (median) | gain range |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         gains = row.gains()
-        lines.append(f"| {row.name} | {row.what} | {row.unit} | {statistics.median(row.on):.1f} | "
-                     f"{statistics.median(row.off):.1f} | {statistics.median(gains):.2f}x | "
-                     f"{min(gains):.2f}-{max(gains):.2f}x |")
+        lines.append(
+            f"| {row.name} | {row.what} | {row.unit} | {statistics.median(row.on):.1f} | "
+            f"{statistics.median(row.off):.1f} | {statistics.median(gains):.2f}x | "
+            f"{min(gains):.2f}-{max(gains):.2f}x |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Measure each of the stub's speed adaptations of Connexion ON vs OFF, interleaved, in-process "
-                    "(see the module docstring for what each row compares).")
-    parser.add_argument("--rounds", type=int, default=7,
-                        help="rounds; each measures every variant once, ON and OFF in alternating order, and the "
-                             "table shows medians over rounds (default: 7)")
-    parser.add_argument("--requests", type=int, default=1000,
-                        help="requests per variant per round for the request workloads (default: 1000; about "
-                             "1-3 ms each on a busy 2-core machine)")
+        "(see the module docstring for what each row compares)."
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="rounds; each measures every variant once, ON and OFF in alternating order, and the "
+        "table shows medians over rounds (default: 7)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=1000,
+        help="requests per variant per round for the request workloads (default: 1000; about "
+        "1-3 ms each on a busy 2-core machine)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.requests < 1:
         parser.error("--rounds and --requests must be at least 1")
@@ -321,8 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         print("the stock _validate_spec was left installed", file=sys.stderr)
         return 1
     print()
-    print(f"{args.rounds} rounds, {args.requests} requests per variant per round, "
-          f"{time.perf_counter() - started:.0f} s; gain = ON's advantage (>1: the adaptation is faster)")
+    print(
+        f"{args.rounds} rounds, {args.requests} requests per variant per round, "
+        f"{time.perf_counter() - started:.0f} s; gain = ON's advantage (>1: the adaptation is faster)"
+    )
     print(table(rows))
     print()
     print("DirectHandlerApp is measured against stock operations through an adapter (handlers unchanged);")

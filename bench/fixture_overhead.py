@@ -106,9 +106,15 @@ def per_test_ms(source: str, count: int, rounds: int) -> tuple[float, float]:
         path.write_text(source.replace("{count}", str(count)).replace("{{", "{").replace("}}", "}"), encoding="utf-8")
         out = folder / "durations.json"
         for _ in range(rounds):
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", str(path)],
-                                  cwd=folder, capture_output=True, text=True, timeout=600, check=False,
-                                  env={**os.environ, "FIXTURE_OVERHEAD_OUT": str(out)})
+            proc = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", str(path)],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+                env={**os.environ, "FIXTURE_OVERHEAD_OUT": str(out)},
+            )
             if proc.returncode != 0:
                 raise SystemExit(f"pytest failed on the generated tests:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
             durations += json.loads(out.read_text(encoding="utf-8"))[1:]
@@ -146,8 +152,14 @@ def hook_cost_us(calls: int) -> tuple[float, float]:
         for _ in range(5):
             started = time.perf_counter()
             for _ in range(calls):
-                scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-                         "query_string": b"", "headers": [(b"host", b"127.0.0.1:8080")]}
+                scope = {
+                    "type": "http",
+                    "method": "GET",
+                    "path": path,
+                    "raw_path": path.encode(),
+                    "query_string": b"",
+                    "headers": [(b"host", b"127.0.0.1:8080")],
+                }
                 await middleware(scope, receive, send)
             best = min(best, (time.perf_counter() - started) / calls)
         return best * 1e6
@@ -164,23 +176,30 @@ def main() -> None:
     args = parser.parse_args()
     rounds = 1 if args.smoke else args.rounds
     count, fresh_count = (20, 5) if args.smoke else (200, 30)
-    print(f"per-test cost in ms (setup + call + teardown; median and mean of {rounds} run(s); "
-          f"Python {sys.version.split()[0]})")
+    print(
+        f"per-test cost in ms (setup + call + teardown; median and mean of {rounds} run(s); "
+        f"Python {sys.version.split()[0]})"
+    )
     print(f"  {'':40} {'median':>8} {'mean':>8}")
-    rows = [("bare test (no fixture, no request)", BARE, count),
-            ("vevents_stub (reset + one GET)", FIXTURE, count),
-            ("fresh stub per test (+ one GET)", FRESH, fresh_count)]
+    rows = [
+        ("bare test (no fixture, no request)", BARE, count),
+        ("vevents_stub (reset + one GET)", FIXTURE, count),
+        ("fresh stub per test (+ one GET)", FRESH, fresh_count),
+    ]
     figures = {}
     for label, source, n in rows:
         figures[label] = per_test_ms(source, n, rounds)
         print(f"  {label:40} {figures[label][0]:8.2f} {figures[label][1]:8.2f}", flush=True)
     (bare, _), (stub, _), (fresh, _) = figures.values()
-    print(f"  vevents_stub overhead over a bare test: {stub - bare:.2f} ms; "
-          f"a fresh stub per test costs {fresh / stub:.0f}x as much")
+    print(
+        f"  vevents_stub overhead over a bare test: {stub - bare:.2f} ms; "
+        f"a fresh stub per test costs {fresh / stub:.0f}x as much"
+    )
     without, with_hook = hook_cost_us(2_000 if args.smoke else 20_000)
     print("\nper request through the outermost middleware, no rule and no lag set (us, best of 5)")
     print(f"  without the control plane   {without:8.1f}")
     print(f"  with the control plane      {with_hook:8.1f}   (+{with_hook - without:.1f} us: the hook)")
+
 
 if __name__ == "__main__":
     main()

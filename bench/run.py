@@ -64,10 +64,17 @@ class Plan:
     servers: tuple[str, ...]
 
 
-FULL = Plan(rounds=3, seconds=8, warmup_seconds=2, connections=(16, 64), fresh_events=40_000,
-            servers=("stub", "stub-2w", "prism", "ceiling"))
-SMOKE = Plan(rounds=1, seconds=1, warmup_seconds=0, connections=(4,), fresh_events=500,
-             servers=("stub", "prism", "ceiling"))
+FULL = Plan(
+    rounds=3,
+    seconds=8,
+    warmup_seconds=2,
+    connections=(16, 64),
+    fresh_events=40_000,
+    servers=("stub", "stub-2w", "prism", "ceiling"),
+)
+SMOKE = Plan(
+    rounds=1, seconds=1, warmup_seconds=0, connections=(4,), fresh_events=500, servers=("stub", "prism", "ceiling")
+)
 
 
 @dataclass
@@ -83,16 +90,15 @@ class Server:
     peak_rss: list[int] = field(default_factory=lambda: [0])
 
 
-
-
 def prism_bin() -> str | None:
     local = ROOT / "node_modules" / ".bin" / "prism"
     return str(local) if local.exists() else shutil.which("prism")
 
 
 def mint_token() -> str:
-    out = subprocess.run([vevents_bin(), "token", "--scope", "VirtualEvent.ReadWrite"],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [vevents_bin(), "token", "--scope", "VirtualEvent.ReadWrite"], check=True, capture_output=True, text=True
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -117,8 +123,9 @@ def seed_file(directory: Path, count: int) -> Path:
 STUBS = ("stub", "stub-2w", "stub-pg", "stub-pg-2w")
 
 
-def command_for(name: str, port: int, workdir: Path, seed: Path | None,
-                new_database: Callable[[], str] | None = None) -> tuple[list[str], str]:
+def command_for(
+    name: str, port: int, workdir: Path, seed: Path | None, new_database: Callable[[], str] | None = None
+) -> tuple[list[str], str]:
     """The argv that starts server `name`, and the path prefix the spec's paths go under."""
     if name in STUBS:
         if name.startswith("stub-pg"):
@@ -140,8 +147,19 @@ def command_for(name: str, port: int, workdir: Path, seed: Path | None,
             raise RuntimeError("prism is not installed: run `make bench-tools`")
         return [binary, "mock", "-h", HOST, "-p", str(port), "--errors=false", str(SPEC)], ""
     if name == "ceiling":
-        argv = [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", HOST, "--port", str(port),
-                "--log-level", "warning", "--no-access-log"]
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ceiling:app",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         return argv, ""
     raise ValueError(name)
 
@@ -180,14 +198,16 @@ def wait_first_200(url: str, token: str, process: subprocess.Popen[bytes], timeo
 
 
 @contextlib.contextmanager
-def running(name: str, workdir: Path, token: str, seed: Path | None = None,
-            new_database: Callable[[], str] | None = None) -> Iterator[Server]:
+def running(
+    name: str, workdir: Path, token: str, seed: Path | None = None, new_database: Callable[[], str] | None = None
+) -> Iterator[Server]:
     port = free_port()
     argv, prefix = command_for(name, port, workdir, seed, new_database)
     root = f"http://{HOST}:{port}"
     started = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         # A seeded start validates and stores every event of the seed first (~2 ms an event).
         timeout = 30.0 if seed is None else 30.0 + seed.stat().st_size / 200_000
@@ -207,12 +227,20 @@ def running(name: str, workdir: Path, token: str, seed: Path | None = None,
 
 def wrk(server: Server, script: str, connections: int, seconds: int, env: dict[str, str]) -> dict[str, float]:
     # The scripts set every request's path themselves; wrk only needs the host.
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(HERE / "wrk" / script),
-            server.root]
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(HERE / "wrk" / script),
+        server.root,
+    ]
     full_env = {**os.environ, "BENCH_TOKEN": server.token, **env}
     out = subprocess.run(argv, check=True, capture_output=True, text=True, env=full_env, timeout=seconds + 30)
     line = next(line for line in out.stdout.splitlines() if line.startswith("BENCH "))
-    figures = json.loads(line[len("BENCH "):])
+    figures = json.loads(line[len("BENCH ") :])
     figures["rps"] = figures["requests"] / figures["seconds"]
     figures["errors"] = figures["non2xx"] + figures["socket_errors"]
     return figures
@@ -261,8 +289,9 @@ def measure(plan: Plan) -> dict[str, dict[str, list[float]]]:
                 for connections in plan.connections:
                     # A fresh store per workload (seeded with `fresh_events` published webinars),
                     # so that every cancel hits an event that was not canceled before.
-                    with running(name, workdir, token, seed if name.startswith("stub") else None,
-                                 new_database) as server:
+                    with running(
+                        name, workdir, token, seed if name.startswith("stub") else None, new_database
+                    ) as server:
                         for key, value in run_cancel_get(server, connections, plan, ids, workdir).items():
                             figures.setdefault(f"cancel_get_c{connections}_{key}", []).append(value)
                         rss = figures.setdefault("peak_rss_seeded_mb", [])
@@ -301,13 +330,19 @@ def report(results: dict[str, dict[str, list[float]]], plan: Plan) -> dict[str, 
     ]
     for workload in ("get", "cancel_get"):
         for c in plan.connections:
-            for label, metric, fmt in (("req/s", "rps", "{:.0f}"), ("p50 ms", "p50_ms", "{:.1f}"),
-                                       ("p99 ms", "p99_ms", "{:.1f}"), ("errors", "errors", "{:.0f}")):
+            for label, metric, fmt in (
+                ("req/s", "rps", "{:.0f}"),
+                ("p50 ms", "p50_ms", "{:.1f}"),
+                ("p99 ms", "p99_ms", "{:.1f}"),
+                ("errors", "errors", "{:.0f}"),
+            ):
                 rows.append((f"{workload} c{c} {label}", f"{workload}_c{c}_{metric}", fmt))
     names = list(results)
     load = os.getloadavg()
-    print(f"\nmedians of {plan.rounds} round(s), {plan.seconds} s per load run, wrk -t1;"
-          f" load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs\n")
+    print(
+        f"\nmedians of {plan.rounds} round(s), {plan.seconds} s per load run, wrk -t1;"
+        f" load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs\n"
+    )
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, key, fmt in rows:
@@ -344,30 +379,46 @@ def ratios_of(results: dict[str, dict[str, list[float]]], plan: Plan) -> dict[st
         main = c == 16  # the acceptance targets are stated at 16 connections
         if {"stub", "prism"} <= results.keys():
             ratios[f"stub/prism GET c{c} req/s [>= 1.5]"] = (
-                m("stub", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps"), at_least(1.5) if main else None)
+                m("stub", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps"),
+                at_least(1.5) if main else None,
+            )
             ratios[f"stub/prism GET c{c} p99 [<= 1.0]"] = (
-                m("stub", f"get_c{c}_p99_ms") / m("prism", f"get_c{c}_p99_ms"), at_most(1.0) if main else None)
+                m("stub", f"get_c{c}_p99_ms") / m("prism", f"get_c{c}_p99_ms"),
+                at_most(1.0) if main else None,
+            )
             ratios[f"stub/prism cancel-then-GET c{c} req/s [>= 1.2]"] = (
-                m("stub", f"cancel_get_c{c}_rps") / m("prism", f"cancel_get_c{c}_rps"), at_least(1.2) if main else None)
+                m("stub", f"cancel_get_c{c}_rps") / m("prism", f"cancel_get_c{c}_rps"),
+                at_least(1.2) if main else None,
+            )
         if {"stub-2w", "prism"} <= results.keys():
             ratios[f"stub-2w/prism GET c{c} req/s [>= 2.0]"] = (
-                m("stub-2w", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps"), at_least(2.0) if main else None)
+                m("stub-2w", f"get_c{c}_rps") / m("prism", f"get_c{c}_rps"),
+                at_least(2.0) if main else None,
+            )
         if {"stub", "ceiling"} <= results.keys():
             ratios[f"stub/ceiling GET c{c} req/s"] = (m("stub", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"), None)
             ratios[f"stub/ceiling cancel-then-GET c{c} req/s"] = (
-                m("stub", f"cancel_get_c{c}_rps") / m("ceiling", f"cancel_get_c{c}_rps"), None)
+                m("stub", f"cancel_get_c{c}_rps") / m("ceiling", f"cancel_get_c{c}_rps"),
+                None,
+            )
         for store in ("stub-pg", "stub-pg-2w"):
             sqlite = store.replace("-pg", "")
             if {store, sqlite} <= results.keys():
                 for workload in ("get", "cancel_get"):
                     ratios[f"{store}/{sqlite} {workload.replace('_', '-')} c{c} req/s"] = (
-                        m(store, f"{workload}_c{c}_rps") / m(sqlite, f"{workload}_c{c}_rps"), None)
+                        m(store, f"{workload}_c{c}_rps") / m(sqlite, f"{workload}_c{c}_rps"),
+                        None,
+                    )
         if {"stub-2w", "ceiling"} <= results.keys():
             ratios[f"stub-2w/ceiling GET c{c} req/s"] = (
-                m("stub-2w", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"), None)
+                m("stub-2w", f"get_c{c}_rps") / m("ceiling", f"get_c{c}_rps"),
+                None,
+            )
     if {"stub", "prism"} <= results.keys():
         ratios["stub/prism start-up to first 200 [<= 0.5]"] = (
-            m("stub", "startup_s") / m("prism", "startup_s"), at_most(0.5))
+            m("stub", "startup_s") / m("prism", "startup_s"),
+            at_most(0.5),
+        )
     # Targets are stated for 16 connections only: other rows are for information.
     return {(label if target else label.split(" [")[0]): (value, target) for label, (value, target) in ratios.items()}
 
@@ -378,10 +429,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="rounds per server (default 3)")
     parser.add_argument("--seconds", type=int, help="seconds per load run (default 8)")
     parser.add_argument("--servers", help="comma-separated subset of: stub,stub-2w,stub-pg,stub-pg-2w,prism,ceiling")
-    parser.add_argument("--fresh-events", type=int,
-                        help="published events seeded for cancel-then-GET (default 40000; a run must not use them up)")
-    parser.add_argument("--postgres", action="store_true",
-                        help="also measure the PostgreSQL store (stub-pg, stub-pg-2w), beside the default servers")
+    parser.add_argument(
+        "--fresh-events",
+        type=int,
+        help="published events seeded for cancel-then-GET (default 40000; a run must not use them up)",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also measure the PostgreSQL store (stub-pg, stub-pg-2w), beside the default servers",
+    )
     parser.add_argument("--json", type=Path, help="also write all figures and ratios to this file")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
@@ -389,9 +446,14 @@ def main(argv: list[str] | None = None) -> int:
         servers = tuple(args.servers.split(",")) if args.servers else plan.servers
         if args.postgres:
             servers += tuple(name for name in ("stub-pg", "stub-pg-2w") if name not in servers)
-        plan = Plan(rounds=args.rounds or plan.rounds, seconds=args.seconds or plan.seconds,
-                    warmup_seconds=plan.warmup_seconds, connections=plan.connections,
-                    fresh_events=args.fresh_events or plan.fresh_events, servers=servers)
+        plan = Plan(
+            rounds=args.rounds or plan.rounds,
+            seconds=args.seconds or plan.seconds,
+            warmup_seconds=plan.warmup_seconds,
+            connections=plan.connections,
+            fresh_events=args.fresh_events or plan.fresh_events,
+            servers=servers,
+        )
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `make bench-tools`", file=sys.stderr)
         return 2
@@ -401,8 +463,11 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(plan)
     ratios = report(results, plan)
     if args.json:
-        args.json.write_text(json.dumps({"plan": plan.__dict__, "results": results, "ratios": ratios,
-                                         "loadavg": os.getloadavg()}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"plan": plan.__dict__, "results": results, "ratios": ratios, "loadavg": os.getloadavg()}, indent=2
+            )
+        )
     return 0
 
 

@@ -58,10 +58,14 @@ def local_target(latency_ms: int) -> Iterator[tuple[str, list[str]]]:
     from vevents.server.settings import Settings
 
     settings = Settings(host="127.0.0.1", port=0, memory=True, secret=SECRET, log_level="critical")
-    tokens = ["--token", mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER),
-              "--read-only-token", mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER,
-                                              scopes=("VirtualEvent.Read",)),
-              "--other-user-token", mint_token(secret=SECRET, tenant=SEED_TENANT, user=str(uuid.uuid4()))]
+    tokens = [
+        "--token",
+        mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER),
+        "--read-only-token",
+        mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
+        "--other-user-token",
+        mint_token(secret=SECRET, tenant=SEED_TENANT, user=str(uuid.uuid4())),
+    ]
     app = _latency(create_app(settings), latency_ms / 1000)
     with serve_in_background(app, host="127.0.0.1", port=0, log_level="critical") as url:
         yield f"{url}/v1.0", tokens
@@ -78,10 +82,14 @@ def timed_check(extra: list[str], workdir: Path) -> dict[str, Any]:
         raise RuntimeError(f"vevents check exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     data = json.loads(report.read_text())
     skipped_for_budget = [item["name"] for item in data["checks"] if "--max-events" in item["reason"]]
-    return {"seconds": elapsed, "exit": proc.returncode, "events": len(data["events_created"]),
-            "requests": data["requests"], "canceled": sum(e["final_status"] == "canceled"
-                                                          for e in data["events_created"]),
-            "budget_skips": skipped_for_budget}
+    return {
+        "seconds": elapsed,
+        "exit": proc.returncode,
+        "events": len(data["events_created"]),
+        "requests": data["requests"],
+        "canceled": sum(e["final_status"] == "canceled" for e in data["events_created"]),
+        "budget_skips": skipped_for_budget,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,18 +105,28 @@ def main(argv: list[str] | None = None) -> int:
         for latency_ms in (0,) if args.smoke else LATENCIES_MS:
             print(f"local target +{latency_ms} ms", file=sys.stderr, flush=True)
             with local_target(latency_ms) as (base_url, tokens):
-                rows.append((f"local target, +{latency_ms} ms per answer",
-                             timed_check(["--base-url", base_url, *tokens, *extra], workdir)))
+                rows.append(
+                    (
+                        f"local target, +{latency_ms} ms per answer",
+                        timed_check(["--base-url", base_url, *tokens, *extra], workdir),
+                    )
+                )
     load = os.getloadavg()
-    print(f"\nDefault `vevents check`{' (--max-examples 2: smoke)' if args.smoke else ''}, --seed {SEED}; load "
-          f"average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs\n")
-    print("| target | wall time (s) | events created | canceled at the end | requests | checks skipped for "
-          "the budget | exit |")
+    print(
+        f"\nDefault `vevents check`{' (--max-examples 2: smoke)' if args.smoke else ''}, --seed {SEED}; load "
+        f"average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| target | wall time (s) | events created | canceled at the end | requests | checks skipped for "
+        "the budget | exit |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, row in rows:
         skips = ", ".join(row["budget_skips"]) or "none"
-        print(f"| {label} | {row['seconds']:.1f} | {row['events']} | {row['canceled']} | {row['requests']} | "
-              f"{skips} | {row['exit']} |")
+        print(
+            f"| {label} | {row['seconds']:.1f} | {row['events']} | {row['canceled']} | {row['requests']} | "
+            f"{skips} | {row['exit']} |"
+        )
     return 0
 
 

@@ -63,8 +63,12 @@ def _describing_once(original: Callable[..., str]) -> Callable[..., str]:
         if args or kwargs or code is None:
             return original(f, *args, **kwargs)
         # What the description depends on: where the code is, the code, and the defaults it shows.
-        key = (code.co_filename, code.co_firstlineno, code,
-               repr((getattr(target, "__defaults__", None), getattr(target, "__kwdefaults__", None))))
+        key = (
+            code.co_filename,
+            code.co_firstlineno,
+            code,
+            repr((getattr(target, "__defaults__", None), getattr(target, "__kwdefaults__", None))),
+        )
         if key not in _descriptions:
             if len(_descriptions) >= _MAX_DESCRIPTIONS:  # lambdas with ever-new defaults: stay bounded
                 _descriptions.clear()

@@ -74,8 +74,15 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         self.host = urllib.parse.urlsplit(target.base_url).netloc
         self.gate = gate or PhaseGate()
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # type: ignore[override,unused-ignore]
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,  # type: ignore[override,unused-ignore]
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         url = request.url or ""
         parts = urllib.parse.urlsplit(url)
         if parts.netloc != self.host:
@@ -84,7 +91,7 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
             self.gate.skipped_for_time += 1
             raise unittest.SkipTest("the Schemathesis phases' time share is over (--max-schemathesis-time)")
         base_path = urllib.parse.urlsplit(self.target.base_url).path
-        relative = parts.path[len(base_path):] if parts.path.startswith(base_path) else parts.path
+        relative = parts.path[len(base_path) :] if parts.path.startswith(base_path) else parts.path
         kind = self.target.create_kind(request.method or "", relative)
         if kind is not None:
             try:
@@ -97,8 +104,11 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
             response = self._send_retrying(request, verify=verify, cert=cert, proxies=proxies)
             if kind is not None:
                 new_id = created_id(response.status_code, response.content)
-                made = CreatedEvent(kind=kind, id=new_id, base_url=self.target.base_url, by="schemathesis") \
-                    if new_id else None
+                made = (
+                    CreatedEvent(kind=kind, id=new_id, base_url=self.target.base_url, by="schemathesis")
+                    if new_id
+                    else None
+                )
         finally:
             if kind is not None:
                 self.target.ledger.settle(made)
@@ -146,17 +156,21 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
     def _log(self, request: requests.PreparedRequest, response: requests.Response) -> None:
         """Keep the exchange (small bodies only) for the coverage table; the token role, never the token."""
         authorization = request.headers.get("Authorization", "")
-        role = next((name for name, value in self.target.tokens.items() if authorization == f"Bearer {value}"),
-                    "garbage" if authorization else None)
+        role = next(
+            (name for name, value in self.target.tokens.items() if authorization == f"Bearer {value}"),
+            "garbage" if authorization else None,
+        )
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        self.target.exchanges.append(Exchange(
-            method=request.method or "",
-            url=request.url or "",
-            token_role=role,
-            request_headers=(),
-            request_body=body if isinstance(body, bytes) else None,
-            status=response.status_code,
-            headers=httpx.Headers(dict(response.headers)),
-            content=response.content[:16384],
-            secrets=self.target.tokens,
-        ))
+        self.target.exchanges.append(
+            Exchange(
+                method=request.method or "",
+                url=request.url or "",
+                token_role=role,
+                request_headers=(),
+                request_body=body if isinstance(body, bytes) else None,
+                status=response.status_code,
+                headers=httpx.Headers(dict(response.headers)),
+                content=response.content[:16384],
+                secrets=self.target.tokens,
+            )
+        )

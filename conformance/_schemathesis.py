@@ -32,8 +32,15 @@ from typing import Any
 
 import requests
 
-__all__ = ["PRIVATE_NAMES", "engine_events", "engine_for", "environment_read_once", "missing_private_names",
-           "sessions_with_adapter", "status_enum"]
+__all__ = [
+    "PRIVATE_NAMES",
+    "engine_events",
+    "engine_for",
+    "environment_read_once",
+    "missing_private_names",
+    "sessions_with_adapter",
+    "status_enum",
+]
 
 PRIVATE_NAMES = (
     "schemathesis.engine.from_schema",
@@ -135,9 +142,14 @@ def environment_read_once(session: requests.Session) -> requests.Session:
 
     def merge_environment_settings(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
         parts = urllib.parse.urlsplit(url if isinstance(url, str) else str(url))
-        key = (parts.scheme, parts.netloc, None if proxies is None else repr(sorted(proxies.items())),
-               repr((stream, verify, cert, session.proxies, session.stream, session.verify, session.cert,
-                     session.trust_env)))
+        key = (
+            parts.scheme,
+            parts.netloc,
+            None if proxies is None else repr(sorted(proxies.items())),
+            repr(
+                (stream, verify, cert, session.proxies, session.stream, session.verify, session.cert, session.trust_env)
+            ),
+        )
         if key not in known:
             settings = original(url, proxies, stream, verify, cert)
             known[key] = (None if proxies is None else dict(proxies), settings)

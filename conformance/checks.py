@@ -67,13 +67,19 @@ def cancel_no_content(ctx: CheckContext) -> None:
         exchange = ctx.cancel(event)
         ctx.no_server_error(exchange, events=[event])
         if exchange.status != expected:
-            ctx.fail(f"cancel of a published {kind[:-1]} answered {exchange.status}, expected {expected}",
-                     exchange.describe(), events=[event])
+            ctx.fail(
+                f"cancel of a published {kind[:-1]} answered {exchange.status}, expected {expected}",
+                exchange.describe(),
+                events=[event],
+            )
         if exchange.content:
             ctx.fail(f"cancel answered {expected} with a body", exchange.describe(), events=[event])
         if ctx.strict and "content-type" in exchange.headers:
-            ctx.fail(f"cancel answered {expected} with a Content-Type ({exchange.content_type})",
-                     events=[event], documented=False)
+            ctx.fail(
+                f"cancel answered {expected} with a Content-Type ({exchange.content_type})",
+                events=[event],
+                documented=False,
+            )
 
 
 @check()
@@ -88,12 +94,18 @@ def cancel_is_visible(ctx: CheckContext) -> None:
         read = ctx.get(event)
         ctx.no_server_error(read, events=[event])
         if read.status != 200:
-            ctx.fail(f"GET of a canceled {kind[:-1]} answered {read.status}: a canceled event stays readable",
-                     read.describe(), events=[event])
+            ctx.fail(
+                f"GET of a canceled {kind[:-1]} answered {read.status}: a canceled event stays readable",
+                read.describe(),
+                events=[event],
+            )
         status = ctx.status_of(event, expect=CANCELED)
         if status != CANCELED:
-            ctx.fail(f"after cancel the {kind[:-1]}'s status is {status!r}, expected {CANCELED!r}",
-                     read.describe(), events=[event])
+            ctx.fail(
+                f"after cancel the {kind[:-1]}'s status is {status!r}, expected {CANCELED!r}",
+                read.describe(),
+                events=[event],
+            )
         ctx.events.adopt(event)
 
 
@@ -145,8 +157,11 @@ def update_keeps_canceled(ctx: CheckContext) -> None:
         ctx.judge("update", CANCELED, exchange, event)
         after = ctx.get(event).json() or {}
         if not exchange.is_success and after.get("displayName") != before.get("displayName"):
-            ctx.fail(f"a refused update ({exchange.status}) still renamed the canceled {kind[:-1]}",
-                     exchange.describe(), events=[event])
+            ctx.fail(
+                f"a refused update ({exchange.status}) still renamed the canceled {kind[:-1]}",
+                exchange.describe(),
+                events=[event],
+            )
 
 
 @check()
@@ -176,12 +191,16 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
             exchange = ctx.cancel(other, base_url=ctx.target.with_version(version))
             ctx.no_server_error(exchange, events=[other])
             if exchange.status != 204:
-                ctx.fail(f"cancel on {version} answered {exchange.status}, expected 204", exchange.describe(),
-                         events=[other])
+                ctx.fail(
+                    f"cancel on {version} answered {exchange.status}, expected 204", exchange.describe(), events=[other]
+                )
             status = ctx.status_of(other, expect=CANCELED)
             if status != CANCELED:
-                ctx.fail(f"after a cancel on {version} the {kind[:-1]}'s status on {ctx.target.version} is "
-                         f"{status!r}", exchange.describe(), events=[other])
+                ctx.fail(
+                    f"after a cancel on {version} the {kind[:-1]}'s status on {ctx.target.version} is {status!r}",
+                    exchange.describe(),
+                    events=[other],
+                )
             ctx.events.adopt(other)
 
 
@@ -215,16 +234,26 @@ def unknown_id_not_found(ctx: CheckContext) -> None:
         body = {"displayName": "vevents"} if op.has_request_body else None
         exchange = ctx.target.call(op.method, op.url_path(encode_id(unknown)), json_body=body)
         if exchange.status != 404:
-            ctx.report(f"{op.operation_id} of an unknown id answered {exchange.status}, expected 404",
-                       exchange.describe(), exchanges=[exchange])
+            ctx.report(
+                f"{op.operation_id} of an unknown id answered {exchange.status}, expected 404",
+                exchange.describe(),
+                exchanges=[exchange],
+            )
             continue
         problem = envelope_problem(exchange)
         if problem:
-            ctx.report(f"{op.operation_id}'s 404 is not in Graph's error envelope: {problem}",
-                       exchange.describe(), exchanges=[exchange])
+            ctx.report(
+                f"{op.operation_id}'s 404 is not in Graph's error envelope: {problem}",
+                exchange.describe(),
+                exchanges=[exchange],
+            )
         elif ctx.strict and exchange.json()["error"]["code"] != NOT_FOUND_CODE:
-            ctx.report(f"{op.operation_id}'s 404 has code {exchange.json()['error']['code']!r}, "
-                       f"expected {NOT_FOUND_CODE!r}", exchange.describe(), exchanges=[exchange], documented=False)
+            ctx.report(
+                f"{op.operation_id}'s 404 has code {exchange.json()['error']['code']!r}, expected {NOT_FOUND_CODE!r}",
+                exchange.describe(),
+                exchanges=[exchange],
+                documented=False,
+            )
 
 
 @check()
@@ -236,11 +265,18 @@ def malformed_id_rejected(ctx: CheckContext) -> None:
         for sample in samples:
             exchange = ctx.target.call(op.method, op.url_path(encode_id(sample)))
             if not 400 <= exchange.status < 500:
-                ctx.report(f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}",
-                           exchange.describe(), exchanges=[exchange])
+                ctx.report(
+                    f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}",
+                    exchange.describe(),
+                    exchanges=[exchange],
+                )
             elif ctx.strict and exchange.status != 400:
-                ctx.report(f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}, "
-                           "expected 400", exchange.describe(), exchanges=[exchange], documented=False)
+                ctx.report(
+                    f"{op.operation_id} of the malformed id {sample[:40]!r} answered {exchange.status}, expected 400",
+                    exchange.describe(),
+                    exchanges=[exchange],
+                    documented=False,
+                )
 
 
 @check()
@@ -255,11 +291,17 @@ def id_encoding(ctx: CheckContext) -> None:
                 ctx.no_server_error(read, events=[event])
                 body = read.json()
                 if read.status != 200 or not isinstance(body, dict) or body.get("id") != event.id:
-                    ctx.fail(f"GET of a {kind[:-1]} with its id {style}-encoded did not answer 200 with that id",
-                             read.describe(), events=[event])
+                    ctx.fail(
+                        f"GET of a {kind[:-1]} with its id {style}-encoded did not answer 200 with that id",
+                        read.describe(),
+                        events=[event],
+                    )
                 if body.get("status") != state:
-                    ctx.fail(f"GET of a {state} {kind[:-1]} with its id {style}-encoded says {body.get('status')!r}",
-                             read.describe(), events=[event])
+                    ctx.fail(
+                        f"GET of a {state} {kind[:-1]} with its id {style}-encoded says {body.get('status')!r}",
+                        read.describe(),
+                        events=[event],
+                    )
 
 
 # What the stub does with a body on cancel (spec: "a request body other than empty or `{}` answers 400").
@@ -283,16 +325,26 @@ def cancel_with_body(ctx: CheckContext) -> None:
         ctx.no_server_error(exchange, events=[event])
         status = ctx.status_of(event, expect=CANCELED if exchange.is_success else PUBLISHED)
         if exchange.is_success and status != CANCELED:
-            ctx.fail(f"cancel with {label} answered {exchange.status} but the status is {status!r}",
-                     exchange.describe(), events=[event])
+            ctx.fail(
+                f"cancel with {label} answered {exchange.status} but the status is {status!r}",
+                exchange.describe(),
+                events=[event],
+            )
         if exchange.is_success and (exchange.status != 204 or exchange.content):
             ctx.fail(f"cancel with {label} was accepted without 204 No Content", exchange.describe(), events=[event])
         if not exchange.is_success and status != PUBLISHED:
-            ctx.fail(f"cancel with {label} was refused ({exchange.status}) but the status is {status!r}",
-                     exchange.describe(), events=[event])
+            ctx.fail(
+                f"cancel with {label} was refused ({exchange.status}) but the status is {status!r}",
+                exchange.describe(),
+                events=[event],
+            )
         if ctx.strict and exchange.status != strict_status:
-            ctx.fail(f"cancel with {label} answered {exchange.status}, expected {strict_status}",
-                     exchange.describe(), events=[event], documented=False)
+            ctx.fail(
+                f"cancel with {label} answered {exchange.status}, expected {strict_status}",
+                exchange.describe(),
+                events=[event],
+                documented=False,
+            )
         if exchange.is_success:
             event = None
 
@@ -308,12 +360,17 @@ def cancel_path_other_methods(ctx: CheckContext) -> None:
             ctx.no_server_error(exchange, events=[event])
             status = ctx.status_of(event, expect=PUBLISHED)
             if status != PUBLISHED:
-                ctx.fail(f"{method} on the cancel path changed the event to {status!r}",
-                         exchange.describe(), events=[event])
+                ctx.fail(
+                    f"{method} on the cancel path changed the event to {status!r}", exchange.describe(), events=[event]
+                )
             if ctx.strict and (exchange.status != 405 or "POST" not in exchange.headers.get("allow", "")):
-                ctx.report(f"{method} on the cancel path answered {exchange.status} "
-                           f"(Allow: {exchange.headers.get('allow')!r}), expected 405 with Allow: POST",
-                           exchange.describe(), events=[event], documented=False)
+                ctx.report(
+                    f"{method} on the cancel path answered {exchange.status} "
+                    f"(Allow: {exchange.headers.get('allow')!r}), expected 405 with Allow: POST",
+                    exchange.describe(),
+                    events=[event],
+                    documented=False,
+                )
 
 
 @check()
@@ -324,8 +381,11 @@ def auth_required(ctx: CheckContext) -> None:
         for action, route in (("get", KINDS[0]), ("cancel", KINDS[0]), ("cancel", SDK_KIND)):
             exchange = ctx.call(action, event, kind=route, token=token)
             if exchange.status != 401:
-                ctx.fail(f"{ctx.op(action, route).operation_id} with {label} answered {exchange.status}, expected 401",
-                         exchange.describe(), events=[event])
+                ctx.fail(
+                    f"{ctx.op(action, route).operation_id} with {label} answered {exchange.status}, expected 401",
+                    exchange.describe(),
+                    events=[event],
+                )
     status = ctx.status_of(event, expect=PUBLISHED)
     if status != PUBLISHED:
         ctx.fail(f"unauthenticated cancels changed the event to {status!r}", events=[event])
@@ -338,13 +398,20 @@ def _forbidden(ctx: CheckContext, role: str, accepted: frozenset[int]) -> None:
         exchange = ctx.cancel(event, kind=route, token=role)
         ctx.no_server_error(exchange, events=[event])
         if exchange.status not in allowed:
-            ctx.fail(f"cancel with the {role.replace('_', '-')} token answered {exchange.status}, "
-                     f"expected {' or '.join(map(str, sorted(allowed)))}",
-                     exchange.describe(), events=[event], documented=exchange.is_success)
+            ctx.fail(
+                f"cancel with the {role.replace('_', '-')} token answered {exchange.status}, "
+                f"expected {' or '.join(map(str, sorted(allowed)))}",
+                exchange.describe(),
+                events=[event],
+                documented=exchange.is_success,
+            )
         status = ctx.status_of(event, expect=PUBLISHED)
         if status != PUBLISHED:
-            ctx.fail(f"cancel with the {role.replace('_', '-')} token changed the event to {status!r}",
-                     exchange.describe(), events=[event])
+            ctx.fail(
+                f"cancel with the {role.replace('_', '-')} token changed the event to {status!r}",
+                exchange.describe(),
+                events=[event],
+            )
 
 
 @check()
@@ -373,11 +440,13 @@ def diagnostic_headers(ctx: CheckContext) -> None:
     ]
     for exchange in probes:
         if not exchange.headers.get("request-id"):
-            ctx.report("an answer has no request-id header", exchange.describe(), exchanges=[exchange],
-                       documented=False)
+            ctx.report(
+                "an answer has no request-id header", exchange.describe(), exchanges=[exchange], documented=False
+            )
         if exchange.headers.get("client-request-id") != marker:
-            ctx.report("an answer does not echo client-request-id", exchange.describe(), exchanges=[exchange],
-                       documented=False)
+            ctx.report(
+                "an answer does not echo client-request-id", exchange.describe(), exchanges=[exchange], documented=False
+            )
 
 
 @check()
@@ -397,5 +466,8 @@ def error_envelope(ctx: CheckContext) -> None:
         key = (exchange.method, exchange.status, problem or "")
         if problem and key not in seen:
             seen.add(key)
-            ctx.report(f"a {exchange.status} answer to {exchange.method} is not in Graph's error envelope: {problem}",
-                       exchange.describe(), exchanges=[exchange])
+            ctx.report(
+                f"a {exchange.status} answer to {exchange.method} is not in Graph's error envelope: {problem}",
+                exchange.describe(),
+                exchanges=[exchange],
+            )

@@ -82,14 +82,20 @@ def cancel_keeps_other_properties(ctx: CheckContext) -> None:
         read = read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED)
         after = _body(read)
         if after.get("status") != CANCELED:
-            ctx.fail(f"after cancel the {kind[:-1]}'s status is {after.get('status')!r}, expected {CANCELED!r}",
-                     read.describe(), events=[event])
+            ctx.fail(
+                f"after cancel the {kind[:-1]}'s status is {after.get('status')!r}, expected {CANCELED!r}",
+                read.describe(),
+                events=[event],
+            )
         ctx.events.adopt(event)
         changed = [name for name in _compared_properties(kind) if _unset(before.get(name)) != _unset(after.get(name))]
         if changed:
             details = "; ".join(f"{name}: {_short(before.get(name))} -> {_short(after.get(name))}" for name in changed)
-            ctx.fail(f"cancel of a {kind[:-1]} changed {', '.join(changed)} (only the status may change)",
-                     details, events=[event])
+            ctx.fail(
+                f"cancel of a {kind[:-1]} changed {', '.join(changed)} (only the status may change)",
+                details,
+                events=[event],
+            )
 
 
 def _served_versions(ctx: CheckContext, kind: str) -> list[str]:
@@ -99,7 +105,8 @@ def _served_versions(ctx: CheckContext, kind: str) -> list[str]:
         return []
     probe = shared_untouched(ctx, kind)
     return [
-        version for version in versions
+        version
+        for version in versions
         if version != ctx.target.version and ctx.get(probe, base_url=ctx.target.with_version(version)).status == 200
     ]
 
@@ -127,7 +134,7 @@ def _listed(ctx: CheckContext, event: Event) -> dict[str, Any] | None:
         if not isinstance(link, str) or not _same_origin(link, ctx.target.base_url):
             return None
         origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
-        exchange = ctx.target.call(op.method, link[len(origin):], base_url=origin)
+        exchange = ctx.target.call(op.method, link[len(origin) :], base_url=origin)
     return None
 
 
@@ -226,8 +233,15 @@ def no_write_revives_canceled(ctx: CheckContext) -> None:
             ctx.no_server_error(exchange, events=[event])
             status = ctx.status_of(event, expect=CANCELED)
             if status != CANCELED:
-                ctx.fail(f"{label}{where} turned a canceled {kind[:-1]} {status!r}: canceled must be permanent",
-                         exchange.describe(), events=[event])
+                ctx.fail(
+                    f"{label}{where} turned a canceled {kind[:-1]} {status!r}: canceled must be permanent",
+                    exchange.describe(),
+                    events=[event],
+                )
             if ctx.strict and carries_read_only and exchange.is_success:
-                ctx.report(f"{label}{where} answered {exchange.status}: the spec refuses read-only members (400)",
-                           exchange.describe(), events=[event], documented=False)
+                ctx.report(
+                    f"{label}{where} answered {exchange.status}: the spec refuses read-only members (400)",
+                    exchange.describe(),
+                    events=[event],
+                    documented=False,
+                )

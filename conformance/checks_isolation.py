@@ -64,9 +64,13 @@ def cancel_wins_races(ctx: CheckContext) -> None:
             continue  # a refused cancel (e.g. a conflict) promises nothing
         status = ctx.status_of(event, expect=CANCELED)
         if status != CANCELED:
-            ctx.fail(f"cancel answered {answers[0].status} while a publish and an update raced it, but the "
-                     f"{kind[:-1]} then reads {status!r}: an acknowledged cancel was overwritten",
-                     answers[0].describe(), events=[event], exchanges=answers)
+            ctx.fail(
+                f"cancel answered {answers[0].status} while a publish and an update raced it, but the "
+                f"{kind[:-1]} then reads {status!r}: an acknowledged cancel was overwritten",
+                answers[0].describe(),
+                events=[event],
+                exchanges=answers,
+            )
         ctx.events.adopt(event)
 
 
@@ -87,16 +91,25 @@ def other_tenant_id_not_found(ctx: CheckContext) -> None:
     read = ctx.call("get", foreign, kind=kind)
     ctx.no_server_error(read, events=[event])
     if read.is_success:
-        ctx.fail(f"GET of the {kind[:-1]}'s GUID with another tenant's suffix answered {read.status}: an id names "
-                 "an event of one tenant only", read.describe(), events=[event], exchanges=[read])
+        ctx.fail(
+            f"GET of the {kind[:-1]}'s GUID with another tenant's suffix answered {read.status}: an id names "
+            "an event of one tenant only",
+            read.describe(),
+            events=[event],
+            exchanges=[read],
+        )
     for route in (kind, SDK_KIND):
         exchange = ctx.call("cancel", foreign, kind=route)
         ctx.no_server_error(exchange, events=[event])
         status = ctx.status_of(event, expect=PUBLISHED)
         if exchange.is_success or status != PUBLISHED:
-            ctx.fail(f"cancel through /{route} of the GUID with another tenant's suffix answered {exchange.status} "
-                     f"and the {kind[:-1]} is now {status!r}", exchange.describe(), events=[event],
-                     exchanges=[exchange])
+            ctx.fail(
+                f"cancel through /{route} of the GUID with another tenant's suffix answered {exchange.status} "
+                f"and the {kind[:-1]} is now {status!r}",
+                exchange.describe(),
+                events=[event],
+                exchanges=[exchange],
+            )
 
 
 @check()
@@ -115,12 +128,22 @@ def versions_share_one_store(ctx: CheckContext) -> None:
         judged = True
         read = read_until(ctx, functools.partial(ctx.get, created), lambda x: x.status == 200)
         if read.status != 200:
-            ctx.fail(f"a {kind[:-1]} created on {version} answers {read.status} on {ctx.target.version}: the "
-                     "versions must share one store", read.describe(), events=[created], exchanges=[read])
+            ctx.fail(
+                f"a {kind[:-1]} created on {version} answers {read.status} on {ctx.target.version}: the "
+                "versions must share one store",
+                read.describe(),
+                events=[created],
+                exchanges=[read],
+            )
         here = shared_untouched(ctx, kind)
         read = read_until(ctx, functools.partial(ctx.get, here, base_url=there), lambda x: x.status == 200)
         if read.status != 200:
-            ctx.fail(f"a {kind[:-1]} created on {ctx.target.version} answers {read.status} on {version}: the "
-                     "versions must share one store", read.describe(), events=[here], exchanges=[read])
+            ctx.fail(
+                f"a {kind[:-1]} created on {ctx.target.version} answers {read.status} on {version}: the "
+                "versions must share one store",
+                read.describe(),
+                events=[here],
+                exchanges=[read],
+            )
     if not judged:
         raise Skip(f"the target creates events on {ctx.target.version} only")

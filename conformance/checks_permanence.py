@@ -31,8 +31,12 @@ def canceled_by_run(ctx: CheckContext) -> list[Event]:
     for event in list(ctx.events.known.values()):
         needles = [f"/{encode_id(event.id, style)}/" for style in ("raw", "percent")]
         for exchange in list(ctx.target.exchanges):
-            if (exchange.method == "POST" and exchange.is_success and exchange.url.endswith("/cancel")
-                    and any(needle in exchange.url for needle in needles)):
+            if (
+                exchange.method == "POST"
+                and exchange.is_success
+                and exchange.url.endswith("/cancel")
+                and any(needle in exchange.url for needle in needles)
+            ):
                 found.append(event)
                 break
     return found
@@ -40,18 +44,27 @@ def canceled_by_run(ctx: CheckContext) -> list[Event]:
 
 def _sweep(ctx: CheckContext, events: list[Event], when: str) -> None:
     def look(event: Event) -> tuple[Event, Exchange]:
-        return event, read_until(ctx, lambda: ctx.get(event),
-                                 lambda x: x.status == 200 and read_status(x) == CANCELED)
+        return event, read_until(ctx, lambda: ctx.get(event), lambda x: x.status == 200 and read_status(x) == CANCELED)
 
     with ThreadPoolExecutor(max_workers=SWEEP_CONCURRENCY) as pool:
         answers = list(pool.map(look, events))
     for event, exchange in answers:
         if exchange.status != 200:
-            ctx.report(f"{when}, a {event.kind[:-1]} the run canceled answers {exchange.status}: "
-                       "a canceled event stays readable", exchange.describe(), events=[event], exchanges=[exchange])
+            ctx.report(
+                f"{when}, a {event.kind[:-1]} the run canceled answers {exchange.status}: "
+                "a canceled event stays readable",
+                exchange.describe(),
+                events=[event],
+                exchanges=[exchange],
+            )
         elif read_status(exchange) != CANCELED:
-            ctx.report(f"{when}, a {event.kind[:-1]} the run canceled reads {read_status(exchange)!r}: "
-                       "canceled must be permanent", exchange.describe(), events=[event], exchanges=[exchange])
+            ctx.report(
+                f"{when}, a {event.kind[:-1]} the run canceled reads {read_status(exchange)!r}: "
+                "canceled must be permanent",
+                exchange.describe(),
+                events=[event],
+                exchanges=[exchange],
+            )
 
 
 @check(final=True)

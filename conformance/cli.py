@@ -66,8 +66,14 @@ class _OneLineErrors(click.Command):
 def _command(function: Callable[..., None]) -> click.Command:
     for spec in reversed((*OPTIONS, *REPORT_OPTIONS)):
         function = _click_option(spec)(function)
-    function = click.option("--list-checks", is_flag=True, expose_value=False, is_eager=True, callback=_list_checks,
-                            help="List every check with its one-line description and exit.")(function)
+    function = click.option(
+        "--list-checks",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_list_checks,
+        help="List every check with its one-line description and exit.",
+    )(function)
     return click.command("check", cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})(
         function
     )

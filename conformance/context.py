@@ -89,8 +89,13 @@ class CheckContext:
 
     def _canceled_here(self, event: Event) -> bool:
         needles = [f"/{encode_id(event.id, style)}/" for style in ("raw", "percent")]
-        return any(exchange.method == "POST" and exchange.is_success and exchange.url.endswith("/cancel")
-                   and any(needle in exchange.url for needle in needles) for exchange in self._log)
+        return any(
+            exchange.method == "POST"
+            and exchange.is_success
+            and exchange.url.endswith("/cancel")
+            and any(needle in exchange.url for needle in needles)
+            for exchange in self._log
+        )
 
     def _last_status(self, event: Event) -> str | None:
         for exchange in reversed(self._log):
@@ -210,7 +215,9 @@ class CheckContext:
             "# created by: " + creation.curl()
             for event in events
             for creation in self.target.exchanges
-            if creation.method == "POST" and creation.is_success and event.id.encode() in creation.content
+            if creation.method == "POST"
+            and creation.is_success
+            and event.id.encode() in creation.content
             and not any(needle in creation.url for needle in needles)
         ][: len(events)]
         sent = self.sent

@@ -95,8 +95,14 @@ def measure(exchanges: Iterable[Exchange], created: Iterable[CreatedEvent]) -> C
             if isinstance(body, dict) and isinstance(body.get("id"), str):
                 state[body["id"]] = spec.create_outcome.to
             continue
-        match = next(((found, action, route, version) for pattern, action, route, version in routes
-                      if (found := pattern.search(path)) and exchange.method == _method(action, route)), None)
+        match = next(
+            (
+                (found, action, route, version)
+                for pattern, action, route, version in routes
+                if (found := pattern.search(path)) and exchange.method == _method(action, route)
+            ),
+            None,
+        )
         if match is None or exchange.token_role != "main":
             continue
         found, action, route, version = match

@@ -44,8 +44,9 @@ def check(*, strict_only: bool = False, final: bool = False) -> Callable[[CheckF
         doc = (function.__doc__ or "").strip().splitlines()
         if not doc:
             raise ValueError(f"check {function.__name__} needs a one-line docstring")
-        item = Check(name=function.__name__, description=doc[0], function=function, strict_only=strict_only,
-                     final=final)
+        item = Check(
+            name=function.__name__, description=doc[0], function=function, strict_only=strict_only, final=final
+        )
         existing = next((known for known in DECLARED if known.name == item.name), None)
         if existing is not None and existing.function is not function:
             raise ValueError(f"two checks are named {item.name!r}")

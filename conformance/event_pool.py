@@ -57,8 +57,10 @@ class SharedEvents:
             self._changed.notify_all()
 
     def _others_may_hand_back(self, kind: str, asker: int) -> bool:
-        return any(check != asker and check not in self._waiting and may_hand_back(kind)
-                   for check, may_hand_back in self._running.items())
+        return any(
+            check != asker and check not in self._waiting and may_hand_back(kind)
+            for check, may_hand_back in self._running.items()
+        )
 
     def _patient(self) -> bool:
         left = self.target.ledger.left
@@ -71,12 +73,14 @@ class SharedEvents:
         while True:
             with self._changed:
                 while True:
-                    index = next((i for i, (event, last) in enumerate(self._free)
-                                  if event.kind == kind and last == state), None)
+                    index = next(
+                        (i for i, (event, last) in enumerate(self._free) if event.kind == kind and last == state), None
+                    )
                     if index is not None:
                         break
-                    if not (self._patient() and time.monotonic() < deadline
-                            and self._others_may_hand_back(kind, asker)):
+                    if not (
+                        self._patient() and time.monotonic() < deadline and self._others_may_hand_back(kind, asker)
+                    ):
                         return None
                     self._waiting.add(asker)
                     self._changed.wait(timeout=1.0)

@@ -62,8 +62,13 @@ class OptionSpec:
         default = default_of(self.config_field) if self.config_field else None
         if self.is_flag or default is None or default in ((), "") or (self.type is float and default == 0):
             return self.help
-        shown = ",".join(default) if isinstance(default, tuple) else f"{default:g}" if isinstance(default, float) \
+        shown = (
+            ",".join(default)
+            if isinstance(default, tuple)
+            else f"{default:g}"
+            if isinstance(default, float)
             else str(default)
+        )
         return f"{self.help} [default: {shown}]"
 
 
@@ -81,60 +86,128 @@ def default_of(field_name: str) -> Any:
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("base-url", "The target, including the version segment, e.g. https://graph.microsoft.com/v1.0. "
-               "Without it, the bundled stub is started in-process on 127.0.0.1 with tokens minted for it.",
-               metavar="URL"),
-    OptionSpec("token", "Delegated bearer token (VirtualEvent.ReadWrite) of the user who organizes the test events. "
-               "Required with --base-url. Never printed: reproductions read it from $VEVENTS_TOKEN.", metavar="TOKEN"),
-    OptionSpec("read-only-token", "Optional token with VirtualEvent.Read only; enables read_only_token_forbidden.",
-               metavar="TOKEN"),
-    OptionSpec("other-user-token", "Optional token of another user of the same tenant; enables other_user_forbidden.",
-               metavar="TOKEN"),
-    OptionSpec("event-id", "Use this existing event (repeatable) instead of creating events, for targets that cannot "
-               "create; KIND is webinars or townhalls (found by GET if omitted). The suite may cancel it.",
-               metavar="[KIND:]ID", multiple=True, field="event_ids", convert=tuple),
-    OptionSpec("strict", "Also hold the target to the stub's documented choices where Graph's docs are silent "
-               "(the spec's lifecycle table, 405 for other methods, 400 for malformed ids, ...).", type=bool),
-    OptionSpec("checks", "Run only these checks (comma-separated or repeated; 'vevents' or 'schemathesis' select a "
-               "family).", metavar="NAMES", multiple=True, convert=split_names),
-    OptionSpec("exclude-checks", "Skip these checks (comma-separated or repeated).", metavar="NAMES", multiple=True,
-               convert=split_names),
+    OptionSpec(
+        "base-url",
+        "The target, including the version segment, e.g. https://graph.microsoft.com/v1.0. "
+        "Without it, the bundled stub is started in-process on 127.0.0.1 with tokens minted for it.",
+        metavar="URL",
+    ),
+    OptionSpec(
+        "token",
+        "Delegated bearer token (VirtualEvent.ReadWrite) of the user who organizes the test events. "
+        "Required with --base-url. Never printed: reproductions read it from $VEVENTS_TOKEN.",
+        metavar="TOKEN",
+    ),
+    OptionSpec(
+        "read-only-token",
+        "Optional token with VirtualEvent.Read only; enables read_only_token_forbidden.",
+        metavar="TOKEN",
+    ),
+    OptionSpec(
+        "other-user-token",
+        "Optional token of another user of the same tenant; enables other_user_forbidden.",
+        metavar="TOKEN",
+    ),
+    OptionSpec(
+        "event-id",
+        "Use this existing event (repeatable) instead of creating events, for targets that cannot "
+        "create; KIND is webinars or townhalls (found by GET if omitted). The suite may cancel it.",
+        metavar="[KIND:]ID",
+        multiple=True,
+        field="event_ids",
+        convert=tuple,
+    ),
+    OptionSpec(
+        "strict",
+        "Also hold the target to the stub's documented choices where Graph's docs are silent "
+        "(the spec's lifecycle table, 405 for other methods, 400 for malformed ids, ...).",
+        type=bool,
+    ),
+    OptionSpec(
+        "checks",
+        "Run only these checks (comma-separated or repeated; 'vevents' or 'schemathesis' select a family).",
+        metavar="NAMES",
+        multiple=True,
+        convert=split_names,
+    ),
+    OptionSpec(
+        "exclude-checks",
+        "Skip these checks (comma-separated or repeated).",
+        metavar="NAMES",
+        multiple=True,
+        convert=split_names,
+    ),
     OptionSpec("phases", "Schemathesis phases to run (comma-separated).", metavar="PHASES", convert=split_names),
-    OptionSpec("no-schemathesis", "Skip the Schemathesis built-in checks (only the suite's own).", type=bool,
-               field=""),
+    OptionSpec("no-schemathesis", "Skip the Schemathesis built-in checks (only the suite's own).", type=bool, field=""),
     OptionSpec("max-examples", "Schemathesis examples per operation and phase.", type=int, metavar="N"),
-    OptionSpec("seed", "Seed for Schemathesis and the suite's random ids (printed at the end).", type=int,
-               metavar="N"),
-    OptionSpec("timeout", "Longest time one request may take, answer body included (a target that drip-feeds "
-               "its answer is cut off).", type=float, metavar="SECONDS"),
-    OptionSpec("settle", "For eventually consistent targets (a real Graph tenant): re-read an event for up to "
-               "SECONDS until it shows the expected status before calling it a violation. 0 reads once.",
-               type=float, metavar="SECONDS"),
-    OptionSpec("permanence-wait", "After the end-of-run sweep (every event the run canceled must still read "
-               "canceled), wait SECONDS and sweep again: a longer look at 'canceled is permanent'.",
-               type=float, metavar="SECONDS"),
-    OptionSpec("max-events", "The most events the run may create, Schemathesis included; checks that need more "
-               "are skipped. Every event the run created is canceled at the end and listed in the reports.",
-               type=int, metavar="N"),
-    OptionSpec("workers", "How many of the suite's own checks run at the same time (1: one after the other).",
-               type=int, metavar="N"),
-    OptionSpec("max-schemathesis-time", "The Schemathesis phases' share of the run: once it is over, the cases "
-               "they would still send are skipped (a slow target gets fewer cases, never a longer run).",
-               type=float, metavar="SECONDS"),
-    OptionSpec("max-retries", "How often one request answered 429 or 503 with Retry-After is sent again after "
-               "waiting as told (0: never; the throttled answer is then not judged, the check cannot run).",
-               type=int, metavar="N"),
-    OptionSpec("max-retry-wait", "The longest total time the whole run may spend waiting on Retry-After.",
-               type=float, metavar="SECONDS"),
+    OptionSpec("seed", "Seed for Schemathesis and the suite's random ids (printed at the end).", type=int, metavar="N"),
+    OptionSpec(
+        "timeout",
+        "Longest time one request may take, answer body included (a target that drip-feeds its answer is cut off).",
+        type=float,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "settle",
+        "For eventually consistent targets (a real Graph tenant): re-read an event for up to "
+        "SECONDS until it shows the expected status before calling it a violation. 0 reads once.",
+        type=float,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "permanence-wait",
+        "After the end-of-run sweep (every event the run canceled must still read "
+        "canceled), wait SECONDS and sweep again: a longer look at 'canceled is permanent'.",
+        type=float,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "max-events",
+        "The most events the run may create, Schemathesis included; checks that need more "
+        "are skipped. Every event the run created is canceled at the end and listed in the reports.",
+        type=int,
+        metavar="N",
+    ),
+    OptionSpec(
+        "workers",
+        "How many of the suite's own checks run at the same time (1: one after the other).",
+        type=int,
+        metavar="N",
+    ),
+    OptionSpec(
+        "max-schemathesis-time",
+        "The Schemathesis phases' share of the run: once it is over, the cases "
+        "they would still send are skipped (a slow target gets fewer cases, never a longer run).",
+        type=float,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "max-retries",
+        "How often one request answered 429 or 503 with Retry-After is sent again after "
+        "waiting as told (0: never; the throttled answer is then not judged, the check cannot run).",
+        type=int,
+        metavar="N",
+    ),
+    OptionSpec(
+        "max-retry-wait",
+        "The longest total time the whole run may spend waiting on Retry-After.",
+        type=float,
+        metavar="SECONDS",
+    ),
 )
 
 # Options that choose where results go; they do not configure the run.
 REPORT_OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("junit-xml", "Write a JUnit XML report (one test case per check, the events the run created as "
-               "properties).", metavar="PATH", field=""),
+    OptionSpec(
+        "junit-xml",
+        "Write a JUnit XML report (one test case per check, the events the run created as properties).",
+        metavar="PATH",
+        field="",
+    ),
     OptionSpec("report-json", "Write a JSON report.", metavar="PATH", field=""),
-    OptionSpec("verbose", "Print one line per finished check and Schemathesis progress.", type=bool, field="",
-               short="v"),
+    OptionSpec(
+        "verbose", "Print one line per finished check and Schemathesis progress.", type=bool, field="", short="v"
+    ),
 )
 
 

@@ -44,8 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vevents", "vevents conformance suite")
     for spec in (*OPTIONS, *REPORT_OPTIONS):
         group.addoption(f"--vevents-{spec.name}", **_addoption_kwargs(spec))
-    group.addoption("--vevents-list-checks", dest="vevents_list_checks", action="store_true", default=False,
-                    help="List every check with its one-line description and exit.")
+    group.addoption(
+        "--vevents-list-checks",
+        dest="vevents_list_checks",
+        action="store_true",
+        default=False,
+        help="List every check with its one-line description and exit.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

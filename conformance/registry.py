@@ -32,8 +32,7 @@ def load_all() -> dict[str, Check]:
     from .schemathesis_phase import BUILTINS
 
     builtins = [
-        Check(name=name, description=description, function=None, source="schemathesis",
-              strict_only=scope == "strict")
+        Check(name=name, description=description, function=None, source="schemathesis", strict_only=scope == "strict")
         for name, (description, scope) in BUILTINS.items()
     ]
     clash = {item.name for item in DECLARED} & set(BUILTINS)

@@ -93,8 +93,11 @@ def write_summary(result: RunResult, stream: TextIO) -> None:
 
 
 def _budget(result: RunResult) -> str:
-    limit = "no limit: the bundled stub is thrown away" if result.max_events is None else \
-        f"--max-events {result.max_events}"
+    limit = (
+        "no limit: the bundled stub is thrown away"
+        if result.max_events is None
+        else f"--max-events {result.max_events}"
+    )
     refused = f"; {result.budget_refused} create(s) not sent, the budget was spent" if result.budget_refused else ""
     return f"{len(result.created)} event(s) created ({limit}{refused})"
 
@@ -105,9 +108,11 @@ def _throttling(result: RunResult) -> str:
         return "no 429/503 answers"
     gave_up = f", gave up {retry.gave_up} time(s)" if retry.gave_up else ""
     retries = f"{retry.retries} retr{'y' if retry.retries == 1 else 'ies'}"
-    return (f"{retry.throttled} answer(s) 429/503 waited out: {retries}, {retry.waited:.1f} s waited{gave_up} "
-            f"(--max-retries {retry.max_retries}, "
-            f"--max-retry-wait {retry.max_wait:g})")
+    return (
+        f"{retry.throttled} answer(s) 429/503 waited out: {retries}, {retry.waited:.1f} s waited{gave_up} "
+        f"(--max-retries {retry.max_retries}, "
+        f"--max-retry-wait {retry.max_wait:g})"
+    )
 
 
 def write_cost(result: RunResult, stream: TextIO) -> None:
@@ -118,8 +123,9 @@ def write_cost(result: RunResult, stream: TextIO) -> None:
     stream.write("events created by the run (canceled at the end: the contract has no DELETE):\n")
     width = max(len(event.id) for event in result.created)
     for event in result.created:
-        stream.write(f"  {event.kind:9}  {event.id.ljust(width)}  {event.cleanup or 'not cleaned up'}"
-                     f"  (by {event.by})\n")
+        stream.write(
+            f"  {event.kind:9}  {event.id.ljust(width)}  {event.cleanup or 'not cleaned up'}  (by {event.by})\n"
+        )
 
 
 def write_coverage(result: RunResult, stream: TextIO) -> None:
@@ -132,17 +138,23 @@ def write_coverage(result: RunResult, stream: TextIO) -> None:
     states = [state for state in spec.statuses if any(cell.state == state for cell in cells)]
     rows = sorted({(cell.action, cell.route) for cell in cells})
     columns = [(version, state) for version in spec.versions for state in states]
-    stream.write(f"\nstate-transition coverage: {len(coverage.exercised)} of {coverage.total} cells exercised "
-                 "(requests per state x action x route x version; - not reached)\n")
+    stream.write(
+        f"\nstate-transition coverage: {len(coverage.exercised)} of {coverage.total} cells exercised "
+        "(requests per state x action x route x version; - not reached)\n"
+    )
     labels = [f"{version} {state}" for version, state in columns]
     widths = [max(len(label), 4) for label in labels]
-    stream.write(f"  {'action':8} {'route':10} " + "  ".join(label.rjust(w) for label, w in zip(labels, widths,
-                                                                                                  strict=True)) + "\n")
+    stream.write(
+        f"  {'action':8} {'route':10} "
+        + "  ".join(label.rjust(w) for label, w in zip(labels, widths, strict=True))
+        + "\n"
+    )
     for action, route in rows:
         counts = []
         for (version, state), width in zip(columns, widths, strict=True):
-            cell = next((c for c in cells if (c.action, c.route, c.version, c.state) == (action, route, version,
-                                                                                          state)), None)
+            cell = next(
+                (c for c in cells if (c.action, c.route, c.version, c.state) == (action, route, version, state)), None
+            )
             count = coverage.exercised.get(cell, 0) if cell is not None else None
             counts.append(("" if cell is None else str(count) if count else "-").rjust(width))
         stream.write(f"  {action:8} {route:10} " + "  ".join(counts) + "\n")
@@ -197,13 +209,23 @@ def write_junit(result: RunResult, path: str) -> None:
         time=f"{result.duration:.3f}",
     )
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("target", result.target), ("strict", str(result.strict).lower()), ("seed", str(result.seed)),
-                        ("requests", str(result.requests)), ("events_created", str(len(result.created))),
-                        ("max_events", str(result.max_events)), ("throttling", _throttling(result))):
+    for name, value in (
+        ("target", result.target),
+        ("strict", str(result.strict).lower()),
+        ("seed", str(result.seed)),
+        ("requests", str(result.requests)),
+        ("events_created", str(len(result.created))),
+        ("max_events", str(result.max_events)),
+        ("throttling", _throttling(result)),
+    ):
         ET.SubElement(properties, "property", name=name, value=value)
     for event in result.created:
-        ET.SubElement(properties, "property", name="created_event",
-                      value=f"{event.kind} {event.id} {event.cleanup or 'not cleaned up'}")
+        ET.SubElement(
+            properties,
+            "property",
+            name="created_event",
+            value=f"{event.kind} {event.id} {event.cleanup or 'not cleaned up'}",
+        )
     for item in result.results:
         classname = f"vevents.conformance.{item.source}"
         case = ET.SubElement(suite, "testcase", classname=classname, name=item.name, time=f"{item.duration:.3f}")

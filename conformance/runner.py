@@ -205,8 +205,14 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
             tokens["read_only"] = config.read_only_token
         if config.other_user_token:
             tokens["other_user"] = config.other_user_token
-        target = Target(config.base_url, tokens, timeout=config.timeout, retry=retry,
-                        ledger=EventLedger(_budget(config, False)), max_connections=connections)
+        target = Target(
+            config.base_url,
+            tokens,
+            timeout=config.timeout,
+            retry=retry,
+            ledger=EventLedger(_budget(config, False)),
+            max_connections=connections,
+        )
         try:
             yield target, False
         finally:
@@ -215,8 +221,14 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
     from .embedded import embedded_stub
 
     with embedded_stub() as stub:
-        target = Target(stub.base_url, dict(stub.tokens), timeout=config.timeout, retry=retry,
-                        ledger=EventLedger(_budget(config, True)), max_connections=connections)
+        target = Target(
+            stub.base_url,
+            dict(stub.tokens),
+            timeout=config.timeout,
+            retry=retry,
+            ledger=EventLedger(_budget(config, True)),
+            max_connections=connections,
+        )
         try:
             yield target, True
         finally:
@@ -332,8 +344,9 @@ def _run_all(
         return result
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=config.workers) as pool:
-        futures = {pool.submit(one, index, item, context): item for (index, item), context in zip(own, contexts,
-                                                                                                    strict=True)}
+        futures = {
+            pool.submit(one, index, item, context): item for (index, item), context in zip(own, contexts, strict=True)
+        }
         for future, item in futures.items():
             by_name[item.name] = future.result()
     if builtins:
@@ -368,8 +381,11 @@ def _run_all(
     results = []
     for index, item in enumerate(chosen, 1):
         result = by_name.get(item.name) or CheckResult(
-            name=item.name, description=item.description, source=item.source,
-            outcome=Outcome.SKIPPED, reason="strict only (run with --strict)",
+            name=item.name,
+            description=item.description,
+            source=item.source,
+            outcome=Outcome.SKIPPED,
+            reason="strict only (run with --strict)",
         )
         if item.source == "schemathesis":
             notify(CheckFinished(result, index, total))

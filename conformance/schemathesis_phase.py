@@ -216,8 +216,11 @@ def run_schemathesis(
     chosen = [phase for phase in PHASES if phase in set(phases)]
     # The stateful phase first: it is the one that reaches cancel and get on events it created,
     # so it gets the events left in the budget and the first half of the time share.
-    passes = [group for group in (["stateful"] if "stateful" in chosen else [],
-                                  [phase for phase in chosen if phase != "stateful"]) if group]
+    passes = [
+        group
+        for group in (["stateful"] if "stateful" in chosen else [], [phase for phase in chosen if phase != "stateful"])
+        if group
+    ]
     with sessions_with_adapter(lambda: GuardedAdapter(target, gate)), _hypothesis_home(), shared_source_caches():
         for index, group in enumerate(passes):
             gate.begin_pass(last=index == len(passes) - 1)
@@ -234,8 +237,9 @@ def run_schemathesis(
                 )
             )
             unknown = f"{uuid.uuid4()}@{uuid.uuid4()}"
-            schema = schemathesis.openapi.from_dict(_spec_for_run(unknown, exclude_create=exclude_create),
-                                                    config=config)
+            schema = schemathesis.openapi.from_dict(
+                _spec_for_run(unknown, exclude_create=exclude_create), config=config
+            )
             schema.config.update(base_url=target.base_url)
             schema.hook(_unjudged_throttling(run))
             _execute(engine_for(schema), run, gate, token, on_progress)
@@ -247,7 +251,8 @@ def _unjudged_throttling(run: SchemathesisRun) -> Callable[..., bool]:
     def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
         # 429 (and 503 that says when to come back) is Graph's throttling: never a violation by itself.
         throttled = response.status_code == 429 or (
-            response.status_code == 503 and retry_after_seconds(_header(response, "retry-after")) is not None)
+            response.status_code == 503 and retry_after_seconds(_header(response, "retry-after")) is not None
+        )
         if throttled:
             run.throttled_unjudged += 1
         return not throttled
@@ -259,8 +264,9 @@ def _unjudged_throttling(run: SchemathesisRun) -> Callable[..., bool]:
 _OUR_SKIPS = ("--max-events", "--max-schemathesis-time")
 
 
-def _execute(engine: Any, run: SchemathesisRun, gate: Any, token: str,
-             on_progress: Callable[[str], None] | None) -> None:
+def _execute(
+    engine: Any, run: SchemathesisRun, gate: Any, token: str, on_progress: Callable[[str], None] | None
+) -> None:
     from ._schemathesis import engine_events
 
     st_events = engine_events()

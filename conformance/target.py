@@ -142,12 +142,19 @@ class DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
         return _DeadlineStream(self._inner.connect_tcp(host, port, _remaining(timeout), local_address, socket_options))
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:  # pragma: no cover - unused
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:  # pragma: no cover - unused
         return _DeadlineStream(self._inner.connect_unix_socket(path, _remaining(timeout), socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -227,8 +234,13 @@ class CreatedEvent:
     """What the cleanup did: "canceled", "already canceled", or why it could not cancel."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "created_by": self.by, "final_status": self.final_status,
-                "cleanup": self.cleanup}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "created_by": self.by,
+            "final_status": self.final_status,
+            "cleanup": self.cleanup,
+        }
 
 
 @dataclass(slots=True)
@@ -481,8 +493,9 @@ class Target:
             log.append(exchange)
         return exchange
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], content: bytes | None) -> tuple[
-            int, httpx.Headers, bytes]:
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
+    ) -> tuple[int, httpx.Headers, bytes]:
         """One request, bounded in time (the whole exchange) and size; no redirect is ever followed."""
         host = urllib.parse.urlsplit(url).netloc
         raw_headers = [(b"Host", host.encode("ascii", "replace")), (b"Accept", b"application/json")]
@@ -492,17 +505,25 @@ class Target:
         timeouts = {"connect": self.timeout, "read": self.timeout, "write": self.timeout, "pool": self.timeout}
         where = f"{method} {urllib.parse.urlsplit(url).path}"
         try:
-            with deadline(self.timeout), self.pool.stream(
-                method.encode(), url.encode(), headers=raw_headers, content=content,
-                extensions={"timeout": timeouts},
-            ) as response:
+            with (
+                deadline(self.timeout),
+                self.pool.stream(
+                    method.encode(),
+                    url.encode(),
+                    headers=raw_headers,
+                    content=content,
+                    extensions={"timeout": timeouts},
+                ) as response,
+            ):
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_stream():
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:
-                        raise UnusableAnswer(f"{where} answered {response.status} with a body larger than "
-                                             f"{MAX_BODY_BYTES // (1024 * 1024)} MiB; the suite stopped reading")
+                        raise UnusableAnswer(
+                            f"{where} answered {response.status} with a body larger than "
+                            f"{MAX_BODY_BYTES // (1024 * 1024)} MiB; the suite stopped reading"
+                        )
                     chunks.append(chunk)
                 return response.status, httpx.Headers(response.headers), b"".join(chunks)
         except httpcore.ConnectTimeout as exc:

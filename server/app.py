@@ -57,6 +57,7 @@ __all__ = ["app_from_env", "create_app", "open_store"]
 
 logger = logging.getLogger("vevents.server")
 
+
 class StubApp(DirectHandlerApp):
     """The stub: a Connexion AsyncApp whose operations call our handlers. `.store` is its state,
     `.control` its control plane (journal, fault rules, read lag)."""
@@ -114,8 +115,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     owned = store is None
     store = open_store(settings) if store is None else store
     try:
-        seeded = seed_store(store, settings.seed_path, reseed=settings.reseed,
-                            store_name="the in-memory store" if settings.memory else settings.db)
+        seeded = seed_store(
+            store,
+            settings.seed_path,
+            reseed=settings.reseed,
+            store_name="the in-memory store" if settings.memory else settings.db,
+        )
     except Exception:
         if owned:
             store.close()
@@ -124,8 +129,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         logger.info("seeded %d events", seeded.written)
     table = settings.lifecycle if settings.lifecycle is not None else the_contract.lifecycle
     control = ControlPlane.from_settings(settings, store, the_contract)
-    handlers = Handlers(control.lag.writes, Lifecycle(table, the_contract.create_outcome), the_contract,
-                        reads=control.lag.reads)
+    handlers = Handlers(
+        control.lag.writes, Lifecycle(table, the_contract.create_outcome), the_contract, reads=control.lag.reads
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -135,8 +141,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
 
     authenticator = _authenticator(settings)
     middlewares = [
-        functools.partial(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
-                          max_header_bytes=settings.max_header_bytes, hook=control),
+        functools.partial(
+            RequestContextMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            hook=control,
+        ),
         functools.partial(ServerErrorMiddleware, handler=error_handlers.server_error_handler),
         *(m for m in DEFAULT_MIDDLEWARES if m not in _UNUSED_MIDDLEWARE),
     ]
@@ -162,8 +172,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     app.control = control
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
-    app.add_api(load_control_spec(), base_path=CONTROL_PREFIX, name="control",
-                resolver=Resolver(ControlApi(control).resolve))
+    app.add_api(
+        load_control_spec(), base_path=CONTROL_PREFIX, name="control", resolver=Resolver(ControlApi(control).resolve)
+    )
     home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
     app.add_url_rule("/", "home", home.page, methods=["GET"])
     error_handlers.register(app, the_contract)

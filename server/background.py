@@ -21,7 +21,11 @@ _START_TIMEOUT = 20.0
 
 @contextlib.contextmanager
 def serve_in_background(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
     tls: TlsFiles | None = None,
 ) -> Iterator[str]:
     """Serve `app` on `host:port` (0: an ephemeral port) and yield its base URL, e.g.
@@ -37,8 +41,15 @@ def serve_in_background(
     sock.listen(2048)
     bound_port = sock.getsockname()[1]
     certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="auto", timeout_graceful_shutdown=5,
-                            ssl_certfile=certfile, ssl_keyfile=keyfile)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="auto",
+        timeout_graceful_shutdown=5,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 

@@ -165,8 +165,15 @@ def _serve(settings: Settings, sock: socket.socket, tls: TlsFiles | None) -> Non
     except SeedError as exc:
         raise OneLineError(str(exc)) from None
     _announce(settings, sock.getsockname()[1], app.seeded.present, tls)
-    config = uvicorn.Config(app, log_level=settings.log_level, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=5, ssl_certfile=certfile, ssl_keyfile=keyfile)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler it found installed; make that one a no-op so a clean stop exits with status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -249,8 +256,10 @@ def _control_lines(settings: Settings, base: str) -> list[str]:
     gate = ControlGate(listen_host=settings.host, token=settings.control_token, workers=settings.workers)
     if not gate.enabled:
         return ["Control API: off (not a loopback address, or several workers; see --control-token)"]
-    lines = [f"Control API: {base}/_vevents/ (docs/control.md)" + (" - needs the control token"
-                                                                   if settings.control_token else "")]
+    lines = [
+        f"Control API: {base}/_vevents/ (docs/control.md)"
+        + (" - needs the control token" if settings.control_token else "")
+    ]
     if settings.faults or settings.read_lag_ms:
         lines.append(f"Faults: {' '.join(settings.faults) or 'none'}; read lag: {settings.read_lag_ms} ms")
     return lines
@@ -286,8 +295,10 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
         ]
         if not is_loopback(settings.host):
             names = ", ".join(SERVER_NAMES)
-            lines.append(f"  (the certificate names {names} only: clients reaching this host by another name "
-                         "need --tls-cert/--tls-key)")
+            lines.append(
+                f"  (the certificate names {names} only: clients reaching this host by another name "
+                "need --tls-cert/--tls-key)"
+            )
     if settings.auth_mode == "permissive":
         lines.append("Try it (--auth permissive: any bearer token is accepted):")
         bearer = "anything"
@@ -304,16 +315,25 @@ def _announce(settings: Settings, port: int, seeded: Sequence[Event], tls: TlsFi
 
 
 @click.command()
-@click.option("--scope", "scopes", multiple=True, help="Delegated permission (scp); repeatable. "
-              "Default VirtualEvent.ReadWrite unless --role is given.")
-@click.option("--role", "roles", multiple=True, help="Application permission (roles); repeatable. "
-              "With no --scope this makes an application token.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="Delegated permission (scp); repeatable. Default VirtualEvent.ReadWrite unless --role is given.",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="Application permission (roles); repeatable. With no --scope this makes an application token.",
+)
 @click.option("--tenant", default=None, help="Tenant id (tid); default the seed's tenant.")
 @click.option("--user", default=None, help="User or app object id (oid); default the seed's organizer.")
 @click.option("--expires-in", default=3600, show_default=True, type=int, help="Lifetime in seconds.")
 @setting_option("secret")
-def token(scopes: tuple[str, ...], roles: tuple[str, ...], tenant: str | None, user: str | None,
-          expires_in: int, secret: str) -> None:
+def token(
+    scopes: tuple[str, ...], roles: tuple[str, ...], tenant: str | None, user: str | None, expires_in: int, secret: str
+) -> None:
     """Print a bearer token that `vevents serve` (same --secret) trusts."""
     from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 

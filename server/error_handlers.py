@@ -111,5 +111,3 @@ async def server_error_handler(request: ConnexionRequest, exc: Exception) -> Con
     logger.error("unhandled error", exc_info=exc)
     body = envelope(request_ids(request.scope), "generalException", "An internal error occurred.")
     return ConnexionResponse(status_code=500, mimetype="application/json", body=body)
-
-

@@ -65,11 +65,17 @@ class FastRoute:
 def _select_enum(parameters: Iterable[Mapping[str, Any]]) -> frozenset[str] | None:
     for parameter in parameters:
         schema = parameter.get("schema", {})
-        if (parameter.get("in") == "query" and parameter.get("name") == "$select" and parameter.get("style") == "form"
-                and parameter.get("explode") is False and schema.get("type") == "array"
-                and schema.get("uniqueItems") is True and schema.get("minItems", 1) == 1
-                and set(schema) <= {"type", "uniqueItems", "minItems", "items"}
-                and set(schema.get("items", {})) == {"type", "enum"}):
+        if (
+            parameter.get("in") == "query"
+            and parameter.get("name") == "$select"
+            and parameter.get("style") == "form"
+            and parameter.get("explode") is False
+            and schema.get("type") == "array"
+            and schema.get("uniqueItems") is True
+            and schema.get("minItems", 1) == 1
+            and set(schema) <= {"type", "uniqueItems", "minItems", "items"}
+            and set(schema.get("items", {})) == {"type", "enum"}
+        ):
             return frozenset(schema["items"]["enum"])
     return None
 
@@ -108,8 +114,9 @@ def fast_routes(contract: Contract, resolve: Callable[[str], Handler]) -> dict[s
 class FastPath:
     """ASGI middleware: answers the fast routes' well-formed requests, passes on the rest."""
 
-    def __init__(self, app: ASGIApp, *, contract: Contract, routes: Mapping[str, FastRoute],
-                 authenticator: Authenticator) -> None:
+    def __init__(
+        self, app: ASGIApp, *, contract: Contract, routes: Mapping[str, FastRoute], authenticator: Authenticator
+    ) -> None:
         self.app = app
         self.contract = contract
         self.routes = routes
@@ -123,8 +130,9 @@ class FastPath:
                 route, event_id, principal = taken
                 self.hits += 1
                 scope["path_params"] = {route.parameter: event_id}
-                set_security_context(scope, user=principal.user,
-                                     token_info={"sub": principal.user, PRINCIPAL_KEY: principal})
+                set_security_context(
+                    scope, user=principal.user, token_info={"sub": principal.user, PRINCIPAL_KEY: principal}
+                )
                 response = await route.handler(scope, receive)
                 await response(scope, receive, send)
                 return
@@ -164,7 +172,7 @@ def _query_ok(query: bytes, select: frozenset[str] | None) -> bool:
         return True
     if select is None or not query.startswith(b"$select="):
         return False
-    value = query[len(b"$select="):]
+    value = query[len(b"$select=") :]
     if not value or any(c in value for c in b"&%+;#= "):
         return False
     names = value.decode("ascii", "replace").split(",")

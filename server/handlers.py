@@ -116,8 +116,12 @@ class Handlers:
         if isinstance(body, Response):
             return body
         outcome = self.lifecycle.create
-        user = {"@odata.type": _USER_IDENTITY, "id": principal.user, "displayName": principal.name,
-                "tenantId": principal.tenant}
+        user = {
+            "@odata.type": _USER_IDENTITY,
+            "id": principal.user,
+            "displayName": principal.name,
+            "tenantId": principal.tenant,
+        }
         body.pop("@odata.type", None)
         resource = {
             "@odata.type": self.odata_types[kind],
@@ -153,16 +157,22 @@ class Handlers:
 
     # ------------------------------------------------------------ steps
     def _decide_and_write(
-        self, scope: Scope, principal: Principal, action: str, kind: str | None,
-        properties: Mapping[str, Any] | None, status_on_success: int,
+        self,
+        scope: Scope,
+        principal: Principal,
+        action: str,
+        kind: str | None,
+        properties: Mapping[str, Any] | None,
+        status_on_success: int,
     ) -> Response:
         for _ in range(_MAX_ATTEMPTS):
             found = self._find(scope, principal, kind)
             if isinstance(found, Response):
                 return found
             if not all(may(principal, action, e.resource) for e in found):
-                who = " or ".join(_ROLE_NAMES.get(role, role) for role, actions in self.contract.roles.items()
-                                  if action in actions)
+                who = " or ".join(
+                    _ROLE_NAMES.get(role, role) for role, actions in self.contract.roles.items() if action in actions
+                )
                 return error_response(scope, 403, f"Only {who} of a virtual event can {action} it.")
             decision = self.lifecycle.decide(action, found, properties)
             if decision.error is not None or decision.status >= 400:
@@ -172,11 +182,13 @@ class Handlers:
                     return Response(status_code=204)
                 (event,) = decision.changes or found
                 return _json(decision.status, self._present(event, principal))
-        return error_response(scope, 503, "The virtual event is being changed concurrently; retry.",
-                              headers={"Retry-After": "1"})
+        return error_response(
+            scope, 503, "The virtual event is being changed concurrently; retry.", headers={"Retry-After": "1"}
+        )
 
-    def _find(self, scope: Scope, principal: Principal, kind: str | None,
-              store: Store | None = None) -> builtins.list[Event] | Response:
+    def _find(
+        self, scope: Scope, principal: Principal, kind: str | None, store: Store | None = None
+    ) -> builtins.list[Event] | Response:
         raw = _path_id(scope)
         event_id = parse_event_id(raw, principal.tenant)
         if event_id is None:

@@ -51,7 +51,9 @@ class HomePage:
                 }
                 for version in self.versions
             },
-            "control": None if self.control_prefix is None else {
+            "control": None
+            if self.control_prefix is None
+            else {
                 "baseUrl": f"{base}{self.control_prefix}",
                 "swaggerUi": f"{base}{self.control_prefix}/ui/",
                 "openapi": f"{base}{self.control_prefix}/openapi.json",
@@ -79,19 +81,25 @@ def _link(url: str, text: str) -> str:
 def _render(links: dict[str, Any]) -> str:
     items = []
     for version, urls in links["versions"].items():
-        items.append(f"<li>Graph {html.escape(version)}: {_link(urls['swaggerUi'], 'Swagger UI')}, "
-                     f"{_link(urls['openapi'], 'OpenAPI document')}, base URL <code>{html.escape(urls['baseUrl'])}"
-                     "</code></li>")
+        items.append(
+            f"<li>Graph {html.escape(version)}: {_link(urls['swaggerUi'], 'Swagger UI')}, "
+            f"{_link(urls['openapi'], 'OpenAPI document')}, base URL <code>{html.escape(urls['baseUrl'])}"
+            "</code></li>"
+        )
     control = links["control"]
     if control is None:
-        items.append("<li>Control API (faults, lag, journal, reset): not served here; it is on only on a "
-                     "loopback address or with <code>--control-token</code></li>")
+        items.append(
+            "<li>Control API (faults, lag, journal, reset): not served here; it is on only on a "
+            "loopback address or with <code>--control-token</code></li>"
+        )
     else:
-        items.append(f"<li>Control API (faults, lag, journal, reset): {_link(control['swaggerUi'], 'Swagger UI')}, "
-                     f"{_link(control['openapi'], 'OpenAPI document')}</li>")
+        items.append(
+            f"<li>Control API (faults, lag, journal, reset): {_link(control['swaggerUi'], 'Swagger UI')}, "
+            f"{_link(control['openapi'], 'OpenAPI document')}</li>"
+        )
     docs = "".join(f"<li><code>{html.escape(d['path'])}</code>: {html.escape(d['about'])}</li>" for d in links["docs"])
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>vevents stub</title></head>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>vevents stub</title></head>\n'
         f"<body><h1>{html.escape(links['name'])}</h1>\n<ul>{''.join(items)}</ul>\n"
         f"<h2>Documentation (in the vevents repository)</h2>\n<ul>{docs}</ul>\n</body></html>\n"
     )

@@ -35,8 +35,9 @@ class RequestHook(Protocol):
     connection).
     """
 
-    async def around(self, scope: Scope, receive: Receive, send: Send, call_next: ASGIApp,
-                     connection_send: Send) -> None: ...
+    async def around(
+        self, scope: Scope, receive: Receive, send: Send, call_next: ASGIApp, connection_send: Send
+    ) -> None: ...
 
     def finished(self, scope: Scope, status: int, started: float, duration_ms: float) -> None: ...
 
@@ -65,8 +66,14 @@ class RequestContextMiddleware:
     """Assigns the request ids, enforces `max_body_bytes` and `max_header_bytes`, logs the request,
     and runs the `hook` (the control plane), if any, around the rest."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
-                 hook: RequestHook | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        hook: RequestHook | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
@@ -155,8 +162,13 @@ def _log(scope: Scope, status: int, duration_ms: float, request_id: str) -> None
         status,
         duration_ms,
         request_id,
-        extra={"method": scope["method"], "path": scope["path"], "status": status,
-               "duration_ms": duration_ms, "request_id": request_id},
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": duration_ms,
+            "request_id": request_id,
+        },
     )
 
 

@@ -85,8 +85,9 @@ def _driver() -> tuple[Any, Any]:
 class PostgresStore:
     """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 1.0,
-                 start_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 1.0, start_timeout: float = 10.0
+    ) -> None:
         """`timeout`: how long a request waits for a connection before it is a 503;
         `start_timeout`: how long start-up waits for the database (it may be starting too)."""
         psycopg, psycopg_pool = _driver()

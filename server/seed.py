@@ -138,4 +138,3 @@ def seed_store(store: Store, seed_path: str | None, *, reseed: bool = False, sto
             "pass --reseed to replace them with the seed's, or use another --db, or --memory"
         )
     return Seeded(0, present)
-

@@ -118,67 +118,139 @@ class Settings:
 
     host: str = setting(DEFAULT_HOST, "--host", "Interface to listen on.")
     port: int = setting(DEFAULT_PORT, "--port", "Port (0: any free port).", minimum=0, maximum=65535, metavar="PORT")
-    db: str = setting(DEFAULT_DB_PATH, "--db", "The store (survives restarts): a SQLite file, or a PostgreSQL "
-                      "URL postgresql://USER:PASSWORD@HOST:PORT/DB shared by several stub processes "
-                      "(pip install 'vevents[postgres]'; docs/shared-stub.md).",
-                           metavar="PATH")
+    db: str = setting(
+        DEFAULT_DB_PATH,
+        "--db",
+        "The store (survives restarts): a SQLite file, or a PostgreSQL "
+        "URL postgresql://USER:PASSWORD@HOST:PORT/DB shared by several stub processes "
+        "(pip install 'vevents[postgres]'; docs/shared-stub.md).",
+        metavar="PATH",
+    )
     memory: bool = setting(False, "--memory", "Keep state in memory instead of --db (lost on exit).")
     seed_path: str | None = setting(
-        None, "--seed", "YAML/JSON seed file (docs/seeds.md); default: the documentation's sample event. "
-        "Refused if the store already holds other events, unless --reseed.", existing_file=True, metavar="FILE")
-    reseed: bool = setting(False, "--reseed", "Replace the events the store holds with the seed's "
-                           "(--seed FILE, or the default seed) before serving.")
-    auth_mode: str = setting("strict", "--auth", "strict: verify tokens; permissive: any bearer token is the "
-                             "seed tenant's organizer.", choices=AUTH_MODES)
+        None,
+        "--seed",
+        "YAML/JSON seed file (docs/seeds.md); default: the documentation's sample event. "
+        "Refused if the store already holds other events, unless --reseed.",
+        existing_file=True,
+        metavar="FILE",
+    )
+    reseed: bool = setting(
+        False,
+        "--reseed",
+        "Replace the events the store holds with the seed's (--seed FILE, or the default seed) before serving.",
+    )
+    auth_mode: str = setting(
+        "strict",
+        "--auth",
+        "strict: verify tokens; permissive: any bearer token is the seed tenant's organizer.",
+        choices=AUTH_MODES,
+    )
     """"strict": verify HS256 tokens signed with `secret`; "permissive": any bearer token is
     the seed tenant's organizer."""
-    secret: str = setting(DEFAULT_SECRET, "--secret", f"HS256 secret for tokens; at least {MIN_SECRET_BYTES} "
-                          "bytes.", show_default="a fixed development secret")
-    log_level: str = setting("info", "--log-level", "info logs one line per request (method, path, status, "
-                             "duration, request-id).", choices=LOG_LEVELS)
-    log_format: str = setting("text", "--log-format", "text: readable lines; json: one JSON object per line, "
-                              "request fields as keys.", choices=LOG_FORMATS)
+    secret: str = setting(
+        DEFAULT_SECRET,
+        "--secret",
+        f"HS256 secret for tokens; at least {MIN_SECRET_BYTES} bytes.",
+        show_default="a fixed development secret",
+    )
+    log_level: str = setting(
+        "info",
+        "--log-level",
+        "info logs one line per request (method, path, status, duration, request-id).",
+        choices=LOG_LEVELS,
+    )
+    log_format: str = setting(
+        "text",
+        "--log-format",
+        "text: readable lines; json: one JSON object per line, request fields as keys.",
+        choices=LOG_FORMATS,
+    )
     """"text": one readable line per record; "json": one JSON object per line (log shippers)."""
-    workers: int = setting(1, "--workers", "Worker processes sharing the --db store (not with --memory).",
-                           minimum=1, metavar="N")
-    max_body_bytes: int = setting(DEFAULT_MAX_BODY_BYTES, "--max-body-bytes", "Largest request body accepted; "
-                                  "a larger one answers 413 (refused while it streams in).", minimum=0,
-                                  metavar="BYTES")
-    max_header_bytes: int = setting(DEFAULT_MAX_HEADER_BYTES, "--max-header-bytes", "Largest request URL, and "
-                                    "largest request headers, accepted; larger ones answer 414/431.", minimum=1024,
-                                    metavar="BYTES")
-    fast_path: bool = setting(True, "--fast-path/--no-fast-path", "Answer well-formed GETs and cancel/publish "
-                              "calls without Connexion's middleware layers (same answers; docs/benchmarks.md).")
+    workers: int = setting(
+        1, "--workers", "Worker processes sharing the --db store (not with --memory).", minimum=1, metavar="N"
+    )
+    max_body_bytes: int = setting(
+        DEFAULT_MAX_BODY_BYTES,
+        "--max-body-bytes",
+        "Largest request body accepted; a larger one answers 413 (refused while it streams in).",
+        minimum=0,
+        metavar="BYTES",
+    )
+    max_header_bytes: int = setting(
+        DEFAULT_MAX_HEADER_BYTES,
+        "--max-header-bytes",
+        "Largest request URL, and largest request headers, accepted; larger ones answer 414/431.",
+        minimum=1024,
+        metavar="BYTES",
+    )
+    fast_path: bool = setting(
+        True,
+        "--fast-path/--no-fast-path",
+        "Answer well-formed GETs and cancel/publish "
+        "calls without Connexion's middleware layers (same answers; docs/benchmarks.md).",
+    )
     """Answer well-formed GETs and cancel/publish calls without Connexion's routing, security
     and validation layers (`server/fastpath.py`); False: every request takes the full stack."""
-    tls: bool = setting(False, "--tls", "Serve HTTPS with a certificate for 127.0.0.1/localhost from a local test "
-                        "CA, made on first use and reused; prints the CA file clients must trust "
-                        "(NODE_EXTRA_CA_CERTS, SSL_CERT_FILE).")
+    tls: bool = setting(
+        False,
+        "--tls",
+        "Serve HTTPS with a certificate for 127.0.0.1/localhost from a local test "
+        "CA, made on first use and reused; prints the CA file clients must trust "
+        "(NODE_EXTRA_CA_CERTS, SSL_CERT_FILE).",
+    )
     """HTTPS (`server/tls.py`): the local test CA's certificate, or `tls_cert` when given
     (giving it implies `tls`)."""
-    tls_dir: str | None = setting(None, "--tls-dir", "Folder of the local test CA's files; default "
-                                  "$XDG_CACHE_HOME/vevents/tls or ~/.cache/vevents/tls.", metavar="DIR")
-    tls_cert: str | None = setting(None, "--tls-cert", "Serve HTTPS with this PEM certificate (chain) instead of "
-                                   "the local CA's; its key from --tls-key, or from the same file.",
-                                   existing_file=True, metavar="FILE")
-    tls_key: str | None = setting(None, "--tls-key", "The PEM private key of --tls-cert.", existing_file=True,
-                                  metavar="FILE")
-    control_token: str | None = setting(None, "--control-token", "Open the control API (/_vevents/) on any address, "
-                                        "to callers sending 'Authorization: Bearer TOKEN' only (16+ characters). "
-                                        "Without it the control API is open on a loopback --host only, and off on "
-                                        "any other.", metavar="TOKEN", show_default=False)
+    tls_dir: str | None = setting(
+        None,
+        "--tls-dir",
+        "Folder of the local test CA's files; default $XDG_CACHE_HOME/vevents/tls or ~/.cache/vevents/tls.",
+        metavar="DIR",
+    )
+    tls_cert: str | None = setting(
+        None,
+        "--tls-cert",
+        "Serve HTTPS with this PEM certificate (chain) instead of "
+        "the local CA's; its key from --tls-key, or from the same file.",
+        existing_file=True,
+        metavar="FILE",
+    )
+    tls_key: str | None = setting(
+        None, "--tls-key", "The PEM private key of --tls-cert.", existing_file=True, metavar="FILE"
+    )
+    control_token: str | None = setting(
+        None,
+        "--control-token",
+        "Open the control API (/_vevents/) on any address, "
+        "to callers sending 'Authorization: Bearer TOKEN' only (16+ characters). "
+        "Without it the control API is open on a loopback --host only, and off on "
+        "any other.",
+        metavar="TOKEN",
+        show_default=False,
+    )
     """None: the control API is open on a loopback address and off elsewhere; a token: it is on,
     and every control call needs `Authorization: Bearer <token>` (server/control/gate.py)."""
-    faults: tuple[str, ...] = setting((), "--fault", "A fault rule on the Graph routes, repeatable, tried in "
-                                      "order (the control API's reset restores them): "
-                                      "ACTION[:OPERATION_ID][:KEY=VALUE]...; ACTION throttle (429 + Retry-After), "
-                                      "unavailable (503 + Retry-After), gatewayTimeout (504), delay, drop; keys "
-                                      "method, kind, event, times, every, probability, seed, retry-after "
-                                      "(seconds, default 1), ms (delay). Examples above; docs/control.md.",
-                                      metavar="RULE", show_default=False)
-    read_lag_ms: int = setting(0, "--read-lag", "Writes show in GET and list only MS milliseconds later (Graph's "
-                               "eventual consistency); the control API changes it, per event too.", minimum=0,
-                               maximum=600_000, metavar="MS")
+    faults: tuple[str, ...] = setting(
+        (),
+        "--fault",
+        "A fault rule on the Graph routes, repeatable, tried in "
+        "order (the control API's reset restores them): "
+        "ACTION[:OPERATION_ID][:KEY=VALUE]...; ACTION throttle (429 + Retry-After), "
+        "unavailable (503 + Retry-After), gatewayTimeout (504), delay, drop; keys "
+        "method, kind, event, times, every, probability, seed, retry-after "
+        "(seconds, default 1), ms (delay). Examples above; docs/control.md.",
+        metavar="RULE",
+        show_default=False,
+    )
+    read_lag_ms: int = setting(
+        0,
+        "--read-lag",
+        "Writes show in GET and list only MS milliseconds later (Graph's "
+        "eventual consistency); the control API changes it, per event too.",
+        minimum=0,
+        maximum=600_000,
+        metavar="MS",
+    )
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
     """In-process only (no flag, no variable). None: the spec's lifecycle table. A test fake
     may pass a modified table."""
@@ -254,8 +326,9 @@ class Settings:
             param_type = declaration.click_type()
             try:
                 if declaration.multiple:
-                    kwargs[name] = tuple(param_type.convert(part, None, None)
-                                         for part in param_type.split_envvar_value(text))
+                    kwargs[name] = tuple(
+                        param_type.convert(part, None, None) for part in param_type.split_envvar_value(text)
+                    )
                 else:
                     kwargs[name] = param_type.convert(text, None, None)
             except click.BadParameter as exc:

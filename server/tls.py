@@ -98,8 +98,12 @@ def _create(files: TlsFiles) -> None:
 
     ca = trustme.CA(organization_name=_CA_NAME)
     now = datetime.datetime.now(datetime.UTC)
-    leaf = ca.issue_cert(*SERVER_NAMES, common_name="vevents stub",
-                         not_before=now - datetime.timedelta(hours=1), not_after=now + _LEAF_LIFETIME)
+    leaf = ca.issue_cert(
+        *SERVER_NAMES,
+        common_name="vevents stub",
+        not_before=now - datetime.timedelta(hours=1),
+        not_after=now + _LEAF_LIFETIME,
+    )
     # The key first and the CA last: `_usable` fails until the whole set is in place.
     _write(files.key, leaf.private_key_pem.bytes(), 0o600)
     _write(files.cert, b"".join(blob.bytes() for blob in leaf.cert_chain_pems), 0o644)

@@ -530,8 +530,12 @@ def contract() -> Contract:
         error_codes={int(status): code for status, code in spec["info"]["x-vevents-error-codes"].items()},
         delegated_permissions=frozenset(flows[_DELEGATED_FLOW]["scopes"]),
         application_permissions=frozenset(flows[_APPLICATION_FLOW]["scopes"]),
-        sample=Sample(event_id=sample["eventId"], tenant=sample["tenant"], organizer=sample["organizer"],
-                      organizer_name=sample["organizerName"]),
+        sample=Sample(
+            event_id=sample["eventId"],
+            tenant=sample["tenant"],
+            organizer=sample["organizer"],
+            organizer_name=sample["organizerName"],
+        ),
         id_pattern=id_parameter["schema"].get("pattern", ""),
         _routes=_Routes(operations, versions),
     )

@@ -54,11 +54,11 @@ def _resolved() -> Mapping[str, Any]:
         if isinstance(node, dict):
             ref = ref_of(node)
             if ref is not None and ref.startswith(_EXTERNAL):
-                name = ref[len(_EXTERNAL):]
+                name = ref[len(_EXTERNAL) :]
                 pending.append(name)
                 return {**node, "$ref": _LOCAL + name}
             if ref is not None and ref.startswith(_LOCAL):
-                pending.append(ref[len(_LOCAL):])
+                pending.append(ref[len(_LOCAL) :])
             return {key: localise(value) for key, value in node.items()}
         if isinstance(node, list):
             return [localise(item) for item in node]

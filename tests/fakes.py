@@ -34,7 +34,14 @@ from vevents.server.store import Event, MemoryStore
 from vevents.spec import Outcome, contract
 
 __all__ = [
-    "FAKES", "LAGGING_READS", "LAGGING_WRITES", "SECRET", "SLOW_REVERT", "SLOW_REVERT_SECONDS", "VARIANTS", "Fake",
+    "FAKES",
+    "LAGGING_READS",
+    "LAGGING_WRITES",
+    "SECRET",
+    "SLOW_REVERT",
+    "SLOW_REVERT_SECONDS",
+    "VARIANTS",
+    "Fake",
     "serve",
 ]
 
@@ -122,8 +129,14 @@ class Rewrite:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request = Request(scope["method"], scope["path"], scope.get("raw_path") or b"", headers, b"".join(chunks),
-                          scope.get("query_string") or b"")
+        request = Request(
+            scope["method"],
+            scope["path"],
+            scope.get("raw_path") or b"",
+            headers,
+            b"".join(chunks),
+            scope.get("query_string") or b"",
+        )
         if self.on_request is not None:
             outcome = self.on_request(request)
             if inspect.isawaitable(outcome):
@@ -260,8 +273,12 @@ def _problem_json(request: Request, response: Response) -> Response:
     if response.status < 400:
         return response
     error = (response.json() or {}).get("error", {})
-    problem = {"type": "about:blank", "title": error.get("code", "Error"), "status": response.status,
-               "detail": error.get("message", "")}
+    problem = {
+        "type": "about:blank",
+        "title": error.get("code", "Error"),
+        "status": response.status,
+        "detail": error.get("message", ""),
+    }
     return response.with_body(json.dumps(problem).encode(), "application/problem+json")
 
 
@@ -368,8 +385,9 @@ def _lagging_reads(request: Request, response: Response) -> Response:
         _CANCELED_AT.setdefault(found.group(0), time.monotonic())
     elif request.method == "GET" and time.monotonic() - _CANCELED_AT.get(found.group(0), -LAG_SECONDS) < LAG_SECONDS:
         published = contract().outcome("publish", "draft").to.encode()
-        return response.with_body(response.body.replace(f'"{CANCELED}"'.encode(), b'"' + published + b'"'),
-                                  response.header("content-type"))
+        return response.with_body(
+            response.body.replace(f'"{CANCELED}"'.encode(), b'"' + published + b'"'), response.header("content-type")
+        )
     return response
 
 
@@ -602,8 +620,9 @@ def _list_caches_status(request: Request, response: Response) -> Response:
 def _select_reads_stale_copy(request: Request, response: Response) -> Response:
     # $select reads go to a projection that cancel does not update.
     if request.method == "GET" and "$select" in urllib.parse.unquote(request.query.decode("latin-1")):
-        return response.with_body(response.body.replace(f'"{CANCELED}"'.encode(), f'"{PUBLISHED}"'.encode()),
-                                  response.header("content-type"))
+        return response.with_body(
+            response.body.replace(f'"{CANCELED}"'.encode(), f'"{PUBLISHED}"'.encode()), response.header("content-type")
+        )
     return response
 
 
@@ -628,8 +647,13 @@ async def _update_with_id_replaces(store: MemoryStore, request: Request) -> Requ
     body = request.json()
     event = _stored(store, request)
     if request.method == "PATCH" and isinstance(body, dict) and "id" in body and event is not None:
-        resource = {"@odata.type": event.resource["@odata.type"], "createdBy": event.resource.get("createdBy"),
-                    **body, "id": event.id, "status": PUBLISHED}
+        resource = {
+            "@odata.type": event.resource["@odata.type"],
+            "createdBy": event.resource.get("createdBy"),
+            **body,
+            "id": event.id,
+            "status": PUBLISHED,
+        }
         return _json_response(200, _force(store, event, resource).resource)
     return request
 
@@ -637,8 +661,13 @@ async def _update_with_id_replaces(store: MemoryStore, request: Request) -> Requ
 async def _beta_publish_revives(store: MemoryStore, request: Request) -> Request | Response:
     # The beta prefix's publish forgot the canceled guard.
     event = _stored(store, request)
-    if (request.method == "POST" and request.path.startswith("/beta/") and request.path.endswith("/publish")
-            and event is not None and event.status == CANCELED):
+    if (
+        request.method == "POST"
+        and request.path.startswith("/beta/")
+        and request.path.endswith("/publish")
+        and event is not None
+        and event.status == CANCELED
+    ):
         _force(store, event, {**event.resource, "status": PUBLISHED})
         return Response(204, [], b"")
     return request
@@ -790,115 +819,284 @@ class Fake:
 
 
 FAKES: tuple[Fake, ...] = (
-    Fake("cancel_200_with_body", "cancel answers 200 with a JSON body", "cancel_no_content",
-         response=_cancel_200_with_body, schemathesis_checks=("status_code_conformance",)),
-    Fake("cancel_not_persisted", "cancel answers 204 but the status never changes", "cancel_is_visible",
-         store=ForgetfulCancelStore),
+    Fake(
+        "cancel_200_with_body",
+        "cancel answers 200 with a JSON body",
+        "cancel_no_content",
+        response=_cancel_200_with_body,
+        schemathesis_checks=("status_code_conformance",),
+    ),
+    Fake(
+        "cancel_not_persisted",
+        "cancel answers 204 but the status never changes",
+        "cancel_is_visible",
+        store=ForgetfulCancelStore,
+    ),
     Fake("canceled_disappears", "a canceled event answers 404", "cancel_is_visible", store=VanishingStore),
-    Fake("publish_revives", "publish of a canceled event makes it published", "publish_keeps_canceled",
-         lifecycle=_table({("publish", "canceled"): {"status": 204, "to": "published", "error": None}})),
-    Fake("second_cancel_toggles", "a second cancel makes the event published again", "second_cancel_keeps_canceled",
-         lifecycle=_table({("cancel", "canceled"): {"to": "published"}})),
-    Fake("update_revives", "update of a canceled event makes it published", "update_keeps_canceled",
-         lifecycle=_table({("update", "canceled"): {"status": 200, "to": "published", "error": None}})),
-    Fake("draft_cancel_noop", "cancel of a draft answers 204 but it stays draft", "cancel_draft",
-         lifecycle=_table({("cancel", "draft"): {"to": "draft"}})),
-    Fake("unknown_id_204", "cancel of an unknown id answers 204", "unknown_id_not_found",
-         response=_unknown_cancel_204),
-    Fake("auth_ignored", "missing or invalid tokens act as the organizer", "auth_required",
-         request=_ignore_auth, schemathesis_checks=("ignored_auth",)),
-    Fake("invalid_token_accepted", "any invalid bearer token acts as the organizer (a missing one is refused)",
-         "auth_required", request=_invalid_token_acts_as_organizer),
-    Fake("problem_json_errors", "errors are RFC 7807 application/problem+json", "error_envelope",
-         response=_problem_json, schemathesis_checks=("content_type_conformance",)),
+    Fake(
+        "publish_revives",
+        "publish of a canceled event makes it published",
+        "publish_keeps_canceled",
+        lifecycle=_table({("publish", "canceled"): {"status": 204, "to": "published", "error": None}}),
+    ),
+    Fake(
+        "second_cancel_toggles",
+        "a second cancel makes the event published again",
+        "second_cancel_keeps_canceled",
+        lifecycle=_table({("cancel", "canceled"): {"to": "published"}}),
+    ),
+    Fake(
+        "update_revives",
+        "update of a canceled event makes it published",
+        "update_keeps_canceled",
+        lifecycle=_table({("update", "canceled"): {"status": 200, "to": "published", "error": None}}),
+    ),
+    Fake(
+        "draft_cancel_noop",
+        "cancel of a draft answers 204 but it stays draft",
+        "cancel_draft",
+        lifecycle=_table({("cancel", "draft"): {"to": "draft"}}),
+    ),
+    Fake("unknown_id_204", "cancel of an unknown id answers 204", "unknown_id_not_found", response=_unknown_cancel_204),
+    Fake(
+        "auth_ignored",
+        "missing or invalid tokens act as the organizer",
+        "auth_required",
+        request=_ignore_auth,
+        schemathesis_checks=("ignored_auth",),
+    ),
+    Fake(
+        "invalid_token_accepted",
+        "any invalid bearer token acts as the organizer (a missing one is refused)",
+        "auth_required",
+        request=_invalid_token_acts_as_organizer,
+    ),
+    Fake(
+        "problem_json_errors",
+        "errors are RFC 7807 application/problem+json",
+        "error_envelope",
+        response=_problem_json,
+        schemathesis_checks=("content_type_conformance",),
+    ),
     Fake("misspelt_status", "the canceled status is spelt `cancelled`", "cancel_is_visible", response=_misspell),
-    Fake("townhalls_not_cancelable", "cancel of a town hall answers 400", "cancel_every_kind_and_route",
-         request=_townhalls_not_cancelable),
+    Fake(
+        "townhalls_not_cancelable",
+        "cancel of a town hall answers 400",
+        "cancel_every_kind_and_route",
+        request=_townhalls_not_cancelable,
+    ),
     Fake("percent_ids_crash", "ids sent with %40 answer 500", "id_encoding", request=_percent_crash),
-    Fake("cancel_hits_others", "cancel cancels every event of the tenant", "cancel_affects_only_target",
-         store=GreedyCancelStore),
-    Fake("body_on_cancel_crashes", "a body sent to cancel answers 500", "cancel_with_body",
-         request=_body_on_cancel_crashes),
-    Fake("delete_cancels", "DELETE on the cancel path cancels the event", "cancel_path_other_methods",
-         request=_delete_cancels),
-    Fake("beta_forgets_cancel", "the beta prefix shows a canceled event as published", "canceled_on_other_version",
-         response=_beta_forgets_cancel),
-    Fake("beta_cancel_noop", "cancel through the beta prefix answers 204 and does nothing", "canceled_on_other_version",
-         request=_beta_cancel_noop),
-    Fake("read_only_may_cancel", "a VirtualEvent.Read token may cancel", "read_only_token_forbidden",
-         request=_read_only_may_cancel),
-    Fake("anyone_may_cancel", "any user of the tenant may cancel any event", "other_user_forbidden",
-         request=_anyone_may_cancel),
-    Fake("malformed_id_crash", "an id that is not a GUID answers 500", "malformed_id_rejected",
-         request=_malformed_id_crash),
+    Fake(
+        "cancel_hits_others",
+        "cancel cancels every event of the tenant",
+        "cancel_affects_only_target",
+        store=GreedyCancelStore,
+    ),
+    Fake(
+        "body_on_cancel_crashes",
+        "a body sent to cancel answers 500",
+        "cancel_with_body",
+        request=_body_on_cancel_crashes,
+    ),
+    Fake(
+        "delete_cancels",
+        "DELETE on the cancel path cancels the event",
+        "cancel_path_other_methods",
+        request=_delete_cancels,
+    ),
+    Fake(
+        "beta_forgets_cancel",
+        "the beta prefix shows a canceled event as published",
+        "canceled_on_other_version",
+        response=_beta_forgets_cancel,
+    ),
+    Fake(
+        "beta_cancel_noop",
+        "cancel through the beta prefix answers 204 and does nothing",
+        "canceled_on_other_version",
+        request=_beta_cancel_noop,
+    ),
+    Fake(
+        "read_only_may_cancel",
+        "a VirtualEvent.Read token may cancel",
+        "read_only_token_forbidden",
+        request=_read_only_may_cancel,
+    ),
+    Fake(
+        "anyone_may_cancel",
+        "any user of the tenant may cancel any event",
+        "other_user_forbidden",
+        request=_anyone_may_cancel,
+    ),
+    Fake(
+        "malformed_id_crash",
+        "an id that is not a GUID answers 500",
+        "malformed_id_rejected",
+        request=_malformed_id_crash,
+    ),
     # Cancel changes only the status.
-    Fake("tombstone_blanks_description", "cancel blanks the description", "cancel_keeps_other_properties",
-         store=BlankingTombstoneStore),
-    Fake("cancel_prefixes_name", "cancel renames the event \"Canceled: <name>\"", "cancel_keeps_other_properties",
-         store=CanceledPrefixStore),
-    Fake("cancel_ends_now", "cancel sets the end time to the moment of the cancel", "cancel_keeps_other_properties",
-         store=EndsNowStore),
+    Fake(
+        "tombstone_blanks_description",
+        "cancel blanks the description",
+        "cancel_keeps_other_properties",
+        store=BlankingTombstoneStore,
+    ),
+    Fake(
+        "cancel_prefixes_name",
+        'cancel renames the event "Canceled: <name>"',
+        "cancel_keeps_other_properties",
+        store=CanceledPrefixStore,
+    ),
+    Fake(
+        "cancel_ends_now",
+        "cancel sets the end time to the moment of the cancel",
+        "cancel_keeps_other_properties",
+        store=EndsNowStore,
+    ),
     # Every view agrees.
-    Fake("list_caches_status", "lists (paged, open to delegated tokens) still show a canceled event as published",
-         "canceled_views_agree", request=_lists_for_delegated_users, response=_list_caches_status),
-    Fake("select_reads_stale_copy", "a $select read shows a canceled event as published", "canceled_views_agree",
-         response=_select_reads_stale_copy),
-    Fake("beta_hides_canceled", "the beta prefix answers 404 for a canceled event", "canceled_views_agree",
-         response=_beta_hides_canceled),
+    Fake(
+        "list_caches_status",
+        "lists (paged, open to delegated tokens) still show a canceled event as published",
+        "canceled_views_agree",
+        request=_lists_for_delegated_users,
+        response=_list_caches_status,
+    ),
+    Fake(
+        "select_reads_stale_copy",
+        "a $select read shows a canceled event as published",
+        "canceled_views_agree",
+        response=_select_reads_stale_copy,
+    ),
+    Fake(
+        "beta_hides_canceled",
+        "the beta prefix answers 404 for a canceled event",
+        "canceled_views_agree",
+        response=_beta_hides_canceled,
+    ),
     # Permanent over time.
-    Fake("cancel_lost_on_eviction", f"cancels live in a cache of {EVICTION_CAPACITY}; each further cancel evicts "
-         "the oldest, which reads published again", "canceled_stays_canceled", store=EvictingStore),
-    Fake("create_flushes_cancels", "each create writes the collection back from a stale snapshot, undoing cancels",
-         "canceled_stays_canceled", store=FlushingStore),
+    Fake(
+        "cancel_lost_on_eviction",
+        f"cancels live in a cache of {EVICTION_CAPACITY}; each further cancel evicts "
+        "the oldest, which reads published again",
+        "canceled_stays_canceled",
+        store=EvictingStore,
+    ),
+    Fake(
+        "create_flushes_cancels",
+        "each create writes the collection back from a stale snapshot, undoing cancels",
+        "canceled_stays_canceled",
+        store=FlushingStore,
+    ),
     # No write revives a canceled event.
-    Fake("update_applies_status", "an update applies a read-only `status` in its body", "no_write_revives_canceled",
-         wrap=_with_store(_update_applies_status)),
-    Fake("update_with_id_replaces", "an update naming the id replaces the event, published",
-         "no_write_revives_canceled", wrap=_with_store(_update_with_id_replaces)),
-    Fake("beta_publish_revives", "publish through the beta prefix revives a canceled event",
-         "no_write_revives_canceled", wrap=_with_store(_beta_publish_revives)),
+    Fake(
+        "update_applies_status",
+        "an update applies a read-only `status` in its body",
+        "no_write_revives_canceled",
+        wrap=_with_store(_update_applies_status),
+    ),
+    Fake(
+        "update_with_id_replaces",
+        "an update naming the id replaces the event, published",
+        "no_write_revives_canceled",
+        wrap=_with_store(_update_with_id_replaces),
+    ),
+    Fake(
+        "beta_publish_revives",
+        "publish through the beta prefix revives a canceled event",
+        "no_write_revives_canceled",
+        wrap=_with_store(_beta_publish_revives),
+    ),
     # Concurrency.
-    Fake("update_race_overwrites_cancel", "an update racing a cancel overwrites it with its stale read",
-         "cancel_wins_races", wrap=_with_store(_stale_write("update"))),
-    Fake("publish_race_overwrites_cancel", "a publish racing a cancel overwrites it with its stale read",
-         "cancel_wins_races", wrap=_with_store(_stale_write("publish"))),
+    Fake(
+        "update_race_overwrites_cancel",
+        "an update racing a cancel overwrites it with its stale read",
+        "cancel_wins_races",
+        wrap=_with_store(_stale_write("update")),
+    ),
+    Fake(
+        "publish_race_overwrites_cancel",
+        "a publish racing a cancel overwrites it with its stale read",
+        "cancel_wins_races",
+        wrap=_with_store(_stale_write("publish")),
+    ),
     # Isolation.
-    Fake("tenant_suffix_ignored", "the tenant part of an id is ignored (another tenant's suffix finds the event)",
-         "other_tenant_id_not_found", request=_tenant_ignored(only_cancel=False)),
-    Fake("cancel_ignores_tenant", "cancel ignores the tenant part of the id", "other_tenant_id_not_found",
-         request=_tenant_ignored(only_cancel=True)),
-    Fake("separate_stores_per_prefix", "/v1.0 and /beta keep separate stores", "versions_share_one_store",
-         wrap=_separate_stores),
+    Fake(
+        "tenant_suffix_ignored",
+        "the tenant part of an id is ignored (another tenant's suffix finds the event)",
+        "other_tenant_id_not_found",
+        request=_tenant_ignored(only_cancel=False),
+    ),
+    Fake(
+        "cancel_ignores_tenant",
+        "cancel ignores the tenant part of the id",
+        "other_tenant_id_not_found",
+        request=_tenant_ignored(only_cancel=True),
+    ),
+    Fake(
+        "separate_stores_per_prefix",
+        "/v1.0 and /beta keep separate stores",
+        "versions_share_one_store",
+        wrap=_separate_stores,
+    ),
 )
 
 VARIANTS: tuple[Fake, ...] = (
-    Fake("refusing_lifecycle", "second cancel 409, cancel of a draft 400, publish of a canceled event 400, "
-         "update of a canceled event 400",
-         lifecycle=_table({
-             ("cancel", "canceled"): {"status": 409, "error": "notAllowed"},
-             ("cancel", "draft"): {"status": 400, "to": "draft", "error": "invalidRequest"},
-             ("publish", "canceled"): {"status": 400, "error": "invalidRequest"},
-             ("update", "canceled"): {"status": 400, "error": "invalidRequest"},
-         })),
-    Fake("other_choices", "no request-id headers, @odata.context in bodies, 404 for malformed ids and unsupported "
-         "methods, a body on cancel ignored",
-         request=_other_choices_request, response=_other_choices_response),
-    Fake("plain_guid_ids", "event ids are plain GUIDs (no @tenant)",
-         request=_plain_guid_request, response=_plain_guid_response),
+    Fake(
+        "refusing_lifecycle",
+        "second cancel 409, cancel of a draft 400, publish of a canceled event 400, update of a canceled event 400",
+        lifecycle=_table(
+            {
+                ("cancel", "canceled"): {"status": 409, "error": "notAllowed"},
+                ("cancel", "draft"): {"status": 400, "to": "draft", "error": "invalidRequest"},
+                ("publish", "canceled"): {"status": 400, "error": "invalidRequest"},
+                ("update", "canceled"): {"status": 400, "error": "invalidRequest"},
+            }
+        ),
+    ),
+    Fake(
+        "other_choices",
+        "no request-id headers, @odata.context in bodies, 404 for malformed ids and unsupported "
+        "methods, a body on cancel ignored",
+        request=_other_choices_request,
+        response=_other_choices_response,
+    ),
+    Fake(
+        "plain_guid_ids",
+        "event ids are plain GUIDs (no @tenant)",
+        request=_plain_guid_request,
+        response=_plain_guid_response,
+    ),
     Fake("v1_only", "serves /v1.0 only: every /beta request answers 404", request=_v1_only),
-    Fake("delegated_lists_paged", f"lists open to delegated tokens, {PAGE_SIZE} events per page with @odata.nextLink",
-         request=_lists_for_delegated_users, response=_paged),
+    Fake(
+        "delegated_lists_paged",
+        f"lists open to delegated tokens, {PAGE_SIZE} events per page with @odata.nextLink",
+        request=_lists_for_delegated_users,
+        response=_paged,
+    ),
 )
 
 # Correct, but its reads lag its writes (like Graph's replicas): caught by default, fine with --settle.
-LAGGING_READS = Fake("lagging_reads", f"reads show a cancel only {LAG_SECONDS} s after it was answered",
-                     "cancel_is_visible", response=_lagging_reads)
+LAGGING_READS = Fake(
+    "lagging_reads",
+    f"reads show a cancel only {LAG_SECONDS} s after it was answered",
+    "cancel_is_visible",
+    response=_lagging_reads,
+)
 # A fault that shows only after the run: the reason for --permanence-wait.
-SLOW_REVERT = Fake("cancel_reverts_slowly", f"a canceled event reads published again {SLOW_REVERT_SECONDS:g} s later",
-                   "canceled_stays_canceled", store=SlowRevertingStore)
+SLOW_REVERT = Fake(
+    "cancel_reverts_slowly",
+    f"a canceled event reads published again {SLOW_REVERT_SECONDS:g} s later",
+    "canceled_stays_canceled",
+    store=SlowRevertingStore,
+)
 # Correct, but every read lags every write (create, publish, update, cancel): fine with --settle.
-LAGGING_WRITES = Fake("lagging_writes", f"reads show every write only {WRITE_LAG_SECONDS} s after it was answered",
-                      "cancel_is_visible", store=LaggingStore, wrap=_reads_lag)
+LAGGING_WRITES = Fake(
+    "lagging_writes",
+    f"reads show every write only {WRITE_LAG_SECONDS} s after it was answered",
+    "cancel_is_visible",
+    store=LaggingStore,
+    wrap=_reads_lag,
+)
 
 
 @functools.cache

@@ -32,8 +32,9 @@ RealTargetFake = Fake
 
 
 # ---------------------------------------------------------------------------- throttling
-def throttling(every: int, retry_after: int, *,
-               serves_retries: bool = False) -> Callable[[Request], Request | Response]:
+def throttling(
+    every: int, retry_after: int, *, serves_retries: bool = False
+) -> Callable[[Request], Request | Response]:
     """Every `every`-th request answers 429 TooManyRequests with `Retry-After`, as Graph does.
 
     With `serves_retries`, a request resent after its 429 is served (Graph's window has moved on):
@@ -72,8 +73,11 @@ def _extra_properties(request: Request, response: Response) -> Response:
     body = response.json()
     if not isinstance(body, dict) or "error" in body:
         return response
-    extra = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#solutions/virtualEvents",
-             "isLiveTranscriptEnabled": False, "futureProperty": {"nested": [1, 2]}}
+    extra = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#solutions/virtualEvents",
+        "isLiveTranscriptEnabled": False,
+        "futureProperty": {"nested": [1, 2]},
+    }
     for item in [body, *[value for value in body.get("value", []) if isinstance(value, dict)]]:
         for name, value in extra.items():
             item.setdefault(name, value)
@@ -92,8 +96,11 @@ class Paged:
         self.size = size
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not any(
-                scope["path"].endswith(path) for path in _LIST_PATHS):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not any(scope["path"].endswith(path) for path in _LIST_PATHS)
+        ):
             await self.app(scope, receive, send)
             return
         query = urllib.parse.parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
@@ -112,7 +119,7 @@ class Paged:
         body = json.loads(captured["body"]) if captured["status"] == 200 else None
         if isinstance(body, dict) and isinstance(body.get("value"), list):
             items = body["value"]
-            body["value"] = items[skip:skip + self.size]
+            body["value"] = items[skip : skip + self.size]
             if skip + self.size < len(items):
                 host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode()
                 next_query = urllib.parse.urlencode([*rest, ("$skiptoken", str(skip + self.size))])
@@ -143,12 +150,21 @@ def latency(seconds: float) -> Callable[..., App]:
 
 
 REAL_TARGET_VARIANTS: tuple[RealTargetFake, ...] = (
-    RealTargetFake("throttles_every_nth", "every 6th request answers 429 TooManyRequests with Retry-After: 0; "
-                   "the retry is served", request=throttling(every=6, retry_after=0, serves_retries=True)),
-    RealTargetFake("graph_content_type", f"JSON answers carry Graph's full content type {GRAPH_CONTENT_TYPE}",
-                   response=_graph_content_type),
-    RealTargetFake("extra_properties", "bodies carry properties the spec does not list (@odata.context, ...)",
-                   response=_extra_properties),
+    RealTargetFake(
+        "throttles_every_nth",
+        "every 6th request answers 429 TooManyRequests with Retry-After: 0; the retry is served",
+        request=throttling(every=6, retry_after=0, serves_retries=True),
+    ),
+    RealTargetFake(
+        "graph_content_type",
+        f"JSON answers carry Graph's full content type {GRAPH_CONTENT_TYPE}",
+        response=_graph_content_type,
+    ),
+    RealTargetFake(
+        "extra_properties",
+        "bodies carry properties the spec does not list (@odata.context, ...)",
+        response=_extra_properties,
+    ),
     RealTargetFake("paged_lists", "lists come two items a page, with @odata.nextLink", wrap=Paged),
     RealTargetFake("latency_150ms", f"every answer takes {LATENCY * 1000:.0f} ms", wrap=latency(LATENCY)),
 )

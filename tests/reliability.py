@@ -1,8 +1,8 @@
 """Helpers for the reliability tests (load, crash, hostile input, tokens, fuzz); not a test module.
 
-    served(db, workers=1, ...)   `vevents serve` as a subprocess on 127.0.0.1 -> Served(base_url, process)
-    SpecValidator                openapi-core validation of one response (deduplicated: same shape, same verdict)
-    rss_kib(pid)                 a process's resident set size, from /proc
+served(db, workers=1, ...)   `vevents serve` as a subprocess on 127.0.0.1 -> Served(base_url, process)
+SpecValidator                openapi-core validation of one response (deduplicated: same shape, same verdict)
+rss_kib(pid)                 a process's resident set size, from /proc
 """
 
 from __future__ import annotations
@@ -58,8 +58,15 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(db: Path | str, *, workers: int = 1, args: Sequence[str] = (), log_level: str = "warning",
-           env: Mapping[str, str] | None = None, log_dir: Path | None = None) -> Iterator[Served]:
+def served(
+    db: Path | str,
+    *,
+    workers: int = 1,
+    args: Sequence[str] = (),
+    log_level: str = "warning",
+    env: Mapping[str, str] | None = None,
+    log_dir: Path | None = None,
+) -> Iterator[Served]:
     """Run `vevents serve --db DB --port 0` (its own process group); stop it with SIGTERM on exit.
 
     DB is a SQLite file (the log goes beside it) or a PostgreSQL URL (give `log_dir`).
@@ -67,13 +74,27 @@ def served(db: Path | str, *, workers: int = 1, args: Sequence[str] = (), log_le
     If the test already killed it, nothing is left behind: the group (workers included) is
     killed by its id.
     """
-    command = [sys.executable, "-m", "vevents", "serve", "--db", str(db), "--port", "0",
-               "--log-level", log_level, "--workers", str(workers), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "vevents",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        "0",
+        "--log-level",
+        log_level,
+        "--workers",
+        str(workers),
+        *args,
+    ]
     log = (Path(db) if log_dir is None else log_dir / "serve").with_suffix(f".{time.time_ns()}.log")
     environ = {**os.environ, "VEVENTS_SECRET": SECRET, **(env or {})}
     with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=environ,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=environ, start_new_session=True
+        )
     try:
         assert process.stdout is not None
         base_url = None
@@ -141,8 +162,15 @@ class SpecValidator:
     seen: dict[str, str | None] = field(default_factory=dict)
     validated: int = 0
 
-    def check(self, method: str, url: str, status: int, headers: Mapping[str, str], body: bytes,
-              request_headers: Mapping[str, str] | None = None) -> str | None:
+    def check(
+        self,
+        method: str,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        request_headers: Mapping[str, str] | None = None,
+    ) -> str | None:
         """None if the response is valid, else openapi-core's complaint."""
         self.validated += 1
         parts = urlsplit(url)
@@ -154,14 +182,23 @@ class SpecValidator:
         self.seen[key] = problem
         return problem
 
-    def _validate(self, method: str, path: str, query: str, status: int, headers: dict[str, str], body: bytes,
-                  request_headers: Mapping[str, str]) -> str | None:
+    def _validate(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        request_headers: Mapping[str, str],
+    ) -> str | None:
         response = MockResponse(body, status, headers, headers.get("content-type", "application/json"))
         args = dict(parse_qsl(query))
         try:
             try:
-                self.openapi.validate_response(MockRequest(GRAPH, method.lower(), path, args=args,
-                                                           headers=dict(request_headers)), response)
+                self.openapi.validate_response(
+                    MockRequest(GRAPH, method.lower(), path, args=args, headers=dict(request_headers)), response
+                )
             except OperationNotFound:
                 # A method the spec does not describe on a path: the spec says 405 + Allow with the
                 # error envelope, i.e. the 4XX response of a method it does describe there.

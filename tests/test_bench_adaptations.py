@@ -28,8 +28,11 @@ def test_one_small_round_prints_every_adaptation_on_and_off() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "round 1/1, gains: " in proc.stdout, proc.stdout
-    cells = [[cell.strip() for cell in line.split("|")[1:-1]] for line in proc.stdout.splitlines()
-             if line.startswith("| ") and not line.startswith("| adaptation ")]
+    cells = [
+        [cell.strip() for cell in line.split("|")[1:-1]]
+        for line in proc.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| adaptation ")
+    ]
     assert [tuple(row[:2]) for row in cells] == ROWS, proc.stdout
     for name, _, unit, on, off, gain, spread in cells:
         assert unit in ("ms", "req/s"), name
@@ -40,6 +43,12 @@ def test_one_small_round_prints_every_adaptation_on_and_off() -> None:
 
 
 def test_help_explains_every_flag() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "adaptations.py"), "--help"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "adaptations.py"), "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "--rounds" in proc.stdout and "--requests" in proc.stdout and "default" in proc.stdout

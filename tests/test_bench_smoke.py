@@ -44,7 +44,7 @@ def test_benchmark_smoke_mode_runs_every_server_and_prints_the_ratios(tmp_path: 
     table = [line for line in lines if line.startswith("| ")]
     assert table[0].split("|")[2:-1] == [" stub ", " prism ", " ceiling "], proc.stdout
     ratio_header = lines.index("ratios (the acceptance target in brackets, judged at 16 connections)")
-    ratios = [line.strip() for line in lines[ratio_header + 1:] if line.strip()]
+    ratios = [line.strip() for line in lines[ratio_header + 1 :] if line.strip()]
     assert any(line.startswith("stub/prism GET ") for line in ratios), proc.stdout
     assert any(line.startswith("stub/prism cancel-then-GET ") for line in ratios), proc.stdout
     assert any(line.startswith("stub/ceiling GET ") for line in ratios), proc.stdout

@@ -167,9 +167,22 @@ def test_reports_list_each_check_and_reproduce_failures(tmp_path: Path) -> None:
     junit, report = tmp_path / "out" / "junit.xml", tmp_path / "report.json"
     role_tokens = tokens()
     with serve(fake) as base_url:
-        result = invoke("--base-url", base_url, "--token", role_tokens["main"], "--checks", "vevents",
-                        "--read-only-token", role_tokens["read_only"], "--seed", "7",
-                        "--junit-xml", str(junit), "--report-json", str(report))
+        result = invoke(
+            "--base-url",
+            base_url,
+            "--token",
+            role_tokens["main"],
+            "--checks",
+            "vevents",
+            "--read-only-token",
+            role_tokens["read_only"],
+            "--seed",
+            "7",
+            "--junit-xml",
+            str(junit),
+            "--report-json",
+            str(report),
+        )
     assert result.exit_code == 1, result.output
     ours = [item.name for item in list_checks() if item.source == "vevents"]
     # The table and the reproduction are on stdout; the token never is.
@@ -209,8 +222,11 @@ def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
 
         def create(kind: str) -> str:
             op = contract().find(action="create", kind=kind)
-            body = {"displayName": "given", "startDateTime": {"dateTime": "2030-01-01T10:00:00"},
-                    "endDateTime": {"dateTime": "2030-01-01T11:00:00"}}
+            body = {
+                "displayName": "given",
+                "startDateTime": {"dateTime": "2030-01-01T10:00:00"},
+                "endDateTime": {"dateTime": "2030-01-01T11:00:00"},
+            }
             answer = http.post(op.url_path(), json=body)
             assert answer.status_code == 201, answer.text
             return answer.json()["id"]
@@ -218,8 +234,9 @@ def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
         bystander = create("webinars")
         given = [f"webinars:{create('webinars')}" for _ in range(3)] + [create("townhalls") for _ in range(3)]
         args = [arg for value in given for arg in ("--event-id", value)]
-        result = invoke("--base-url", base_url, "--token", role_tokens["main"], "--max-examples", "2",
-                        "--seed", "3", *args)
+        result = invoke(
+            "--base-url", base_url, "--token", role_tokens["main"], "--max-examples", "2", "--seed", "3", *args
+        )
         assert result.exit_code == 0, result.output
         assert "skipped" in result.stdout
         get = contract().find(action="get", kind="webinars")
@@ -315,8 +332,9 @@ def test_sessions_read_the_proxy_environment_once_with_the_same_answers(monkeypa
             answer = once.merge_environment_settings(url, mine, None, True, None)
             assert answer == plain.merge_environment_settings(url, theirs, None, True, None)
             assert mine == theirs  # the caller's proxies get the environment's entries, as requests gives them
-            assert once.merge_environment_settings(url, None, None, True, None) == \
-                plain.merge_environment_settings(url, None, None, True, None)
+            assert once.merge_environment_settings(url, None, None, True, None) == plain.merge_environment_settings(
+                url, None, None, True, None
+            )
     # The environment does matter here: a proxy for one host, none for the other (NO_PROXY).
     proxied, bypassed = {}, {}
     plain.merge_environment_settings(urls[0], proxied, None, True, None)
@@ -332,8 +350,18 @@ def test_check_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Pa
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     work = tmp_path / "work"
     work.mkdir()
-    command = [sys.executable, "-m", "vevents", "check", "--checks", "not_a_server_error", "--max-examples", "1",
-               "--phases", "examples,fuzzing"]
+    command = [
+        sys.executable,
+        "-m",
+        "vevents",
+        "check",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "1",
+        "--phases",
+        "examples,fuzzing",
+    ]
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(work.iterdir()) == []

@@ -97,8 +97,13 @@ def test_settle_waits_for_every_preparatory_write() -> None:
     # Reads that lag every write (create, publish, update, cancel), not only cancel: read at once,
     # a correct target looks broken everywhere, the "changes nothing" checks included...
     plain = judge(LAGGING_WRITES, checks=("vevents",), **FAST)
-    assert {"cancel_is_visible", "auth_required", "cancel_path_other_methods", "read_only_token_forbidden",
-            "other_user_forbidden"} <= set(plain.failed_checks())
+    assert {
+        "cancel_is_visible",
+        "auth_required",
+        "cancel_path_other_methods",
+        "read_only_token_forbidden",
+        "other_user_forbidden",
+    } <= set(plain.failed_checks())
     # ...with --settle every preparatory write is re-read until it shows, and every check passes.
     settled = judge(LAGGING_WRITES, checks=("vevents",), **{**FAST, "settle": 3.0, "workers": SETTLE_WORKERS})
     assert settled.failed_checks() == [], [str(v) for item in settled.results for v in item.violations]

@@ -38,8 +38,9 @@ def _read_request(conn: socket.socket) -> bytes:
             return data
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
     while len(body) < length:
         chunk = conn.recv(65536)
         if not chunk:
@@ -139,14 +140,31 @@ def echo_headers(conn: socket.socket, head: bytes) -> None:
     lines.sort(key=lambda line: not line.lower().startswith("authorization"))
     body = " | ".join(lines).encode()
     envelope = b'{"error": {"code": "badRequest", "message": "' + body + b'"}}'
-    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: "
-                 + str(len(envelope)).encode() + b"\r\n\r\n" + envelope)
+    conn.sendall(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(envelope)).encode()
+        + b"\r\n\r\n"
+        + envelope
+    )
 
 
 def _check(base_url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
     """`vevents check` as a user runs it, in its own process; returns it, its wall time and its peak RSS (KiB)."""
-    argv = [sys.executable, "-m", "vevents", "check", "--base-url", base_url, "--token", TOKEN, "--timeout", "2",
-            "--max-retries", "0", *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "vevents",
+        "check",
+        "--base-url",
+        base_url,
+        "--token",
+        TOKEN,
+        "--timeout",
+        "2",
+        "--max-retries",
+        "0",
+        *extra,
+    ]
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     return done, time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -193,8 +211,9 @@ def test_redirect_to_another_host_is_never_followed() -> None:
         def redirect(conn: socket.socket, head: bytes) -> None:
             path = head.split(b" ", 2)[1].decode()
             location = elsewhere.rsplit("/v1.0", 1)[0] + path
-            conn.sendall(f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
-                         .encode())
+            conn.sendall(
+                f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode()
+            )
 
         with raw_server(redirect) as (base_url, seen_here):
             done, _, _ = _check(base_url)

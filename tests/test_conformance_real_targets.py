@@ -44,11 +44,15 @@ def test_throttling_is_waited_out_and_reported() -> None:
 
 def test_retry_after_is_honoured_then_the_run_gives_up_without_a_violation() -> None:
     # Every other request is throttled with Retry-After: 1; the run may wait 2 s in all.
-    variant = RealTargetFake("throttles_half", "every 2nd request answers 429, Retry-After: 1",
-                             request=throttling(every=2, retry_after=1))
+    variant = RealTargetFake(
+        "throttles_half", "every 2nd request answers 429, Retry-After: 1", request=throttling(every=2, retry_after=1)
+    )
     with serve(variant) as base_url:
-        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], checks=("auth_required",),
-                                 max_retry_wait=2.0, **FAST))
+        result = run(
+            CheckConfig(
+                base_url=base_url, token=tokens()["main"], checks=("auth_required",), max_retry_wait=2.0, **FAST
+            )
+        )
     assert result.retry.waited == 2.0 and result.retry.retries == 2 and result.retry.gave_up >= 1
     # Throttled past the budget: the check could not run; that is no violation of the contract.
     assert result.failed_checks() == []
@@ -58,8 +62,7 @@ def test_retry_after_is_honoured_then_the_run_gives_up_without_a_violation() -> 
 def test_budget_skips_checks_it_cannot_afford_and_cleans_up() -> None:
     stub = RealTargetFake("stub", "the stub")
     with serve(stub) as base_url:
-        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], max_events=6, checks=("vevents",),
-                                 **FAST))
+        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], max_events=6, checks=("vevents",), **FAST))
     assert len(result.created) <= 6 and result.budget_refused > 0
     skipped = [item for item in result.results if item.outcome is Outcome.SKIPPED]
     assert any("--max-events 6" in item.reason for item in skipped)

@@ -42,8 +42,21 @@ def test_strict_run_against_the_stub_finds_nothing() -> None:
 
 def test_pytest_entry_runs_one_test_per_check() -> None:
     own = [item for item in list_checks() if item.source == "vevents"]
-    command = [sys.executable, "-m", "pytest", "-p", "vevents.conformance.pytest_plugin", "--pyargs",
-               "vevents.conformance", "--vevents-checks", "vevents", "--vevents-seed", "1", "-q", "-rs"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "vevents.conformance.pytest_plugin",
+        "--pyargs",
+        "vevents.conformance",
+        "--vevents-checks",
+        "vevents",
+        "--vevents-seed",
+        "1",
+        "-q",
+        "-rs",
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     strict_only = sum(item.strict_only for item in own)

@@ -55,8 +55,9 @@ def test_health_reports_the_store_and_settings(stub: Stub, http: httpx.Client) -
     assert response.json() == {"status": "ok", "store": "memory", "faults": 0, "readLagMs": 0}
 
 
-def test_health_is_503_when_the_store_cannot_answer(stub: Stub, http: httpx.Client,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_is_503_when_the_store_cannot_answer(
+    stub: Stub, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def unavailable(*args: object, **kwargs: object) -> list[object]:
         raise StoreUnavailable("database is locked")
 
@@ -66,8 +67,9 @@ def test_health_is_503_when_the_store_cannot_answer(stub: Stub, http: httpx.Clie
     assert response.headers["retry-after"]
 
 
-def test_list_events_shows_every_event_and_filters(stub: Stub, http: httpx.Client,
-                                                   make_event: Callable[..., object]) -> None:
+def test_list_events_shows_every_event_and_filters(
+    stub: Stub, http: httpx.Client, make_event: Callable[..., object]
+) -> None:
     other_tenant = "11111111-2222-4333-8444-555555555555"
     make_event(stub.store, "townhalls", "draft", tenant=other_tenant)
     everything = http.get(control(stub, "/events")).json()["value"]
@@ -80,8 +82,9 @@ def test_list_events_shows_every_event_and_filters(stub: Stub, http: httpx.Clien
     assert_envelope(http.get(control(stub, "/events"), params={"kind": "meetings"}), 404, "itemNotFound")
 
 
-def test_get_event_reads_as_stored_in_any_state(stub: Stub, http: httpx.Client,
-                                                make_event: Callable[..., object]) -> None:
+def test_get_event_reads_as_stored_in_any_state(
+    stub: Stub, http: httpx.Client, make_event: Callable[..., object]
+) -> None:
     response = http.get(control(stub, f"/events/webinars/{quote(SAMPLE_ID, safe='')}"))
     assert response.status_code == 200
     assert response.json()["id"] == SAMPLE_ID
@@ -91,11 +94,16 @@ def test_get_event_reads_as_stored_in_any_state(stub: Stub, http: httpx.Client,
 
 
 @pytest.mark.parametrize("state", lifecycle_states())
-def test_put_event_arranges_any_state_with_organizers(stub: Stub, http: httpx.Client,
-                                                      auth: Callable[..., dict[str, str]], state: str) -> None:
+def test_put_event_arranges_any_state_with_organizers(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], state: str
+) -> None:
     event_id = new_id()
-    body = {"status": state, "organizer": OTHER_USER, "coOrganizers": [CO_ORGANIZER],
-            "properties": {"displayName": "Arranged by a test"}}
+    body = {
+        "status": state,
+        "organizer": OTHER_USER,
+        "coOrganizers": [CO_ORGANIZER],
+        "properties": {"displayName": "Arranged by a test"},
+    }
     created = http.put(control(stub, f"/events/townhalls/{event_id}"), json=body)
     assert created.status_code == 201, created.text
     resource = created.json()
@@ -114,8 +122,9 @@ def test_put_event_arranges_any_state_with_organizers(stub: Stub, http: httpx.Cl
     assert stored.status == "draft" and stored.resource["createdBy"]["user"]["id"] == SEED_ORGANIZER
 
 
-def test_arranged_canceled_event_behaves_as_canceled(stub: Stub, http: httpx.Client,
-                                                     auth: Callable[..., dict[str, str]]) -> None:
+def test_arranged_canceled_event_behaves_as_canceled(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     event_id = new_id()
     assert http.put(control(stub, f"/events/webinars/{event_id}"), json={"status": "canceled"}).status_code == 201
     publish = http.post(stub.event_url("webinars", event_id, "publish"), headers=auth())
@@ -123,18 +132,22 @@ def test_arranged_canceled_event_behaves_as_canceled(stub: Stub, http: httpx.Cli
     assert publish.status_code == outcome.status
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    ({"status": "archived"}, 400),
-    ({"status": "canceled", "organizer": ""}, 400),
-    ({"status": "canceled", "coOrganizers": "x"}, 400),
-    ({"status": "canceled", "properties": {"status": "draft"}}, 400),
-    ({"status": "canceled", "properties": {"noSuchProperty": 1}}, 400),
-    ({"status": "canceled", "extra": 1}, 400),
-    ({"status": "canceled", "properties": {"displayName": NESTED}}, 400),
-    ({}, 400),
-])
-def test_put_event_refuses_bad_input_and_changes_nothing(stub: Stub, http: httpx.Client, body: dict[str, object],
-                                                         status: int) -> None:
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"status": "archived"}, 400),
+        ({"status": "canceled", "organizer": ""}, 400),
+        ({"status": "canceled", "coOrganizers": "x"}, 400),
+        ({"status": "canceled", "properties": {"status": "draft"}}, 400),
+        ({"status": "canceled", "properties": {"noSuchProperty": 1}}, 400),
+        ({"status": "canceled", "extra": 1}, 400),
+        ({"status": "canceled", "properties": {"displayName": NESTED}}, 400),
+        ({}, 400),
+    ],
+)
+def test_put_event_refuses_bad_input_and_changes_nothing(
+    stub: Stub, http: httpx.Client, body: dict[str, object], status: int
+) -> None:
     event_id = new_id()
     response = http.put(control(stub, f"/events/webinars/{event_id}"), json=body)
     assert_envelope(response, status, "invalidRequest")
@@ -145,24 +158,34 @@ def test_load_events_adds_and_replaces_all_or_nothing(stub: Stub, http: httpx.Cl
     event_id = new_id()
     webinar = contract().odata_types["webinars"]
     sample = {"@odata.type": webinar, "id": SAMPLE_ID, "status": "canceled", "displayName": "Replaced"}
-    loaded = http.post(control(stub, "/events"), json={"events": [
-        {"@odata.type": webinar, "id": event_id, "status": "draft", "displayName": "Loaded"}, sample]})
+    loaded = http.post(
+        control(stub, "/events"),
+        json={"events": [{"@odata.type": webinar, "id": event_id, "status": "draft", "displayName": "Loaded"}, sample]},
+    )
     assert loaded.status_code == 200 and loaded.json() == {"loaded": 2}
     assert stub.store.find(event_id.lower(), "webinars")[0].status == "draft"
     assert stub.store.find(SAMPLE_ID, "webinars")[0].resource["displayName"] == "Replaced"
     # One bad event: nothing loaded.
     another = new_id()
-    bad = http.post(control(stub, "/events"), json=[
-        {"@odata.type": webinar, "id": another, "status": "draft"},
-        {"@odata.type": webinar, "id": "nope", "status": "draft"}])
+    bad = http.post(
+        control(stub, "/events"),
+        json=[
+            {"@odata.type": webinar, "id": another, "status": "draft"},
+            {"@odata.type": webinar, "id": "nope", "status": "draft"},
+        ],
+    )
     assert_envelope(bad, 400, "invalidRequest")
     assert stub.store.find(another.lower()) == []
-    assert_envelope(http.post(control(stub, "/events"), content=b"{", headers={"content-type": "application/json"}),
-                    400, "invalidRequest")
+    assert_envelope(
+        http.post(control(stub, "/events"), content=b"{", headers={"content-type": "application/json"}),
+        400,
+        "invalidRequest",
+    )
 
 
-def test_reset_restores_the_seed_rules_lag_and_journal(stub: Stub, http: httpx.Client,
-                                                       auth: Callable[..., dict[str, str]]) -> None:
+def test_reset_restores_the_seed_rules_lag_and_journal(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     assert http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"), headers=auth()).status_code == 204
     http.put(control(stub, f"/events/webinars/{new_id()}"), json={"status": "draft"})
     http.post(control(stub, "/faults"), json={"action": "delay", "delayMs": 1})
@@ -176,8 +199,9 @@ def test_reset_restores_the_seed_rules_lag_and_journal(stub: Stub, http: httpx.C
     assert http.get(control(stub, "/journal")).json() == {"value": []}
 
 
-def test_journal_records_graph_requests_and_filters(stub: Stub, http: httpx.Client,
-                                                    auth: Callable[..., dict[str, str]]) -> None:
+def test_journal_records_graph_requests_and_filters(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     before = datetime.datetime.now(datetime.UTC)
     http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth())
     cancel = http.post(stub.event_url("townhalls", SAMPLE_ID, "cancel"), headers={**auth(), "client-request-id": "c1"})
@@ -185,7 +209,10 @@ def test_journal_records_graph_requests_and_filters(stub: Stub, http: httpx.Clie
     http.get(control(stub, "/health"))  # the control API's own requests are not journaled
     entries = http.get(control(stub, "/journal")).json()["value"]
     assert [(e["method"], e["operationId"], e["status"]) for e in entries] == [
-        ("GET", "getWebinar", 200), ("POST", "cancelTownhall", 204), ("POST", "cancelTownhall", 204)]
+        ("GET", "getWebinar", 200),
+        ("POST", "cancelTownhall", 204),
+        ("POST", "cancelTownhall", 204),
+    ]
     first_cancel = entries[1]
     assert first_cancel["eventId"] == SAMPLE_ID and first_cancel["kind"] == "townhalls"
     assert first_cancel["requestId"] == cancel.headers["request-id"] and first_cancel["clientRequestId"] == "c1"
@@ -228,20 +255,23 @@ def test_fault_rules_are_listed_read_and_removed(stub: Stub, http: httpx.Client)
     assert stub.app.control.faults.active is False
 
 
-@pytest.mark.parametrize("rule", [
-    {"action": "explode"},
-    {"action": "throttle", "match": {"operationId": "deleteWebinar"}},
-    {"action": "throttle", "match": {"kind": "meetings"}},
-    {"action": "throttle", "match": {"method": "BREW"}},
-    {"action": "throttle", "match": {"colour": "red"}},
-    {"action": "throttle", "times": 2, "every": 3},
-    {"action": "throttle", "times": 0},
-    {"action": "throttle", "probability": 1.5},
-    {"action": "throttle", "retryAfterSeconds": -1},
-    {"action": "delay", "delayMs": 10**9},
-    {"action": "throttle", "unknown": True},
-    ["throttle"],
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"action": "explode"},
+        {"action": "throttle", "match": {"operationId": "deleteWebinar"}},
+        {"action": "throttle", "match": {"kind": "meetings"}},
+        {"action": "throttle", "match": {"method": "BREW"}},
+        {"action": "throttle", "match": {"colour": "red"}},
+        {"action": "throttle", "times": 2, "every": 3},
+        {"action": "throttle", "times": 0},
+        {"action": "throttle", "probability": 1.5},
+        {"action": "throttle", "retryAfterSeconds": -1},
+        {"action": "delay", "delayMs": 10**9},
+        {"action": "throttle", "unknown": True},
+        ["throttle"],
+    ],
+)
 def test_bad_fault_rules_are_400_and_add_nothing(stub: Stub, http: httpx.Client, rule: object) -> None:
     assert_envelope(http.post(control(stub, "/faults"), json=rule), 400, "invalidRequest")
     assert http.get(control(stub, "/faults")).json() == {"value": []}
@@ -260,18 +290,22 @@ def test_read_lag_settings_are_set_read_and_cleared(stub: Stub, http: httpx.Clie
     assert http.get(control(stub, "/lag")).json() == {"ms": 0, "events": []}
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), [
-    ("POST", "/reset", {"content": b"x" * (2 * 1024 * 1024), "headers": {"content-type": "application/json"}}),
-    ("POST", "/faults", {"content": b"[[[[" * 5000, "headers": {"content-type": "application/json"}}),
-    ("POST", "/faults", {"content": b"action=throttle", "headers": {"content-type": "text/plain"}}),
-    ("PUT", "/events/webinars/%00", {"json": {"status": "draft"}}),
-    ("GET", "/journal?status=99999999999999999999", {}),
-    ("GET", "/faults/99999999999999999999999", {}),
-    ("PATCH", "/faults", {"json": {}}),
-    ("GET", "/nothing-here", {}),
-])
-def test_hostile_control_input_is_a_clear_4xx(stub: Stub, http: httpx.Client, method: str, path: str,
-                                              kwargs: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/reset", {"content": b"x" * (2 * 1024 * 1024), "headers": {"content-type": "application/json"}}),
+        ("POST", "/faults", {"content": b"[[[[" * 5000, "headers": {"content-type": "application/json"}}),
+        ("POST", "/faults", {"content": b"action=throttle", "headers": {"content-type": "text/plain"}}),
+        ("PUT", "/events/webinars/%00", {"json": {"status": "draft"}}),
+        ("GET", "/journal?status=99999999999999999999", {}),
+        ("GET", "/faults/99999999999999999999999", {}),
+        ("PATCH", "/faults", {"json": {}}),
+        ("GET", "/nothing-here", {}),
+    ],
+)
+def test_hostile_control_input_is_a_clear_4xx(
+    stub: Stub, http: httpx.Client, method: str, path: str, kwargs: dict[str, object]
+) -> None:
     before = [e.resource for e in stub.store.find(SAMPLE_ID)]
     response = http.request(method, control(stub, path), **kwargs)  # type: ignore[arg-type]
     assert 400 <= response.status_code < 500, response.text

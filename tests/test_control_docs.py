@@ -23,7 +23,13 @@ def test_the_guides_python_examples_pass(tmp_path: Path) -> None:
     assert len(tests) == len(set(tests)) >= 6
     for number, block in enumerate(blocks):
         (tmp_path / f"test_guide_{number}.py").write_text(block, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"{len(tests)} passed" in proc.stdout

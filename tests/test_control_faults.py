@@ -25,17 +25,21 @@ def add(http: httpx.Client, stub: Stub, **rule: object) -> dict[str, object]:
     return dict(response.json())
 
 
-@pytest.mark.parametrize(("action", "status", "code"), [
-    ("throttle", 429, "TooManyRequests"),
-    ("unavailable", 503, "serviceNotAvailable"),
-])
+@pytest.mark.parametrize(
+    ("action", "status", "code"),
+    [
+        ("throttle", 429, "TooManyRequests"),
+        ("unavailable", 503, "serviceNotAvailable"),
+    ],
+)
 def test_throttle_and_unavailable_answer_graphs_error_with_retry_after(
-        stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], action: str, status: int,
-        code: str) -> None:
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], action: str, status: int, code: str
+) -> None:
     rule = add(http, stub, action=action, retryAfterSeconds=7, match={"operationId": "cancelWebinar"}, times=2)
     for _ in range(2):
-        response = http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"),
-                             headers={**auth(), "client-request-id": "mine"})
+        response = http.post(
+            stub.event_url("webinars", SAMPLE_ID, "cancel"), headers={**auth(), "client-request-id": "mine"}
+        )
         assert_envelope(response, status, code)
         assert response.headers["retry-after"] == "7"
         assert response.headers["client-request-id"] == "mine"
@@ -51,8 +55,9 @@ def test_throttle_and_unavailable_answer_graphs_error_with_retry_after(
     assert [(e["status"], e["faultId"]) for e in journal] == [(status, rule["id"]), (status, rule["id"]), (204, None)]
 
 
-def test_gateway_timeout_is_a_504_envelope_without_retry_after(stub: Stub, http: httpx.Client,
-                                                              auth: Callable[..., dict[str, str]]) -> None:
+def test_gateway_timeout_is_a_504_envelope_without_retry_after(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     add(http, stub, action="gatewayTimeout", match={"method": "GET", "kind": "townhalls"})
     response = http.get(stub.event_url("townhalls", SAMPLE_ID), headers=auth())
     assert_envelope(response, 504, "gatewayTimeout")
@@ -83,16 +88,24 @@ def test_drop_closes_the_connection_without_an_answer(stub: Stub, auth: Callable
         assert [e["status"] for e in entries] == [0, 204]
 
 
-def test_every_nth_fires_on_every_nth_matching_request(stub: Stub, http: httpx.Client,
-                                                       auth: Callable[..., dict[str, str]]) -> None:
-    add(http, stub, action="throttle", retryAfterSeconds=0, every=3,
-        match={"eventId": SAMPLE_ID.upper().replace("@", "%40")})
+def test_every_nth_fires_on_every_nth_matching_request(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
+    add(
+        http,
+        stub,
+        action="throttle",
+        retryAfterSeconds=0,
+        every=3,
+        match={"eventId": SAMPLE_ID.upper().replace("@", "%40")},
+    )
     statuses = [http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code for _ in range(7)]
     assert statuses == [200, 200, 429, 200, 200, 429, 200]
 
 
-def test_probability_under_a_seed_repeats_exactly(stub: Stub, http: httpx.Client,
-                                                  auth: Callable[..., dict[str, str]]) -> None:
+def test_probability_under_a_seed_repeats_exactly(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     def run() -> list[int]:
         rule = add(http, stub, action="unavailable", retryAfterSeconds=0, probability=0.5, seed=7)
         statuses = [http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code for _ in range(20)]
@@ -104,8 +117,9 @@ def test_probability_under_a_seed_repeats_exactly(stub: Stub, http: httpx.Client
     assert 0 < first.count(503) < 20 and set(first) == {200, 503}
 
 
-def test_first_matching_rule_decides_and_removed_rules_stop(stub: Stub, http: httpx.Client,
-                                                            auth: Callable[..., dict[str, str]]) -> None:
+def test_first_matching_rule_decides_and_removed_rules_stop(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     throttle = add(http, stub, action="throttle", match={"operationId": "getWebinar"})
     add(http, stub, action="gatewayTimeout")
     assert http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code == 429
@@ -117,16 +131,18 @@ def test_first_matching_rule_decides_and_removed_rules_stop(stub: Stub, http: ht
 
 
 @pytest.mark.parametrize("fast_path", [True, False])
-def test_faults_apply_on_the_fast_path_and_the_full_stack(start_stub: Callable[..., Stub], http: httpx.Client,
-                                                          auth: Callable[..., dict[str, str]], fast_path: bool) -> None:
+def test_faults_apply_on_the_fast_path_and_the_full_stack(
+    start_stub: Callable[..., Stub], http: httpx.Client, auth: Callable[..., dict[str, str]], fast_path: bool
+) -> None:
     stub = start_stub(Settings(memory=True, fast_path=fast_path))
     add(http, stub, action="throttle", match={"operationId": "getWebinar"}, times=1)
     assert http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code == 429
     assert http.get(stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code == 200
 
 
-def test_command_line_rules_are_set_at_start_and_restored_by_reset(start_stub: Callable[..., Stub], http: httpx.Client,
-                                                                   auth: Callable[..., dict[str, str]]) -> None:
+def test_command_line_rules_are_set_at_start_and_restored_by_reset(
+    start_stub: Callable[..., Stub], http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     stub = start_stub(Settings(memory=True, faults=("throttle:getTownhall:times=1:retry-after=2",)))
     first = http.get(stub.event_url("townhalls", SAMPLE_ID), headers=auth())
     assert_envelope(first, 429, "TooManyRequests")
@@ -136,16 +152,23 @@ def test_command_line_rules_are_set_at_start_and_restored_by_reset(start_stub: C
     assert http.get(stub.event_url("townhalls", SAMPLE_ID), headers=auth()).status_code == 429
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("throttle:cancelWebinar:times=2:retry-after=1",
-     {"action": "throttle", "match": {"operationId": "cancelWebinar"}, "times": 2, "retryAfterSeconds": 1}),
-    ("unavailable:method=POST:every=3", {"action": "unavailable", "match": {"method": "POST"}, "every": 3}),
-    ("gateway-timeout:kind=townhalls:probability=0.25:seed=7",
-     {"action": "gatewayTimeout", "match": {"kind": "townhalls"}, "probability": 0.25, "seed": 7}),
-    ("delay:getWebinar:ms=250", {"action": "delay", "match": {"operationId": "getWebinar"}, "delayMs": 250}),
-    ("drop:event=x@y", {"action": "drop", "match": {"eventId": "x@y"}}),
-    ("drop", {"action": "drop"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "throttle:cancelWebinar:times=2:retry-after=1",
+            {"action": "throttle", "match": {"operationId": "cancelWebinar"}, "times": 2, "retryAfterSeconds": 1},
+        ),
+        ("unavailable:method=POST:every=3", {"action": "unavailable", "match": {"method": "POST"}, "every": 3}),
+        (
+            "gateway-timeout:kind=townhalls:probability=0.25:seed=7",
+            {"action": "gatewayTimeout", "match": {"kind": "townhalls"}, "probability": 0.25, "seed": 7},
+        ),
+        ("delay:getWebinar:ms=250", {"action": "delay", "match": {"operationId": "getWebinar"}, "delayMs": 250}),
+        ("drop:event=x@y", {"action": "drop", "match": {"eventId": "x@y"}}),
+        ("drop", {"action": "drop"}),
+    ],
+)
 def test_rule_syntax(text: str, expected: dict[str, object]) -> None:
     assert parse_rule(text) == expected
 

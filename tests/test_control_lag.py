@@ -19,8 +19,9 @@ LONG_MS = 60_000
 """A lag no test waits for: the test clears it (DELETE /lag shows every pending write at once)."""
 
 
-def status_read(http: httpx.Client, stub: Stub, auth: Callable[..., dict[str, str]], kind: str = "webinars",
-                version: str = "v1.0") -> str:
+def status_read(
+    http: httpx.Client, stub: Stub, auth: Callable[..., dict[str, str]], kind: str = "webinars", version: str = "v1.0"
+) -> str:
     response = http.get(stub.event_url(kind, SAMPLE_ID, version=version) + "?$select=status", headers=auth())
     assert response.status_code == 200, response.text
     return str(response.json()["status"])
@@ -33,8 +34,9 @@ def list_webinars(http: httpx.Client, stub: Stub, auth: Callable[..., dict[str, 
     return list(response.json()["value"])
 
 
-def test_a_cancel_shows_in_reads_only_after_the_lag(stub: Stub, http: httpx.Client,
-                                                    auth: Callable[..., dict[str, str]]) -> None:
+def test_a_cancel_shows_in_reads_only_after_the_lag(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     assert http.put(control(stub, "/lag"), json={"ms": LONG_MS}).status_code == 200
     assert http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"), headers=auth()).status_code == 204
     # Stored at once; every read still shows the previous version.
@@ -67,13 +69,19 @@ def test_a_short_lag_passes_by_itself(stub: Stub, http: httpx.Client, auth: Call
     assert reads >= 1
 
 
-def test_a_created_event_is_not_found_until_the_lag_passes(stub: Stub, http: httpx.Client,
-                                                           auth: Callable[..., dict[str, str]]) -> None:
+def test_a_created_event_is_not_found_until_the_lag_passes(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     http.put(control(stub, "/lag"), json={"ms": LONG_MS})
-    created = http.post(f"{stub.base_url}/v1.0/solutions/virtualEvents/webinars", headers=auth(),
-                        json={"displayName": "Lagged", "startDateTime": {"dateTime": "2026-12-01T17:00:00",
-                                                                         "timeZone": "UTC"},
-                              "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"}})
+    created = http.post(
+        f"{stub.base_url}/v1.0/solutions/virtualEvents/webinars",
+        headers=auth(),
+        json={
+            "displayName": "Lagged",
+            "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
+            "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
+        },
+    )
     assert created.status_code == contract().create_outcome.status, created.text
     event_id = created.json()["id"]
     missing = http.get(stub.event_url("webinars", event_id), headers=auth())
@@ -84,8 +92,9 @@ def test_a_created_event_is_not_found_until_the_lag_passes(stub: Stub, http: htt
     assert http.get(stub.event_url("webinars", event_id), headers=auth()).status_code == 200
 
 
-def test_a_per_event_lag_overrides_the_global_one(stub: Stub, http: httpx.Client,
-                                                  auth: Callable[..., dict[str, str]]) -> None:
+def test_a_per_event_lag_overrides_the_global_one(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     other = f"{uuid.uuid4()}@{SEED_TENANT}"
     http.put(control(stub, f"/events/webinars/{other}"), json={"status": "published"})
     http.put(control(stub, "/lag"), json={"ms": LONG_MS, "eventId": SAMPLE_ID})
@@ -96,8 +105,9 @@ def test_a_per_event_lag_overrides_the_global_one(stub: Stub, http: httpx.Client
     assert other_status == "canceled"
 
 
-def test_read_lag_from_settings_and_reset(start_stub: Callable[..., Stub], http: httpx.Client,
-                                          auth: Callable[..., dict[str, str]]) -> None:
+def test_read_lag_from_settings_and_reset(
+    start_stub: Callable[..., Stub], http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     stub = start_stub(Settings(memory=True, read_lag_ms=LONG_MS))
     assert http.get(control(stub, "/lag")).json() == {"ms": LONG_MS, "events": []}
     http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"), headers=auth())

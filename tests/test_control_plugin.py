@@ -14,8 +14,10 @@ def test_registered_as_a_pytest_plugin() -> None:
 
 
 def test_importing_the_plugin_loads_no_server() -> None:
-    code = ("import sys, vevents.testing; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('connexion', 'starlette', 'uvicorn', 'httpx', 'jwt', 'yaml') or m.startswith('vevents.server')))")
+    code = (
+        "import sys, vevents.testing; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('connexion', 'starlette', 'uvicorn', 'httpx', 'jwt', 'yaml') or m.startswith('vevents.server')))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stdout.strip() == "[]"

@@ -21,9 +21,20 @@ from vevents.server.control.gate import is_loopback
 from vevents.server.settings import Settings
 
 TOKEN = "control-token-for-the-safety-tests"
-CONTROL_PATHS = [("GET", "/health"), ("POST", "/reset"), ("GET", "/events"), ("GET", "/journal"),
-                 ("DELETE", "/journal"), ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
-                 ("GET", "/lag"), ("PUT", "/lag"), ("DELETE", "/lag"), ("GET", "/nothing")]
+CONTROL_PATHS = [
+    ("GET", "/health"),
+    ("POST", "/reset"),
+    ("GET", "/events"),
+    ("GET", "/journal"),
+    ("DELETE", "/journal"),
+    ("GET", "/faults"),
+    ("POST", "/faults"),
+    ("DELETE", "/faults"),
+    ("GET", "/lag"),
+    ("PUT", "/lag"),
+    ("DELETE", "/lag"),
+    ("GET", "/nothing"),
+]
 
 
 def request(http: httpx.Client, stub: Stub, method: str, path: str, **kwargs: object) -> httpx.Response:
@@ -55,22 +66,27 @@ def public_stub() -> Iterator[Stub]:
 
 
 @pytest.mark.parametrize(("method", "path"), CONTROL_PATHS)
-def test_off_on_a_public_address_without_a_token(public_stub: Stub, http: httpx.Client,
-                                                 auth: Callable[..., dict[str, str]], method: str, path: str) -> None:
+def test_off_on_a_public_address_without_a_token(
+    public_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], method: str, path: str
+) -> None:
     response = request(http, public_stub, method, path, headers=auth())
     error = assert_envelope(response, 404, "itemNotFound")
     assert error["message"] == "Resource not found for the request URL."
     assert_untouched(public_stub)
 
 
-def test_graph_routes_still_answer_when_control_is_off(public_stub: Stub, http: httpx.Client,
-                                                       auth: Callable[..., dict[str, str]]) -> None:
+def test_graph_routes_still_answer_when_control_is_off(
+    public_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     assert http.get(public_stub.event_url("webinars", SAMPLE_ID), headers=auth()).status_code == 200
     unknown = http.get(f"{public_stub.base_url}/v1.0/nothing", headers=auth())
     off = http.get(control(public_stub, "/health"))
     # Off looks exactly like a path Graph does not have.
     assert (off.status_code, off.json()["error"]["code"], off.json()["error"]["message"]) == (
-        unknown.status_code, unknown.json()["error"]["code"], unknown.json()["error"]["message"])
+        unknown.status_code,
+        unknown.json()["error"]["code"],
+        unknown.json()["error"]["message"],
+    )
 
 
 @pytest.fixture(scope="module", params=["0.0.0.0", "127.0.0.1"])
@@ -81,11 +97,16 @@ def token_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
 
 @pytest.mark.parametrize(("method", "path"), CONTROL_PATHS)
 @pytest.mark.parametrize("who", ["none", "wrong", "graph", "basic", "prefix"])
-def test_with_a_token_every_control_call_needs_it(token_stub: Stub, http: httpx.Client,
-                                                  auth: Callable[..., dict[str, str]], method: str, path: str,
-                                                  who: str) -> None:
-    headers = {"none": {}, "wrong": {"Authorization": f"Bearer {TOKEN}x"}, "graph": auth(),
-               "basic": {"Authorization": f"Basic {TOKEN}"}, "prefix": {"Authorization": f"Bearer {TOKEN[:-1]}"}}[who]
+def test_with_a_token_every_control_call_needs_it(
+    token_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], method: str, path: str, who: str
+) -> None:
+    headers = {
+        "none": {},
+        "wrong": {"Authorization": f"Bearer {TOKEN}x"},
+        "graph": auth(),
+        "basic": {"Authorization": f"Basic {TOKEN}"},
+        "prefix": {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    }[who]
     response = request(http, token_stub, method, path, headers=headers)
     error = assert_envelope(response, 401, "InvalidAuthenticationToken")
     assert "control token" in error["message"]
@@ -113,14 +134,19 @@ def test_graph_routes_refuse_the_control_token(token_stub: Stub, http: httpx.Cli
     assert_untouched(token_stub)
 
 
-def test_permissive_graph_routes_refuse_the_control_token_too(start_stub: Callable[..., Stub],
-                                                             http: httpx.Client) -> None:
+def test_permissive_graph_routes_refuse_the_control_token_too(
+    start_stub: Callable[..., Stub], http: httpx.Client
+) -> None:
     stub = start_stub(Settings(memory=True, auth_mode="permissive", control_token=TOKEN))
     cancel = http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"), headers={"Authorization": f"Bearer {TOKEN}"})
     assert_envelope(cancel, 401, "InvalidAuthenticationToken")
     assert_untouched(stub)
-    assert http.post(stub.event_url("webinars", SAMPLE_ID, "cancel"),
-                     headers={"Authorization": "Bearer anything-else"}).status_code == 204
+    assert (
+        http.post(
+            stub.event_url("webinars", SAMPLE_ID, "cancel"), headers={"Authorization": "Bearer anything-else"}
+        ).status_code
+        == 204
+    )
 
 
 def test_several_workers_turn_it_off(start_stub: Callable[..., Stub], http: httpx.Client) -> None:
@@ -130,24 +156,30 @@ def test_several_workers_turn_it_off(start_stub: Callable[..., Stub], http: http
     assert_envelope(response, 404, "itemNotFound")
 
 
-@pytest.mark.parametrize("headers", [
-    {"Host": "attacker.example"},
-    {"Host": "attacker.example:8080"},
-    {"Host": "127.0.0.1.attacker.example"},
-    {"Origin": "https://attacker.example"},
-    {"Origin": "http://127.0.0.1.attacker.example:8080"},
-])
-def test_tokenless_stub_refuses_foreign_hosts_and_origins(stub: Stub, http: httpx.Client,
-                                                          headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "attacker.example"},
+        {"Host": "attacker.example:8080"},
+        {"Host": "127.0.0.1.attacker.example"},
+        {"Origin": "https://attacker.example"},
+        {"Origin": "http://127.0.0.1.attacker.example:8080"},
+    ],
+)
+def test_tokenless_stub_refuses_foreign_hosts_and_origins(
+    stub: Stub, http: httpx.Client, headers: dict[str, str]
+) -> None:
     response = http.post(control(stub, "/faults"), json={"action": "throttle"}, headers=headers)
     assert_envelope(response, 403, "Forbidden")
     assert_untouched(stub)
 
 
-@pytest.mark.parametrize("headers", [{"Host": "localhost"}, {"Origin": "http://localhost:3000"}, {"Origin": "null"},
-                                     {"Host": "[::1]:8080"}])
-def test_tokenless_stub_answers_loopback_hosts_and_origins(stub: Stub, http: httpx.Client,
-                                                           headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers", [{"Host": "localhost"}, {"Origin": "http://localhost:3000"}, {"Origin": "null"}, {"Host": "[::1]:8080"}]
+)
+def test_tokenless_stub_answers_loopback_hosts_and_origins(
+    stub: Stub, http: httpx.Client, headers: dict[str, str]
+) -> None:
     assert http.get(control(stub, "/health"), headers=headers).status_code == 200
 
 

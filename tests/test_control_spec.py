@@ -66,12 +66,17 @@ def test_it_never_mixes_with_the_graph_contract() -> None:
     graph = load_spec()
     assert not any(path.startswith(CONTROL_PREFIX) for path in graph["paths"])
     assert not any("control" in name.lower() for name in graph["components"]["schemas"])
-    documented = {op["operationId"] for item in load_control_spec()["paths"].values()
-                  for method, op in item.items() if method != "parameters"}
+    documented = {
+        op["operationId"]
+        for item in load_control_spec()["paths"].values()
+        for method, op in item.items()
+        if method != "parameters"
+    }
     handlers = {name.removeprefix("op_") for name in vars(ControlApi) if name.startswith("op_")}
     assert handlers == documented
-    assert not documented & {op["operationId"] for item in graph["paths"].values()
-                             for method, op in item.items() if method != "parameters"}
+    assert not documented & {
+        op["operationId"] for item in graph["paths"].values() for method, op in item.items() if method != "parameters"
+    }
 
 
 def test_control_ruleset_turns_off_only_what_the_graph_ruleset_does() -> None:
@@ -94,8 +99,10 @@ def test_control_spec_lints_clean_with_every_rule(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert out.exists(), f"spectral wrote no report (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    findings = [f"{r['code']} {'.'.join(map(str, r['path']))}: {r['message']}"
-                for r in json.loads(out.read_text(encoding="utf-8"))]
+    findings = [
+        f"{r['code']} {'.'.join(map(str, r['path']))}: {r['message']}"
+        for r in json.loads(out.read_text(encoding="utf-8"))
+    ]
     assert findings == []
     assert proc.returncode == 0
 
@@ -109,8 +116,15 @@ def test_a_client_generates_cleanly_from_the_self_contained_document(tmp_path: P
     path.write_text(json.dumps(document), encoding="utf-8")
     generator = Path(sys.executable).with_name("openapi-python-client")
     env = {**os.environ, "PATH": f"{generator.parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # for its ruff pass
-    proc = subprocess.run([str(generator), "generate", "--path", str(path), "--meta", "none"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    proc = subprocess.run(
+        [str(generator), "generate", "--path", str(path), "--meta", "none"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "Warning" not in output and "WARNING" not in output, output

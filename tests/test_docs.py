@@ -110,8 +110,10 @@ def parse_directives(lines: list[str], where: str) -> Directives:
         elif text == "fresh shell":
             fresh = True
         else:
-            raise ValueError(f"{where}: unknown docs directive {text!r} (not run - REASON | output checked | "
-                             "exit N | needs PATH | file NAME | fresh shell)")
+            raise ValueError(
+                f"{where}: unknown docs directive {text!r} (not run - REASON | output checked | "
+                "exit N | needs PATH | file NAME | fresh shell)"
+            )
     return Directives(not_run, checked, exit_code, tuple(needs), file, fresh)
 
 
@@ -129,7 +131,7 @@ def read_blocks(page: Path) -> list[Block]:
         index += 1
         body = []
         while index < len(lines) and lines[index].strip() != "```":
-            body.append(lines[index][len(indent):] if lines[index].startswith(indent) else lines[index].lstrip())
+            body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index].lstrip())
             index += 1
         index += 1
         above = []
@@ -250,23 +252,30 @@ class PageRun:
 
     def script(self, body: str, *, strict: bool, fresh_shell: bool = False) -> str:
         """A bash script running `body` in the session: earlier variables in, new ones saved."""
-        return "\n".join([
-            f"source {self.state}",
-            f"export PATH={shlex.quote(_user_path())}" if fresh_shell else "",
-            "set -a",  # plain assignments (TOKEN=...) reach later blocks, as in one terminal
-            "set -eo pipefail" if strict else "",
-            body,
-            "__docs_status=$?",
-            "set +e",
-            f"export -p | grep -v -E '^declare -x (PWD|OLDPWD|SHLVL|_)=' > {self.state}.new && "
-            f"mv {self.state}.new {self.state}",
-            "exit $__docs_status",
-        ])
+        return "\n".join(
+            [
+                f"source {self.state}",
+                f"export PATH={shlex.quote(_user_path())}" if fresh_shell else "",
+                "set -a",  # plain assignments (TOKEN=...) reach later blocks, as in one terminal
+                "set -eo pipefail" if strict else "",
+                body,
+                "__docs_status=$?",
+                "set +e",
+                f"export -p | grep -v -E '^declare -x (PWD|OLDPWD|SHLVL|_)=' > {self.state}.new && "
+                f"mv {self.state}.new {self.state}",
+                "exit $__docs_status",
+            ]
+        )
 
     def run(self, body: str, *, strict: bool, fresh_shell: bool = False) -> tuple[int, str]:
         completed = subprocess.run(
-            ["bash", "-c", self.script(body, strict=strict, fresh_shell=fresh_shell)], cwd=self.directory,
-            env=self.environment(), capture_output=True, text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL,
+            ["bash", "-c", self.script(body, strict=strict, fresh_shell=fresh_shell)],
+            cwd=self.directory,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            stdin=subprocess.DEVNULL,
         )
         return completed.returncode, _terminal(completed.stdout, completed.stderr)
 
@@ -278,14 +287,23 @@ class PageRun:
         pip); otherwise make would install into the real `.venv` from this temporary directory,
         so the harness runs what `make serve` runs after installing: `.venv/bin/vevents serve`.
         """
-        if command.strip().startswith("make") and "pip" in subprocess.run(
-            ["make", "-n", "serve"], cwd=self.directory, capture_output=True, text=True, env=self.environment()
-        ).stdout:
+        if (
+            command.strip().startswith("make")
+            and "pip"
+            in subprocess.run(
+                ["make", "-n", "serve"], cwd=self.directory, capture_output=True, text=True, env=self.environment()
+            ).stdout
+        ):
             installed = self.directory / ".venv" / "bin" / "vevents"
             command = re.sub(r"^\s*make\s+serve", f"{installed if installed.exists() else 'vevents'} serve", command)
         process = subprocess.Popen(
-            ["bash", "-c", f"source {self.state}\nexec {command}"], cwd=self.directory, env=self.environment(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            ["bash", "-c", f"source {self.state}\nexec {command}"],
+            cwd=self.directory,
+            env=self.environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self.background.append(process)
         assert process.stdout is not None
@@ -339,9 +357,11 @@ def _terminal(stdout: str, stderr: str) -> str:
 def _serves_itself(page: Path) -> bool:
     """Whether one of the page's blocks starts the stub (`vevents serve` / `make serve`) itself."""
     return any(
-        block.lang == "console" and not block.directives.not_run
+        block.lang == "console"
+        and not block.directives.not_run
         and any(_SERVE.match(c.text) for c in console_commands(block.text))
-        for block in ALL_BLOCKS if block.page == page
+        for block in ALL_BLOCKS
+        if block.page == page
     )
 
 
@@ -360,13 +380,15 @@ def run_block(block: Block, run: PageRun) -> None:
         script = run.directory / f"docs_block_{block.line}.py"
         script.write_text(run.rewrite(block.text))
         status, output = run.run(f"python {script.name}", strict=False)
-        assert status == block.directives.exit_code, _report(block, f"python {script.name}", status, output,
-                                                             f"exit {status}, expected {block.directives.exit_code}")
+        assert status == block.directives.exit_code, _report(
+            block, f"python {script.name}", status, output, f"exit {status}, expected {block.directives.exit_code}"
+        )
         return
     if block.lang == "sh":
         status, output = run.run(run.rewrite(block.text), strict=True, fresh_shell=block.directives.fresh_shell)
-        assert status == block.directives.exit_code, _report(block, block.text.strip(), status, output,
-                                                             f"exit {status}, expected {block.directives.exit_code}")
+        assert status == block.directives.exit_code, _report(
+            block, block.text.strip(), status, output, f"exit {status}, expected {block.directives.exit_code}"
+        )
         return
     commands = console_commands(block.text)
     assert commands, f"{block.where}: a console block with no `$ ` command"
@@ -381,8 +403,11 @@ def run_block(block: Block, run: PageRun) -> None:
         wanted = block.directives.exit_code if number == len(commands) else 0
         assert status == wanted, _report(block, text, status, output, f"exit {status}, expected {wanted}")
         if block.directives.output_checked and (missing := output_matches(expected, output)) is not None:
-            raise AssertionError(_report(block, text, status, output, f"the documented line\n    {missing}\n"
-                                         "is not in the output (in order)"))
+            raise AssertionError(
+                _report(
+                    block, text, status, output, f"the documented line\n    {missing}\nis not in the output (in order)"
+                )
+            )
 
 
 def why_not_run(block: Block) -> str | None:
@@ -420,8 +445,11 @@ def test_docs_page_runs_as_written(page: Path, tmp_path_factory: pytest.TempPath
     finally:
         run.close()
     assert not failures, "\n\n".join(failures)
-    skipped = [f"{block.where}: {why}" for block in blocks if block.directives.not_run is None
-               and (why := why_not_run(block)) is not None]
+    skipped = [
+        f"{block.where}: {why}"
+        for block in blocks
+        if block.directives.not_run is None and (why := why_not_run(block)) is not None
+    ]
     if skipped:  # not every block could run here: say so rather than pass
         pytest.skip(f"ran {len(runnable)} blocks; skipped " + "; ".join(skipped))
 
@@ -467,8 +495,9 @@ def test_the_generated_client_of_story_3_is_ignored_by_git_and_ruff(tmp_path: Pa
     """Issue 14 item 1: README story 3 writes vevents_client/ into the repository root; it was neither
     git-ignored nor excluded from ruff, so `make lint` failed with 169 errors inside it."""
     if (ROOT / ".git").exists():
-        ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", "vevents_client/api/webinars.py"],
-                                 cwd=ROOT, capture_output=True)
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", "vevents_client/api/webinars.py"], cwd=ROOT, capture_output=True
+        )
         assert ignored.returncode == 0, "vevents_client/ is not in .gitignore"
     # ruff with the project's configuration, on a copy: a lint error inside vevents_client/ is not
     # reported, the same error elsewhere is (so the check can fail).

@@ -43,8 +43,11 @@ def _events() -> list[Event]:
             "id": event_id,
             "status": state,
             "displayName": f"{kind} {n}",
-            "createdBy": {"application": None, "device": None,
-                          "user": {"id": SEED_ORGANIZER, "tenantId": tenant, "displayName": None}},
+            "createdBy": {
+                "application": None,
+                "device": None,
+                "user": {"id": SEED_ORGANIZER, "tenantId": tenant, "displayName": None},
+            },
             "coOrganizers": [],
             "externalEventInformation": [{"applicationId": "app", "externalEventId": f"x{n}"}],
         }
@@ -93,12 +96,29 @@ def _tokens() -> dict[str, str | None]:
 def _requests() -> Iterator[tuple[str, str, dict[str, str], bytes | None]]:
     """(method, path after the base URL, headers, body), in an order that changes state."""
     ids = [e.id for e in _events()]
-    weird_ids = ["not-an-id", ids[0].upper(), "00000000-0000-4000-8000-999999999999@" + SEED_TENANT,
-                 quote(ids[1], safe=""), ids[1].replace("@", "%2F"), "a%20b"]
+    weird_ids = [
+        "not-an-id",
+        ids[0].upper(),
+        "00000000-0000-4000-8000-999999999999@" + SEED_TENANT,
+        quote(ids[1], safe=""),
+        ids[1].replace("@", "%2F"),
+        "a%20b",
+    ]
     tokens = _tokens()
-    queries = ["", "?$select=id,status", "?$select=displayName,externalEventInformation", "?$select=id,id",
-               "?$select=bogus", "?$select=", "?$select=id&$select=status", "?%24select=id", "?$top=1", "?foo=bar",
-               "?$select=capacity", "?$select=id,"]
+    queries = [
+        "",
+        "?$select=id,status",
+        "?$select=displayName,externalEventInformation",
+        "?$select=id,id",
+        "?$select=bogus",
+        "?$select=",
+        "?$select=id&$select=status",
+        "?%24select=id",
+        "?$top=1",
+        "?foo=bar",
+        "?$select=capacity",
+        "?$select=id,",
+    ]
     for version in contract().versions:
         for kind in KINDS:
             base = f"/{version}/solutions/virtualEvents/{kind}"
@@ -118,8 +138,12 @@ def _requests() -> Iterator[tuple[str, str, dict[str, str], bytes | None]]:
             yield "DELETE", f"{base}/{ids[0]}", organizer, None
     # State changes: the same transitions, in the same order, on both stubs.
     bodies: list[tuple[dict[str, str], bytes | None]] = [
-        ({}, None), ({"Content-Length": "0"}, b""), ({"Content-Type": "application/json"}, b"{}"),
-        ({}, b"{}"), ({"Content-Type": "application/json"}, b'{"x": 1}'), ({"Content-Type": "text/plain"}, b"x"),
+        ({}, None),
+        ({"Content-Length": "0"}, b""),
+        ({"Content-Type": "application/json"}, b"{}"),
+        ({}, b"{}"),
+        ({"Content-Type": "application/json"}, b'{"x": 1}'),
+        ({"Content-Type": "text/plain"}, b"x"),
     ]
     for version, action in itertools.product(contract().versions, ("publish", "cancel")):
         for route in (*KINDS, "events"):

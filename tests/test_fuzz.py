@@ -50,8 +50,14 @@ LONG_TOKENS = 48 * 3600
 DELEGATED = mint_token(secret=SECRET, expires_in=LONG_TOKENS)
 APPLICATION = mint_token(secret=SECRET, roles=["VirtualEvent.Read.All"], expires_in=LONG_TOKENS)
 LIST_OPERATIONS = [op.operation_id for op in contract().operations if op.action == "list"]
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance", "negative_data_rejection"]
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+]
 
 
 @dataclass
@@ -69,10 +75,19 @@ class FuzzRun:
     seconds: float = 0.0
 
     def figures(self) -> dict[str, Any]:
-        return {"label": self.label, "seed": self.seed, "examples": EXAMPLES, "steps": STEPS, "cases": self.cases,
-                "scenarios": self.scenarios, "statuses": dict(sorted(self.statuses.items())),
-                "schemathesis_failures": len(self.failures), "openapi_core_invalid": len(self.invalid),
-                "errors": len(self.errors), "seconds": round(self.seconds, 1)}
+        return {
+            "label": self.label,
+            "seed": self.seed,
+            "examples": EXAMPLES,
+            "steps": STEPS,
+            "cases": self.cases,
+            "scenarios": self.scenarios,
+            "statuses": dict(sorted(self.statuses.items())),
+            "schemathesis_failures": len(self.failures),
+            "openapi_core_invalid": len(self.invalid),
+            "errors": len(self.errors),
+            "seconds": round(self.seconds, 1),
+        }
 
 
 def _spec() -> dict[str, Any]:
@@ -84,27 +99,47 @@ def _spec() -> dict[str, Any]:
 
 
 def _config(base_url: str, *, mode: str, phases: tuple[str, ...], seed: int) -> schemathesis.Config:
-    return schemathesis.Config.from_dict({
-        "base-url": base_url,
-        "seed": seed,
-        "workers": 1,
-        "request-timeout": 10,
-        "headers": {"Authorization": f"Bearer {DELEGATED}"},
-        "generation": {"max-examples": EXAMPLES, "mode": mode, "database": "none"},
-        "checks": {name: {"enabled": name in CHECKS} for name in (
-            *CHECKS, "positive_data_acceptance", "use_after_free", "ensure_resource_availability",
-            "ignored_auth", "unsupported_method", "missing_required_header", "object_level_authorization")},
-        "phases": {name: {"enabled": name in phases} for name in ("examples", "coverage", "fuzzing")}
-        | {"stateful": {"enabled": "stateful" in phases, "max-steps": STEPS}},
-        # The list operations take an application permission (Graph's permissions table).
-        "operations": [{"include-operation-id": LIST_OPERATIONS,
-                        "headers": {"Authorization": f"Bearer {APPLICATION}"}}],
-        "suppress-health-check": ["all"],
-    })
+    return schemathesis.Config.from_dict(
+        {
+            "base-url": base_url,
+            "seed": seed,
+            "workers": 1,
+            "request-timeout": 10,
+            "headers": {"Authorization": f"Bearer {DELEGATED}"},
+            "generation": {"max-examples": EXAMPLES, "mode": mode, "database": "none"},
+            "checks": {
+                name: {"enabled": name in CHECKS}
+                for name in (
+                    *CHECKS,
+                    "positive_data_acceptance",
+                    "use_after_free",
+                    "ensure_resource_availability",
+                    "ignored_auth",
+                    "unsupported_method",
+                    "missing_required_header",
+                    "object_level_authorization",
+                )
+            },
+            "phases": {name: {"enabled": name in phases} for name in ("examples", "coverage", "fuzzing")}
+            | {"stateful": {"enabled": "stateful" in phases, "max-steps": STEPS}},
+            # The list operations take an application permission (Graph's permissions table).
+            "operations": [
+                {"include-operation-id": LIST_OPERATIONS, "headers": {"Authorization": f"Bearer {APPLICATION}"}}
+            ],
+            "suppress-health-check": ["all"],
+        }
+    )
 
 
-def fuzz(base_url: str, label: str, *, mode: str, phases: tuple[str, ...], seed: int = SEED,
-         validator: SpecValidator | None = None) -> FuzzRun:
+def fuzz(
+    base_url: str,
+    label: str,
+    *,
+    mode: str,
+    phases: tuple[str, ...],
+    seed: int = SEED,
+    validator: SpecValidator | None = None,
+) -> FuzzRun:
     validator = validator or SpecValidator()
     run = FuzzRun(label, seed)
     schema = schemathesis.openapi.from_dict(_spec(), config=_config(base_url, mode=mode, phases=phases, seed=seed))
@@ -120,11 +155,17 @@ def fuzz(base_url: str, label: str, *, mode: str, phases: tuple[str, ...], seed:
                 run.cases += 1
                 run.statuses[response.status_code] += 1
                 headers = {k: ", ".join(v) if isinstance(v, list) else v for k, v in response.headers.items()}
-                problem = validator.check(interaction.request.method, interaction.request.uri, response.status_code,
-                                          headers, response.content or b"")
+                problem = validator.check(
+                    interaction.request.method,
+                    interaction.request.uri,
+                    response.status_code,
+                    headers,
+                    response.content or b"",
+                )
                 if problem:
-                    run.invalid.append(f"{interaction.request.method} {interaction.request.uri} -> "
-                                       f"{response.status_code}: {problem}")
+                    run.invalid.append(
+                        f"{interaction.request.method} {interaction.request.uri} -> {response.status_code}: {problem}"
+                    )
         elif isinstance(event, st_events.NonFatalError):
             run.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
         elif isinstance(event, st_events.FatalError):
@@ -164,8 +205,9 @@ def start_stub_module() -> Any:
 
 
 def test_negative_data_is_refused_with_4xx_and_valid_errors(fuzz_stub: Stub) -> None:
-    run = fuzz(f"{fuzz_stub.base_url}/v1.0", "negative (coverage + fuzzing)", mode="negative",
-               phases=("coverage", "fuzzing"))
+    run = fuzz(
+        f"{fuzz_stub.base_url}/v1.0", "negative (coverage + fuzzing)", mode="negative", phases=("coverage", "fuzzing")
+    )
     _assert_clean(run)  # negative_data_rejection: every schema-invalid request was a 4xx
     refused = sum(n for status, n in run.statuses.items() if 400 <= status < 500)
     assert refused > 0.9 * run.cases, run.statuses
@@ -174,7 +216,6 @@ def test_negative_data_is_refused_with_4xx_and_valid_errors(fuzz_stub: Stub) -> 
 @pytest.mark.parametrize("version", contract().versions)
 def test_stateful_chains_stay_in_the_spec(fuzz_stub: Stub, version: str) -> None:
     seed = SEED + contract().versions.index(version)
-    run = fuzz(f"{fuzz_stub.base_url}/{version}", f"stateful ({version})", mode="all", phases=("stateful",),
-               seed=seed)
+    run = fuzz(f"{fuzz_stub.base_url}/{version}", f"stateful ({version})", mode="all", phases=("stateful",), seed=seed)
     _assert_clean(run)
     assert run.scenarios > 0 and {201, 204} <= set(run.statuses), run.statuses

@@ -34,7 +34,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
         [generator, "generate", "--path", spec_path(), "--meta", "none", "--output-path", str(root / PACKAGE)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # Every operation and schema must come through; the generator drops what it cannot parse.

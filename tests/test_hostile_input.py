@@ -44,8 +44,11 @@ TOKEN = mint_token(secret=SECRET, expires_in=3600)
 OTHER_TOKEN = mint_token(secret=SECRET, tenant=OTHER_TENANT, user=OTHER_USER, expires_in=3600)
 APP_TOKEN = mint_token(secret=SECRET, roles=["VirtualEvent.Read.All"], expires_in=3600)
 TEN_MB = 10 * 1024 * 1024
-NEW_EVENT = {"displayName": "x", "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
-             "endDateTime": {"dateTime": "2026-12-01T18:00:00"}}
+NEW_EVENT = {
+    "displayName": "x",
+    "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
+    "endDateTime": {"dateTime": "2026-12-01T18:00:00"},
+}
 VALIDATOR = SpecValidator()
 
 
@@ -108,36 +111,41 @@ ROWS: dict[str, Row] = {
     "URL of 100 KB": Row("GET", f"{W}/{'a' * 100_000}", 400, code=None, raw=True),
     # ---- ids of another tenant: not found, never "forbidden" (that would reveal them)
     "other tenant's id: get": Row("GET", f"{W}/{{foreign}}", 404, "itemNotFound"),
-    "other tenant's id: update": Row("PATCH", f"{W}/{{foreign}}", 404, "itemNotFound", JSON,
-                                     _json({"displayName": "mine now"})),
+    "other tenant's id: update": Row(
+        "PATCH", f"{W}/{{foreign}}", 404, "itemNotFound", JSON, _json({"displayName": "mine now"})
+    ),
     "other tenant's id: publish": Row("POST", f"{W}/{{foreign}}/publish", 404, "itemNotFound"),
     "other tenant's id: cancel": Row("POST", f"{W}/{{foreign}}/cancel", 404, "itemNotFound"),
     "other tenant's id: cancel via events": Row("POST", f"{E}/{{foreign}}/cancel", 404, "itemNotFound"),
-    "other tenant's guid under our tenant": Row("POST", f"{W}/{{foreign_guid}}%40{SEED_TENANT}/cancel", 404,
-                                                "itemNotFound"),
+    "other tenant's guid under our tenant": Row(
+        "POST", f"{W}/{{foreign_guid}}%40{SEED_TENANT}/cancel", 404, "itemNotFound"
+    ),
     "other tenant's guid, bare": Row("POST", f"{W}/{{foreign_guid}}/cancel", 404, "itemNotFound"),
-    "other tenant's token on our id": Row("POST", f"{W}/{{webinar}}/cancel", 404, "itemNotFound",
-                                          token=OTHER_TOKEN),
+    "other tenant's token on our id": Row("POST", f"{W}/{{webinar}}/cancel", 404, "itemNotFound", token=OTHER_TOKEN),
     # ---- bodies on cancel (and publish)
-    "cancel with a JSON body": Row("POST", f"{W}/{{webinar}}/cancel", 400, headers=JSON,
-                                   body=_json({"reason": "because"})),
-    "cancel with a text body": Row("POST", f"{T}/{{townhall}}/cancel", 400, headers={"Content-Type": "text/plain"},
-                                   body=b"please cancel"),
+    "cancel with a JSON body": Row(
+        "POST", f"{W}/{{webinar}}/cancel", 400, headers=JSON, body=_json({"reason": "because"})
+    ),
+    "cancel with a text body": Row(
+        "POST", f"{T}/{{townhall}}/cancel", 400, headers={"Content-Type": "text/plain"}, body=b"please cancel"
+    ),
     "cancel with invalid JSON": Row("POST", f"{E}/{{webinar}}/cancel", 400, headers=JSON, body=b"{"),
-    "cancel with 10 MB (Content-Length)": Row("POST", f"{W}/{{webinar}}/cancel", 413, headers=JSON,
-                                              body=b"x" * TEN_MB),
+    "cancel with 10 MB (Content-Length)": Row("POST", f"{W}/{{webinar}}/cancel", 413, headers=JSON, body=b"x" * TEN_MB),
     "cancel with 10 MB (chunked)": Row("POST", f"{E}/{{townhall}}/cancel", 413, headers=JSON, body=_chunks(TEN_MB)),
     "publish with a JSON body": Row("POST", f"{W}/{{webinar}}/publish", 400, headers=JSON, body=_json([1])),
     # ---- Content-Type on create and update
     "create as text/plain": Row("POST", W, 415, headers={"Content-Type": "text/plain"}, body=_json(NEW_EVENT)),
     "create without Content-Type": Row("POST", W, 415, body=_json(NEW_EVENT)),
     "create as XML": Row("POST", T, 415, headers={"Content-Type": "application/xml"}, body=b"<webinar/>"),
-    "create as a form": Row("POST", W, 415, headers={"Content-Type": "application/x-www-form-urlencoded"},
-                            body=b"displayName=x"),
-    "create as multipart": Row("POST", W, 415, headers={"Content-Type": "multipart/form-data; boundary=b"},
-                               body=b"--b\r\n\r\nx\r\n--b--\r\n"),
-    "update as text/plain": Row("PATCH", f"{W}/{{webinar}}", 415, headers={"Content-Type": "text/plain"},
-                                body=_json({"displayName": "y"})),
+    "create as a form": Row(
+        "POST", W, 415, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"displayName=x"
+    ),
+    "create as multipart": Row(
+        "POST", W, 415, headers={"Content-Type": "multipart/form-data; boundary=b"}, body=b"--b\r\n\r\nx\r\n--b--\r\n"
+    ),
+    "update as text/plain": Row(
+        "PATCH", f"{W}/{{webinar}}", 415, headers={"Content-Type": "text/plain"}, body=_json({"displayName": "y"})
+    ),
     "update without Content-Type": Row("PATCH", f"{T}/{{townhall}}", 415, body=_json({"displayName": "y"})),
     "create of 10 MB": Row("POST", W, 413, headers=JSON, body=b'{"displayName":"' + b"x" * TEN_MB + b'"}'),
     # ---- invalid and hostile JSON
@@ -151,29 +159,52 @@ ROWS: dict[str, Row] = {
     "update nested past the depth limit": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON, body=DEEP_OBJECTS),
     "create nested 100,000 deep": Row("POST", T, 400, headers=JSON, body=DEEP_ARRAYS),
     "update with NaN": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON, body=b'{"capacity": NaN}'),
-    "update with a huge number": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON,
-                                     body=b'{"capacity": 1' + b"0" * 4000 + b"}"),
-    "update with a 5,000-digit number": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON,
-                                            body=b'{"capacity": 1' + b"0" * 5000 + b"}"),
+    "update with a huge number": Row(
+        "PATCH", f"{T}/{{townhall}}", 400, headers=JSON, body=b'{"capacity": 1' + b"0" * 4000 + b"}"
+    ),
+    "update with a 5,000-digit number": Row(
+        "PATCH", f"{T}/{{townhall}}", 400, headers=JSON, body=b'{"capacity": 1' + b"0" * 5000 + b"}"
+    ),
     # ---- read-only properties in update
-    "update status to canceled": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON,
-                                     body=_json({"status": "canceled"})),
-    "update status to published": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON,
-                                      body=_json({"status": "published", "displayName": "z"})),
+    "update status to canceled": Row(
+        "PATCH", f"{W}/{{webinar}}", 400, headers=JSON, body=_json({"status": "canceled"})
+    ),
+    "update status to published": Row(
+        "PATCH", f"{T}/{{townhall}}", 400, headers=JSON, body=_json({"status": "published", "displayName": "z"})
+    ),
     "update id": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON, body=_json({"id": f"{GUID}@{SEED_TENANT}"})),
-    "update createdBy": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON,
-                            body=_json({"createdBy": {"user": {"id": OTHER_USER}}})),
-    "update @odata.type to the other kind": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON,
-                                                body=_json({"@odata.type": "#microsoft.graph.virtualEventTownhall"})),
+    "update createdBy": Row(
+        "PATCH", f"{W}/{{webinar}}", 400, headers=JSON, body=_json({"createdBy": {"user": {"id": OTHER_USER}}})
+    ),
+    "update @odata.type to the other kind": Row(
+        "PATCH",
+        f"{W}/{{webinar}}",
+        400,
+        headers=JSON,
+        body=_json({"@odata.type": "#microsoft.graph.virtualEventTownhall"}),
+    ),
     # ---- properties the type (or a member's type) does not have
     "update an unknown property": Row("PATCH", f"{W}/{{webinar}}", 400, headers=JSON, body=_json({"colour": "red"})),
-    "update an unknown member of settings": Row("PATCH", f"{T}/{{townhall}}", 400, headers=JSON,
-                                                body=_json({"settings": {"isAttendeeEmailNotificationEnabled": True,
-                                                                         "sendSpam": True}})),
+    "update an unknown member of settings": Row(
+        "PATCH",
+        f"{T}/{{townhall}}",
+        400,
+        headers=JSON,
+        body=_json({"settings": {"isAttendeeEmailNotificationEnabled": True, "sendSpam": True}}),
+    ),
     "create with an unknown member of startDateTime": Row(
-        "POST", W, 400, headers=JSON,
-        body=_json({"displayName": "x", "startDateTime": {"dateTime": "2026-12-01T17:00:00", "zone": "UTC"},
-                    "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"}})),
+        "POST",
+        W,
+        400,
+        headers=JSON,
+        body=_json(
+            {
+                "displayName": "x",
+                "startDateTime": {"dateTime": "2026-12-01T17:00:00", "zone": "UTC"},
+                "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
+            }
+        ),
+    ),
     # ---- unknown query options
     "get with $filter": Row("GET", f"{W}/{{webinar}}?$filter=status eq 'draft'", 400),
     "get with $expand": Row("GET", f"{T}/{{townhall}}?$expand=sessions", 400),
@@ -184,8 +215,9 @@ ROWS: dict[str, Row] = {
     # ---- oversized headers
     "a 100 KB header": Row("GET", f"{W}/{{webinar}}", 431, headers={"X-Padding": "a" * 100_000}),
     "2,000 headers": Row("GET", f"{W}/{{webinar}}", 431, headers={f"X-H{i}": "a" * 20 for i in range(2000)}),
-    "a 40 KB client-request-id": Row("POST", f"{W}/{{webinar}}/cancel", 431,
-                                     headers={"client-request-id": "c" * 40_000}),
+    "a 40 KB client-request-id": Row(
+        "POST", f"{W}/{{webinar}}/cancel", 431, headers={"client-request-id": "c" * 40_000}
+    ),
     "a 1 MB token": Row("GET", f"{W}/{{webinar}}", 431, token="e" * 1_000_000),
     # ---- what the server library answers itself (no envelope possible; see the module docstring)
     "unknown method token": Row("FOO", f"{W}/{{webinar}}", 400, code=None, raw=True),
@@ -199,15 +231,21 @@ def _unsupported_methods() -> dict[str, Row]:
         described.setdefault(operation.path, set()).add(operation.method.upper())
     rows = {}
     for path, methods in sorted(described.items()):
-        concrete = path.replace("{" + path[path.find("{") + 1: path.find("}")] + "}", "{webinar}") if "{" in path \
-            else path
+        concrete = (
+            path.replace("{" + path[path.find("{") + 1 : path.find("}")] + "}", "{webinar}") if "{" in path else path
+        )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "HEAD"):
             if method in methods or (method == "HEAD" and "GET" in methods):  # HEAD is GET without a body
                 continue
             version = "beta" if method in ("PUT", "TRACE") else "v1.0"
-            rows[f"{method} {path}"] = Row(method, f"/{version}{concrete}", 405, "notSupported",
-                                           headers=JSON if method in ("PUT", "PATCH", "POST") else {},
-                                           body=_json({"status": "canceled"}) if method in ("PUT", "PATCH") else None)
+            rows[f"{method} {path}"] = Row(
+                method,
+                f"/{version}{concrete}",
+                405,
+                "notSupported",
+                headers=JSON if method in ("PUT", "PATCH", "POST") else {},
+                body=_json({"status": "canceled"}) if method in ("PUT", "PATCH") else None,
+            )
     return rows
 
 
@@ -219,14 +257,19 @@ ROWS.update(_unsupported_methods())
 def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targets]:
     db = tmp_path_factory.mktemp("hostile") / "hostile.db"
     with served(db) as server, httpx.Client(timeout=10) as http:
+
         def create(kind: str, token: str) -> str:
             response = http.post(server.url(kind), json=NEW_EVENT, headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 201, response.text
             return response.json()["id"]
 
         webinar, townhall = create("webinars", TOKEN), create("townhalls", TOKEN)
-        assert http.post(server.url("townhalls", townhall, "publish"),
-                         headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 204
+        assert (
+            http.post(
+                server.url("townhalls", townhall, "publish"), headers={"Authorization": f"Bearer {TOKEN}"}
+            ).status_code
+            == 204
+        )
         yield Targets(server, webinar, townhall, create("webinars", OTHER_TOKEN))
 
 
@@ -238,16 +281,22 @@ def _snapshot(targets: Targets, http: httpx.Client) -> list[Any]:
         assert response.status_code == 200, response.text
         return response.json()
 
-    return [get(server.url("webinars", targets.webinar), TOKEN),
-            get(server.url("townhalls", targets.townhall), TOKEN),
-            get(server.url("webinars", targets.foreign), OTHER_TOKEN),
-            [e["id"] for e in get(server.url("webinars"), APP_TOKEN)["value"]],
-            [e["id"] for e in get(server.url("townhalls"), APP_TOKEN)["value"]]]
+    return [
+        get(server.url("webinars", targets.webinar), TOKEN),
+        get(server.url("townhalls", targets.townhall), TOKEN),
+        get(server.url("webinars", targets.foreign), OTHER_TOKEN),
+        [e["id"] for e in get(server.url("webinars"), APP_TOKEN)["value"]],
+        [e["id"] for e in get(server.url("townhalls"), APP_TOKEN)["value"]],
+    ]
 
 
 def _fill(path: str, targets: Targets) -> str:
-    return path.format(webinar=quote(targets.webinar, safe=""), townhall=quote(targets.townhall, safe=""),
-                       foreign=quote(targets.foreign, safe=""), foreign_guid=targets.foreign.split("@")[0])
+    return path.format(
+        webinar=quote(targets.webinar, safe=""),
+        townhall=quote(targets.townhall, safe=""),
+        foreign=quote(targets.foreign, safe=""),
+        foreign_guid=targets.foreign.split("@")[0],
+    )
 
 
 @dataclass
@@ -271,8 +320,12 @@ def _send(row: Row, url: str, http: httpx.Client) -> Answer:
 def _send_raw(method: str, url: str, headers: dict[str, str], body: Any) -> Answer:
     parts = urlsplit(url)
     target = parts.path.encode("utf-8", "surrogateescape") + (b"?" + parts.query.encode() if parts.query else b"")
-    head = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: " + parts.netloc.encode(), b"Connection: close",
-            *(f"{k}: {v}".encode() for k, v in headers.items())]
+    head = [
+        method.encode() + b" " + target + b" HTTP/1.1",
+        b"Host: " + parts.netloc.encode(),
+        b"Connection: close",
+        *(f"{k}: {v}".encode() for k, v in headers.items()),
+    ]
     with socket.create_connection((parts.hostname, parts.port), timeout=TIME_LIMIT) as sock:
         sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
         data = b""
@@ -294,7 +347,7 @@ def _dechunk(data: bytes) -> bytes:
         size = int(size_line, 16)
         if size == 0:
             break
-        out, data = out + data[:size], data[size + 2:]
+        out, data = out + data[:size], data[size + 2 :]
     return out
 
 
@@ -329,8 +382,9 @@ def test_hostile_request_is_a_bounded_graph_error_that_changes_nothing(targets: 
         assert len(answer.body) < 2000 and len(answer.headers["client-request-id"]) < 100  # nothing echoed back
     assert len(answer.body) < 20_000, "an error message should not echo a hostile input back in full"
     path = urlsplit(url).path if not row.raw else "/v1.0/solutions/virtualEvents/webinars/x"
-    problem = VALIDATOR.check(row.method if row.method != "FOO" else "GET", path, answer.status, answer.headers,
-                              answer.body)
+    problem = VALIDATOR.check(
+        row.method if row.method != "FOO" else "GET", path, answer.status, answer.headers, answer.body
+    )
     assert problem is None, problem
 
 
@@ -345,8 +399,12 @@ def test_oversized_bodies_and_headers_do_not_grow_the_server(targets: Targets) -
         for _ in range(10):
             assert http.post(url, headers=auth, content=b"x" * TEN_MB).status_code == 413
             assert http.post(url, headers=auth, content=_chunks(TEN_MB)()).status_code == 413
-            assert http.post(targets.server.url("webinars"), headers=auth,
-                             content=_chunks(TEN_MB, 64 * 1024)()).status_code == 413
+            assert (
+                http.post(
+                    targets.server.url("webinars"), headers=auth, content=_chunks(TEN_MB, 64 * 1024)()
+                ).status_code
+                == 413
+            )
             assert http.get(url, headers={**auth, "X-Padding": "a" * 1_000_000}).status_code == 431
         grown = rss_kib(targets.server.process.pid) - before
     # 300 MB of bodies went by; a server that buffered even one of them would have grown by 10 MB.
@@ -361,8 +419,10 @@ def test_limits_are_the_documented_defaults() -> None:
 
 
 def test_body_limit_is_configurable(tmp_path: Path) -> None:
-    with served(tmp_path / "small.db", args=["--max-body-bytes", "300", "--max-header-bytes", "2048"]) as server, \
-            httpx.Client(timeout=TIME_LIMIT, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+    with (
+        served(tmp_path / "small.db", args=["--max-body-bytes", "300", "--max-header-bytes", "2048"]) as server,
+        httpx.Client(timeout=TIME_LIMIT, headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
         body = {**NEW_EVENT, "displayName": "x" * 300}
         assert http.post(server.url("webinars"), json=body).status_code == 413
         assert http.post(server.url("webinars"), json=NEW_EVENT).status_code == 201

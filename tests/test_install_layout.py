@@ -21,8 +21,9 @@ _WITHOUT_SUITE = "import sys\nfor name in {names!r}:\n    sys.modules[name] = No
 
 def _run_without_suite(code: str) -> subprocess.CompletedProcess[str]:
     script = _WITHOUT_SUITE.format(names=SUITE_ENGINES) + code
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False,
-                          cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
+    )
 
 
 def _requirement_names(requirements: list[str]) -> set[str]:

@@ -65,10 +65,16 @@ RunJs = Callable[..., dict[str, Any]]
 @pytest.fixture
 def run_js(node: str, tls: TlsFiles, make_token: Callable[..., str]) -> RunJs:
     def run(scenario: str, root: str, event_id: str = SAMPLE_ID) -> dict[str, Any]:
-        env = {**os.environ, "VEVENTS_ROOT": root, "VEVENTS_TOKEN": make_token(), "VEVENTS_EVENT": event_id,
-               "NODE_EXTRA_CA_CERTS": str(tls.ca_cert)}
-        proc = subprocess.run([node, str(SCRIPT), scenario], env=env, capture_output=True, text=True, timeout=60,
-                              check=False)
+        env = {
+            **os.environ,
+            "VEVENTS_ROOT": root,
+            "VEVENTS_TOKEN": make_token(),
+            "VEVENTS_EVENT": event_id,
+            "NODE_EXTRA_CA_CERTS": str(tls.ca_cert),
+        }
+        proc = subprocess.run(
+            [node, str(SCRIPT), scenario], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert proc.returncode == 0, proc.stderr
         output: dict[str, Any] = json.loads(proc.stdout)
         return output
@@ -87,8 +93,7 @@ def test_js_client_gets_cancels_and_reads_back_canceled_over_https(run_js: RunJs
     assert len(missing["requestId"]) == 36
     # The client keeps Graph's `error` object as the body: the stub's envelope reached it intact.
     assert json.loads(missing["body"])["innerError"]["request-id"] == missing["requestId"]
-    assert [(e["method"], e["status"]) for e in exchanges] == [("GET", 200), ("POST", 204), ("GET", 200),
-                                                               ("GET", 404)]
+    assert [(e["method"], e["status"]) for e in exchanges] == [("GET", 200), ("POST", 204), ("GET", 200), ("GET", 404)]
     assert all(e["authorization"] and e["url"].startswith("https://127.0.0.1:") for e in exchanges)
 
 
@@ -104,8 +109,12 @@ def test_js_client_sends_no_token_to_a_plain_http_stub(run_js: RunJs) -> None:
 
 def _throttle(root: str, tls: TlsFiles, **rule: Any) -> None:
     """A fault rule through the control API: 429 TooManyRequests with Retry-After: 1 on reads of the sample."""
-    body = {"action": "throttle", "retryAfterSeconds": 1, "match": {"operationId": "getWebinar", "eventId": SAMPLE_ID},
-            **rule}
+    body = {
+        "action": "throttle",
+        "retryAfterSeconds": 1,
+        "match": {"operationId": "getWebinar", "eventId": SAMPLE_ID},
+        **rule,
+    }
     with httpx.Client(verify=ssl.create_default_context(cafile=str(tls.ca_cert)), timeout=10) as client:
         response = client.post(f"{root}/_vevents/faults", json=body)
     assert response.status_code == 201, response.text

@@ -42,14 +42,17 @@ def _lookup(module: str, path: str) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("module", "path"), CONNEXION_NAMES + UVICORN_NAMES,
-                         ids=[f"{m}.{p}" for m, p in CONNEXION_NAMES + UVICORN_NAMES])
+@pytest.mark.parametrize(
+    ("module", "path"), CONNEXION_NAMES + UVICORN_NAMES, ids=[f"{m}.{p}" for m, p in CONNEXION_NAMES + UVICORN_NAMES]
+)
 def test_private_name_still_exists(module: str, path: str) -> None:
     try:
         _lookup(module, path)
     except (ImportError, AttributeError) as exc:
-        pytest.fail(f"{module}.{path} is gone ({exc}): the library was upgraded; adapt the fence "
-                    f"(server/_connexion.py or server/_uvicorn.py) and its list of private names")
+        pytest.fail(
+            f"{module}.{path} is gone ({exc}): the library was upgraded; adapt the fence "
+            f"(server/_connexion.py or server/_uvicorn.py) and its list of private names"
+        )
 
 
 def test_the_fences_list_what_this_test_checks() -> None:
@@ -69,7 +72,10 @@ def test_connexion_still_calls_validators_the_way_the_overrides_expect() -> None
     from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 
     assert list(inspect.signature(ParameterValidator.validate_parameter).parameters)[:3] == [
-        "parameter_type", "value", "param"]
+        "parameter_type",
+        "value",
+        "param",
+    ]
     source = inspect.getsource(JSONRequestBodyValidator)
     assert "self._schema" in source and "def _validator" in source
 

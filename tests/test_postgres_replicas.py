@@ -48,8 +48,10 @@ def _prepare(url: str) -> list[tuple[str, str, str]]:
 
     store = PostgresStore(url)
     try:
-        events = [put_event(store, "webinars" if n % 2 else "townhalls", "published" if n % 2 else "draft")
-                  for n in range(EVENTS)]
+        events = [
+            put_event(store, "webinars" if n % 2 else "townhalls", "published" if n % 2 else "draft")
+            for n in range(EVENTS)
+        ]
     finally:
         store.close()
     return [(e.kind, e.id, e.status) for e in events]
@@ -70,8 +72,9 @@ class Answer:
     """What a PATCH wrote to displayName."""
 
 
-async def _traffic(replicas: Sequence[Served], events: list[tuple[str, str, str]], stop: asyncio.Event,
-                   answers: list[Answer]) -> None:
+async def _traffic(
+    replicas: Sequence[Served], events: list[tuple[str, str, str]], stop: asyncio.Event, answers: list[Answer]
+) -> None:
     """Cancel-heavy traffic from CLIENTS clients spread over the replicas, until `stop`."""
     headers = {"Authorization": f"Bearer {mint_token(secret=SECRET)}"}
     deadline = time.monotonic() + TIME_CAP
@@ -113,8 +116,9 @@ async def _traffic(replicas: Sequence[Served], events: list[tuple[str, str, str]
         await asyncio.gather(*(client(n, http) for n in range(CLIENTS)))
 
 
-def _run(replicas: Sequence[Served], events: list[tuple[str, str, str]],
-         disturb: Callable[[list[Answer]], Any]) -> list[Answer]:
+def _run(
+    replicas: Sequence[Served], events: list[tuple[str, str, str]], disturb: Callable[[list[Answer]], Any]
+) -> list[Answer]:
     """Traffic while `disturb(answers)` (a coroutine function) runs; traffic stops 2 s after it returns."""
     answers: list[Answer] = []
 
@@ -142,8 +146,9 @@ def _final(server: Served, events: list[tuple[str, str, str]]) -> dict[str, dict
     return final
 
 
-def _acknowledged_writes_kept(answers: list[Answer], initial: dict[str, str],
-                              final: dict[str, dict[str, Any]]) -> list[str]:
+def _acknowledged_writes_kept(
+    answers: list[Answer], initial: dict[str, str], final: dict[str, dict[str, Any]]
+) -> list[str]:
     """Every cancel answered 204 is final; every publish answered 204 stays published or canceled;
     the final displayName of an event is not older than a PATCH acknowledged entirely after it
     was written. Writes that were not acknowledged (503, cut off) may or may not have happened."""
@@ -201,8 +206,10 @@ def test_sigkill_of_one_replica_loses_no_acknowledged_cancel(postgres_server: An
 
         async def kill_mid_load(answers: list[Answer]) -> None:
             started = time.monotonic()
-            while (sum(1 for a in answers if a.replica == 0 and a.action == "cancel" and a.status == 204) < 40
-                   and time.monotonic() - started < 8):
+            while (
+                sum(1 for a in answers if a.replica == 0 and a.action == "cancel" and a.status == 204) < 40
+                and time.monotonic() - started < 8
+            ):
                 await asyncio.sleep(0.005)
             os.killpg(victim.process.pid, signal.SIGKILL)
 
@@ -259,11 +266,14 @@ def test_replicas_serve_https_with_the_operators_certificate(postgres_server: An
 
     cert, key, ca_file = operator_certificate(tmp_path)
     url = postgres_server.new_database()
-    (kind, event_id, _), = _prepare_one(url)
+    ((kind, event_id, _),) = _prepare_one(url)
     options = ("--db", url, "--tls-cert", str(cert), "--tls-key", str(key))
     headers = {"Authorization": f"Bearer {mint_token(secret=SECRET)}"}
-    with _serve(*options) as (one, lines), _serve(*options) as (two, _), \
-            httpx.Client(verify=_trusting(ca_file), headers=headers, timeout=10) as http:
+    with (
+        _serve(*options) as (one, lines),
+        _serve(*options) as (two, _),
+        httpx.Client(verify=_trusting(ca_file), headers=headers, timeout=10) as http,
+    ):
         assert one.startswith("https://") and two.startswith("https://")
         assert "store: postgresql://vevents@127.0.0.1" in "\n".join(lines)
         path = f"/v1.0/solutions/virtualEvents/{kind}/{event_id.replace('@', '%40')}"

@@ -16,15 +16,47 @@ import pytest
 PUBLIC_API = {
     "vevents": ["__version__"],
     "vevents.spec": [
-        "GUID_PATTERN", "SECURITY_SCHEME", "SPEC_FILENAME", "Contract", "DocumentError", "Operation", "Outcome",
-        "Route", "Sample", "SpecDocument", "contract", "load_spec", "load_yaml_file", "parse_yaml", "ref_of",
-        "resolve", "spec_path", "spec_text",
+        "GUID_PATTERN",
+        "SECURITY_SCHEME",
+        "SPEC_FILENAME",
+        "Contract",
+        "DocumentError",
+        "Operation",
+        "Outcome",
+        "Route",
+        "Sample",
+        "SpecDocument",
+        "contract",
+        "load_spec",
+        "load_yaml_file",
+        "parse_yaml",
+        "ref_of",
+        "resolve",
+        "spec_path",
+        "spec_text",
     ],
     "vevents.server": [],
     "vevents.conformance": [
-        "REGISTRY", "Check", "CheckConfig", "CheckFinished", "CheckResult", "CheckStarted", "ConformanceError",
-        "NotThisApi", "Note", "Outcome", "RunResult", "SetupError", "Skip", "TargetUnreachable", "UsageError",
-        "Violation", "check", "list_checks", "load_all", "run",
+        "REGISTRY",
+        "Check",
+        "CheckConfig",
+        "CheckFinished",
+        "CheckResult",
+        "CheckStarted",
+        "ConformanceError",
+        "NotThisApi",
+        "Note",
+        "Outcome",
+        "RunResult",
+        "SetupError",
+        "Skip",
+        "TargetUnreachable",
+        "UsageError",
+        "Violation",
+        "check",
+        "list_checks",
+        "load_all",
+        "run",
     ],
 }
 # Imported helpers an `__init__` may hold without exporting them.
@@ -49,8 +81,11 @@ def test_every_listed_name_imports(package: str) -> None:
 def test_nothing_public_is_left_out_of_all(package: str) -> None:
     module = importlib.import_module(package)
     unlisted = [
-        name for name, value in vars(module).items()
-        if not name.startswith("_") and name not in PUBLIC_API[package] and name not in _HELPERS
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and name not in PUBLIC_API[package]
+        and name not in _HELPERS
         and not isinstance(value, types.ModuleType)
     ]
     assert unlisted == [], f"{package} defines public names outside __all__: {unlisted}"

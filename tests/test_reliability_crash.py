@@ -42,8 +42,10 @@ def _prepare(db: Path) -> list[tuple[str, str, str]]:
     """EVENTS events straight into the database (no seed), half draft, half published."""
     store = SqliteStore(str(db))
     try:
-        events = [put_event(store, "webinars" if n % 2 else "townhalls", "published" if n % 4 < 2 else "draft")
-                  for n in range(EVENTS)]
+        events = [
+            put_event(store, "webinars" if n % 2 else "townhalls", "published" if n % 4 < 2 else "draft")
+            for n in range(EVENTS)
+        ]
     finally:
         store.close()
     return [(e.kind, e.id, e.status) for e in events]
@@ -79,8 +81,10 @@ async def _load(server: Served, events: list[tuple[str, str, str]]) -> tuple[lis
             answered.append({"action": action.removesuffix("-events"), "id": event_id, "status": response.status_code})
 
     async def killer() -> None:
-        while (sum(1 for a in answered if a["action"] == "cancel" and a["status"] == 204) < KILL_AFTER_CANCELS
-               and time.monotonic() - started < KILL_AFTER_SECONDS):
+        while (
+            sum(1 for a in answered if a["action"] == "cancel" and a["status"] == 204) < KILL_AFTER_CANCELS
+            and time.monotonic() - started < KILL_AFTER_SECONDS
+        ):
             await asyncio.sleep(0.005)
         os.killpg(server.process.pid, signal.SIGKILL)  # the whole server, mid-request
         killed.set()
@@ -106,8 +110,10 @@ def test_answered_cancels_survive_sigkill(tmp_path: Path, workers: int) -> None:
     statuses = Counter((a["action"], a["status"]) for a in answered)
     canceled = {a["id"] for a in answered if a["action"] == "cancel" and a["status"] == 204}
     published = {a["id"] for a in answered if a["action"] == "publish" and a["status"] == 204}
-    print(f"\ncrash ({workers} worker(s)): {len(answered)} answers in {duration:.1f} s before SIGKILL, "
-          f"{len(canceled)} events canceled (204), {len(in_flight)} requests cut off, {dict(statuses)}")
+    print(
+        f"\ncrash ({workers} worker(s)): {len(answered)} answers in {duration:.1f} s before SIGKILL, "
+        f"{len(canceled)} events canceled (204), {len(in_flight)} requests cut off, {dict(statuses)}"
+    )
     assert len(canceled) >= min(KILL_AFTER_CANCELS, 50), statuses
     assert not [a for a in answered if a["status"] >= 500], statuses
     assert in_flight, "the kill came between requests, not in the middle of the load"
@@ -116,14 +122,20 @@ def test_answered_cancels_survive_sigkill(tmp_path: Path, workers: int) -> None:
     assert _integrity(db) == "ok"
 
     validator = SpecValidator()
-    with served(db) as server, httpx.Client(timeout=10, headers={
-            "Authorization": f"Bearer {mint_token(secret=SECRET)}"}) as http:
+    with (
+        served(db) as server,
+        httpx.Client(timeout=10, headers={"Authorization": f"Bearer {mint_token(secret=SECRET)}"}) as http,
+    ):
         lost, regressed = [], []
         for kind, event_id, initial in events:
             response = http.get(server.url(kind, event_id))
             assert response.status_code == 200, response.text
-            assert validator.check("GET", response.request.url.raw_path.decode(), 200, dict(response.headers),
-                                   response.content) is None
+            assert (
+                validator.check(
+                    "GET", response.request.url.raw_path.decode(), 200, dict(response.headers), response.content
+                )
+                is None
+            )
             status = response.json()["status"]
             if event_id in canceled and status != "canceled":
                 lost.append((event_id, status))

@@ -46,8 +46,17 @@ TIME_CAP = float(os.environ.get("VEVENTS_LOAD_SECONDS", "20"))
 SHARED_EVENTS = 10
 STATUS_RANK = {"draft": 0, "published": 1, "canceled": 2}
 # action -> weight; "mine" actions target events this client created, the rest the shared ones.
-ACTIONS = {"get": 42, "patch": 26, "publish": 12, "cancel": 1.5, "cancel-events": 0.5, "create": 6, "list": 4,
-           "get-mine": 4, "patch-mine": 4}
+ACTIONS = {
+    "get": 42,
+    "patch": 26,
+    "publish": 12,
+    "cancel": 1.5,
+    "cancel-events": 0.5,
+    "create": 6,
+    "list": 4,
+    "get-mine": 4,
+    "patch-mine": 4,
+}
 PATCHED = {0: "displayName", 1: "description"}
 """Even clients patch `displayName`, odd ones `description`: concurrent PATCHes of different fields."""
 
@@ -85,13 +94,18 @@ class Load:
     def summary(self, label: str) -> str:
         statuses = Counter(r.status for r in self.records)
         errors = sum(1 for r in self.records if r.error or r.status >= 500)
-        return (f"{label}: {len(self.records)} requests, {self.clients} concurrent clients, {errors} errors/5xx, "
-                f"{self.duration:.1f} s ({len(self.records) / self.duration:.0f} req/s); statuses {dict(statuses)}")
+        return (
+            f"{label}: {len(self.records)} requests, {self.clients} concurrent clients, {errors} errors/5xx, "
+            f"{self.duration:.1f} s ({len(self.records) / self.duration:.0f} req/s); statuses {dict(statuses)}"
+        )
 
 
 def _new_event(name: str) -> dict[str, Any]:
-    return {"displayName": name, "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
-            "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"}}
+    return {
+        "displayName": name,
+        "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
+        "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
+    }
 
 
 def _url(base: str, kind: str, event_id: str | None = None, action: str | None = None) -> str:
@@ -141,8 +155,9 @@ async def _run(bases: Sequence[str], seed: int, requests: int, clients: int) -> 
                 action = rng.choices(actions, weights)[0]
                 if action.endswith("-mine"):
                     action = action.removesuffix("-mine") if mine else "create"
-                kind, event_id = rng.choice(mine) if action != "create" and mine and rng.random() < 0.15 \
-                    else rng.choice(shared_ids)
+                kind, event_id = (
+                    rng.choice(mine) if action != "create" and mine and rng.random() < 0.15 else rng.choice(shared_ids)
+                )
                 headers: dict[str, str] = {}
                 body: Any = None
                 value = None
@@ -171,8 +186,11 @@ async def _run(bases: Sequence[str], seed: int, requests: int, clients: int) -> 
                     records.append(record)
                     continue
                 record.end = time.monotonic()
-                record.status, record.body, record.headers = response.status_code, response.content, dict(
-                    response.headers)
+                record.status, record.body, record.headers = (
+                    response.status_code,
+                    response.content,
+                    dict(response.headers),
+                )
                 records.append(record)
                 if action == "create" and response.status_code == 201:
                     created = response.json()
@@ -231,13 +249,20 @@ def check_oracle(load: Load) -> list[str]:
             proven_at = min(proofs)
             for r, s in observations:
                 if r.start > proven_at and STATUS_RANK[s] < rank:
-                    problems.append(f"{event_id}: {r.action} started {r.start - proven_at:.4f}s after the event was "
-                                    f"proven {rank_name} and saw {s} ({r.status})")
+                    problems.append(
+                        f"{event_id}: {r.action} started {r.start - proven_at:.4f}s after the event was "
+                        f"proven {rank_name} and saw {s} ({r.status})"
+                    )
         final = load.final[event_id]
         accepted = {a for r in records if (a := (r.action, r.status)) in {("cancel", 204), ("publish", 204)}}
         initial_status = load.initial[event_id]["status"]
-        expected = ("canceled" if ("cancel", 204) in accepted else
-                    "published" if ("publish", 204) in accepted or initial_status == "published" else "draft")
+        expected = (
+            "canceled"
+            if ("cancel", 204) in accepted
+            else "published"
+            if ("publish", 204) in accepted or initial_status == "published"
+            else "draft"
+        )
         if initial_status == "canceled":
             expected = "canceled"
         if final["status"] != expected:
@@ -274,8 +299,10 @@ def _lost_updates(event_id: str, records: list[Record], initial: dict[str, Any],
             newer = [w for w in writes if w.start > written_end and w.end < start]
             if newer:
                 when = "at the end" if start == math.inf else "by a later read"
-                problems.append(f"{event_id}: {prop}={value!r} read {when}, but {len(newer)} accepted PATCHes of "
-                                f"{prop} happened entirely after it was written and before the read (lost update)")
+                problems.append(
+                    f"{event_id}: {prop}={value!r} read {when}, but {len(newer)} accepted PATCHes of "
+                    f"{prop} happened entirely after it was written and before the read (lost update)"
+                )
     return problems
 
 
@@ -303,8 +330,15 @@ def assert_load_is_sound(load: Load, label: str) -> None:
     assert not problems, "\n".join(problems[:30])
     # The load exercised what it claims to: concurrency on shared events, every action, cancels.
     actions = Counter((r.action, r.status) for r in load.records)
-    for needed in [("get", 200), ("patch", 200), ("patch", 409), ("publish", 204), ("cancel", 204),
-                   ("create", 201), ("list", 200)]:
+    for needed in [
+        ("get", 200),
+        ("patch", 200),
+        ("patch", 409),
+        ("publish", 204),
+        ("cancel", 204),
+        ("create", 201),
+        ("list", 200),
+    ]:
         assert actions[needed], (needed, actions)
 
 
@@ -337,8 +371,19 @@ def test_load_sqlite_subprocess(tmp_path: Path, workers: int) -> None:
 def test_oracle_catches_a_lost_update_and_a_resurrected_event() -> None:
     # The oracle itself, on a hand-made history: it must not pass everything.
     def rec(action: str, start: float, end: float, status: int, body: Any = None, value: Any = None) -> Record:
-        return Record(0, action, "webinars", "e", "X", "u", start, end, status,
-                      json.dumps(body).encode() if body is not None else b"", value=value)
+        return Record(
+            0,
+            action,
+            "webinars",
+            "e",
+            "X",
+            "u",
+            start,
+            end,
+            status,
+            json.dumps(body).encode() if body is not None else b"",
+            value=value,
+        )
 
     initial = {"status": "draft", "displayName": "a", "description": None}
     history = [

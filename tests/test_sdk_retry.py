@@ -107,8 +107,7 @@ def _sdk_client(stub: HttpsStub, token: str, transport: RecordingTransport) -> A
     http_client = GraphClientFactory.create_with_default_middleware(
         client=httpx.AsyncClient(transport=transport, timeout=30)
     )
-    auth = AzureIdentityAuthenticationProvider(FakeCredential(token),
-                                               scopes=["https://graph.microsoft.com/.default"])
+    auth = AzureIdentityAuthenticationProvider(FakeCredential(token), scopes=["https://graph.microsoft.com/.default"])
     adapter = msgraph.GraphRequestAdapter(auth, client=http_client)
     adapter.base_url = f"{stub.root}/v1.0"
     return msgraph.GraphServiceClient(request_adapter=adapter)
@@ -128,8 +127,14 @@ async def _get_sample(client: Any, transport: RecordingTransport, options: list[
 
 
 def _throttle(stub: HttpsStub, **rule: Any) -> None:
-    stub.add_fault({"action": "throttle", "retryAfterSeconds": RETRY_AFTER,
-                    "match": {"operationId": "getWebinar", "eventId": SAMPLE_ID}, **rule})
+    stub.add_fault(
+        {
+            "action": "throttle",
+            "retryAfterSeconds": RETRY_AFTER,
+            "match": {"operationId": "getWebinar", "eventId": SAMPLE_ID},
+            **rule,
+        }
+    )
 
 
 def _recording(stub: HttpsStub) -> RecordingTransport:
@@ -142,8 +147,11 @@ def test_sdk_retry_handler_succeeds_after_two_429s(https_stub: HttpsStub, make_t
     webinar = asyncio.run(_get_sample(_sdk_client(https_stub, make_token(), transport), transport))
     assert webinar.id == SAMPLE_ID and webinar.status.value == "published"
     attempts = transport.attempts
-    assert [(a.status, a.retry_after) for a in attempts] == [(429, str(RETRY_AFTER)), (429, str(RETRY_AFTER)),
-                                                             (200, None)]
+    assert [(a.status, a.retry_after) for a in attempts] == [
+        (429, str(RETRY_AFTER)),
+        (429, str(RETRY_AFTER)),
+        (200, None),
+    ]
     for before, after in itertools.pairwise(attempts):
         waited = after.sent - before.received
         assert RETRY_AFTER - 0.05 <= waited < RETRY_AFTER + 1.5, f"waited {waited:.2f} s, Retry-After {RETRY_AFTER}"

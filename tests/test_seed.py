@@ -34,8 +34,13 @@ CUSTOM_ID = f"0f0f0f0f-1111-4222-8333-444444444444@{OTHER_TENANT}"
 
 
 def _event(**overrides: Any) -> dict[str, Any]:
-    event = {"@odata.type": WEBINAR, "id": CUSTOM_ID, "status": "published", "displayName": "Custom",
-             "createdBy": {"user": {"id": OTHER_USER, "tenantId": OTHER_TENANT}}}
+    event = {
+        "@odata.type": WEBINAR,
+        "id": CUSTOM_ID,
+        "status": "published",
+        "displayName": "Custom",
+        "createdBy": {"user": {"id": OTHER_USER, "tenantId": OTHER_TENANT}},
+    }
     event.update(overrides)
     return event
 
@@ -106,11 +111,14 @@ def test_a_bad_seed_is_one_line_naming_the_file_the_event_and_the_field(
     assert which in lines[0] and field in lines[0] and what in lines[0], lines[0]
 
 
-@pytest.mark.parametrize(("text", "what"), [
-    ("events: [\n  {'@odata.type': x\n", "not valid YAML/JSON at line"),
-    ('{"events": [}', "not valid YAML/JSON at line 1"),
-    ("just words\n", "expected a list of events"),
-])
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("events: [\n  {'@odata.type': x\n", "not valid YAML/JSON at line"),
+        ('{"events": [}', "not valid YAML/JSON at line 1"),
+        ("just words\n", "expected a list of events"),
+    ],
+)
 def test_a_seed_that_is_not_a_seed_is_one_line(serve: Any, tmp_path: Path, text: str, what: str) -> None:
     path = tmp_path / "seed.yaml"
     path.write_text(text)
@@ -142,16 +150,19 @@ def test_seed_on_a_store_holding_other_events_is_refused_with_what_to_do(serve: 
     url = f"/v1.0/solutions/virtualEvents/webinars/{CUSTOM_ID}"
     assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
     sample = mint_token(secret=Settings().secret)
-    assert client.get(f"/v1.0/solutions/virtualEvents/webinars/{SAMPLE_ID}",
-                      headers={"Authorization": f"Bearer {sample}"}).status_code == 404  # replaced
+    assert (
+        client.get(
+            f"/v1.0/solutions/virtualEvents/webinars/{SAMPLE_ID}", headers={"Authorization": f"Bearer {sample}"}
+        ).status_code
+        == 404
+    )  # replaced
 
 
 def test_a_restart_with_the_same_seed_keeps_the_state(serve: Any, tmp_path: Path) -> None:
     path = _seed_file(tmp_path, [_event()])
     result, app = serve("--seed", str(path))
     assert result.exit_code == 0, result.output
-    headers = {"Authorization": "Bearer " + mint_token(secret=Settings().secret, tenant=OTHER_TENANT,
-                                                       user=OTHER_USER)}
+    headers = {"Authorization": "Bearer " + mint_token(secret=Settings().secret, tenant=OTHER_TENANT, user=OTHER_USER)}
     url = f"/v1.0/solutions/virtualEvents/webinars/{CUSTOM_ID}"
     with TestClient(app) as client:
         assert client.post(url + "/cancel", headers=headers).status_code == 204

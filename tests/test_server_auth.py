@@ -43,37 +43,53 @@ CASES: dict[str, tuple[Callable[[Callable[..., str]], str | None], dict[str, int
     "expired token": (lambda mint: f"Bearer {mint(expires_in=-60)}", _all(401)),
     "not yet valid": (lambda mint: f"Bearer {mint(nbf=int(time.time()) + 600)}", _all(401)),
     "wrong signature": (lambda mint: f"Bearer {mint(secret='another-secret-that-is-at-least-32-bytes')}", _all(401)),
-    "alg none": (lambda mint: "Bearer " + _unsigned(aud="https://graph.microsoft.com", tid=SEED_TENANT,
-                                                     oid=OTHER_USER, scp="VirtualEvent.ReadWrite",
-                                                     iss=f"https://sts.windows.net/{SEED_TENANT}/",
-                                                     exp=int(time.time()) + 600), _all(401)),
+    "alg none": (
+        lambda mint: (
+            "Bearer "
+            + _unsigned(
+                aud="https://graph.microsoft.com",
+                tid=SEED_TENANT,
+                oid=OTHER_USER,
+                scp="VirtualEvent.ReadWrite",
+                iss=f"https://sts.windows.net/{SEED_TENANT}/",
+                exp=int(time.time()) + 600,
+            )
+        ),
+        _all(401),
+    ),
     "wrong audience": (lambda mint: f"Bearer {mint(aud='https://management.azure.com')}", _all(401)),
-    "issuer of another tenant": (lambda mint: f"Bearer {mint(iss=f'https://sts.windows.net/{OTHER_TENANT}/')}",
-                                 _all(401)),
-    "read-only scope": (lambda mint: f"Bearer {mint(scopes=['VirtualEvent.Read'])}",
-                        {**_all(403), "get": 200}),
+    "issuer of another tenant": (
+        lambda mint: f"Bearer {mint(iss=f'https://sts.windows.net/{OTHER_TENANT}/')}",
+        _all(401),
+    ),
+    "read-only scope": (lambda mint: f"Bearer {mint(scopes=['VirtualEvent.Read'])}", {**_all(403), "get": 200}),
     "no scope": (lambda mint: f"Bearer {mint(scopes=[])}", _all(403)),
-    "application token": (lambda mint: f"Bearer {mint(roles=['VirtualEvent.Read.All'])}",
-                          {**_all(403), "get": 200}),
+    "application token": (lambda mint: f"Bearer {mint(roles=['VirtualEvent.Read.All'])}", {**_all(403), "get": 200}),
     "application token claiming a delegated permission": (
-        lambda mint: f"Bearer {mint(roles=['VirtualEvent.ReadWrite'])}", _all(403)),
-    "non-organizer": (lambda mint: f"Bearer {mint(user=OTHER_USER)}",
-                      {"get": 200, "update": 403, "publish": 403, "cancel": 403, "cancel-via-events": 403,
-                       "create": 201}),
-    "other tenant": (lambda mint: f"Bearer {mint(tenant=OTHER_TENANT, user=OTHER_USER)}",
-                     {**_all(404), "create": 201}),
+        lambda mint: f"Bearer {mint(roles=['VirtualEvent.ReadWrite'])}",
+        _all(403),
+    ),
+    "non-organizer": (
+        lambda mint: f"Bearer {mint(user=OTHER_USER)}",
+        {"get": 200, "update": 403, "publish": 403, "cancel": 403, "cancel-via-events": 403, "create": 201},
+    ),
+    "other tenant": (lambda mint: f"Bearer {mint(tenant=OTHER_TENANT, user=OTHER_USER)}", {**_all(404), "create": 201}),
 }
 
 
-def _call(http: httpx.Client, stub: Stub, operation: str, kind: str, event: Event,
-          headers: dict[str, str]) -> httpx.Response:
+def _call(
+    http: httpx.Client, stub: Stub, operation: str, kind: str, event: Event, headers: dict[str, str]
+) -> httpx.Response:
     if operation == "get":
         return http.get(stub.event_url(kind, event.id), headers=headers)
     if operation == "update":
         return http.patch(stub.event_url(kind, event.id), headers=headers, json={"displayName": "hijacked"})
     if operation == "create":
-        body = {"displayName": "x", "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
-                "endDateTime": {"dateTime": "2026-12-01T18:00:00"}}
+        body = {
+            "displayName": "x",
+            "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
+            "endDateTime": {"dateTime": "2026-12-01T18:00:00"},
+        }
         return http.post(stub.url(f"/solutions/virtualEvents/{kind}"), headers=headers, json=body)
     if operation == "cancel-via-events":
         return http.post(stub.event_url("events", event.id, "cancel"), headers=headers)
@@ -87,8 +103,15 @@ def _snapshot(stub: Stub, kind: str) -> Any:
 @pytest.mark.parametrize("kind", CONTRACT.kinds)
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("case", list(CASES))
-def test_auth_table(module_stub: Stub, http: httpx.Client, make_token: Callable[..., str],
-                    make_event: Callable[..., Event], case: str, operation: str, kind: str) -> None:
+def test_auth_table(
+    module_stub: Stub,
+    http: httpx.Client,
+    make_token: Callable[..., str],
+    make_event: Callable[..., Event],
+    case: str,
+    operation: str,
+    kind: str,
+) -> None:
     build, expected = CASES[case]
     event = make_event(module_stub.store, kind, "draft")
     authorization = build(make_token)
@@ -103,8 +126,10 @@ def test_auth_table(module_stub: Stub, http: httpx.Client, make_token: Callable[
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/json"
         error = response.json()["error"]
-        assert error["code"] == {401: "InvalidAuthenticationToken", 403: "Forbidden", 404: "itemNotFound"}[
-            response.status_code]
+        assert (
+            error["code"]
+            == {401: "InvalidAuthenticationToken", 403: "Forbidden", 404: "itemNotFound"}[response.status_code]
+        )
         assert error["innerError"]["request-id"] == response.headers["request-id"]
         assert error["innerError"]["client-request-id"] == f"auth-{case}"
         if response.status_code == 401:
@@ -113,8 +138,9 @@ def test_auth_table(module_stub: Stub, http: httpx.Client, make_token: Callable[
         assert _snapshot(module_stub, kind) == before
 
 
-def test_other_tenant_cannot_tell_existing_from_missing(module_stub: Stub, http: httpx.Client,
-                                                        auth: Callable[..., dict[str, str]]) -> None:
+def test_other_tenant_cannot_tell_existing_from_missing(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     headers = auth(tenant=OTHER_TENANT, user=OTHER_USER)
     existing = http.get(module_stub.event_url("webinars", SAMPLE_ID), headers=headers)
     missing_id = "00000000-0000-4000-8000-000000000000@" + SEED_TENANT
@@ -123,9 +149,9 @@ def test_other_tenant_cannot_tell_existing_from_missing(module_stub: Stub, http:
     assert existing.json()["error"]["code"] == missing.json()["error"]["code"]
 
 
-def test_co_organizer_may_update_but_not_cancel(module_stub: Stub, http: httpx.Client,
-                                                auth: Callable[..., dict[str, str]],
-                                                make_event: Callable[..., Event]) -> None:
+def test_co_organizer_may_update_but_not_cancel(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], make_event: Callable[..., Event]
+) -> None:
     event = make_event(module_stub.store, "webinars", "published", co_organizers=[OTHER_USER])
     headers = auth(user=OTHER_USER)
     response = http.patch(module_stub.event_url("webinars", event.id), headers=headers, json={"displayName": "co"})
@@ -144,8 +170,9 @@ def test_cached_token_still_expires(module_stub: Stub, http: httpx.Client, make_
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
 
 
-def test_permissive_mode_takes_any_bearer_token_as_the_seed_organizer(start_stub: Callable[..., Stub],
-                                                                      http: httpx.Client) -> None:
+def test_permissive_mode_takes_any_bearer_token_as_the_seed_organizer(
+    start_stub: Callable[..., Stub], http: httpx.Client
+) -> None:
     stub = start_stub(Settings(memory=True, auth_mode="permissive"))
     headers = {"Authorization": "Bearer anything-at-all"}
     assert http.post(stub.event_url("events", SAMPLE_ID, "cancel"), headers=headers).status_code == 204

@@ -19,8 +19,11 @@ from vevents.server import cli
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, InvalidToken, TokenVerifier, mint_token
 from vevents.server.settings import Declaration, Settings, declarations, env_name
 
-VERIFIER = TokenVerifier(secret=SECRET, delegated_scopes=["VirtualEvent.Read", "VirtualEvent.ReadWrite"],
-                         application_scopes=["VirtualEvent.Read.All", "VirtualEvent.Read.Chat"])
+VERIFIER = TokenVerifier(
+    secret=SECRET,
+    delegated_scopes=["VirtualEvent.Read", "VirtualEvent.ReadWrite"],
+    application_scopes=["VirtualEvent.Read.All", "VirtualEvent.Read.Chat"],
+)
 
 
 def _token(*args: str) -> str:
@@ -38,8 +41,11 @@ def test_token_defaults_to_the_seed_organizer_with_read_write() -> None:
 def test_token_with_scope_tenant_and_user() -> None:
     token = _token("--scope", "VirtualEvent.Read", "--tenant", OTHER_TENANT, "--user", OTHER_USER)
     principal = VERIFIER.authenticate("Bearer " + token)
-    assert (principal.tenant, principal.user, principal.permissions) == (OTHER_TENANT, OTHER_USER,
-                                                                         {"VirtualEvent.Read"})
+    assert (principal.tenant, principal.user, principal.permissions) == (
+        OTHER_TENANT,
+        OTHER_USER,
+        {"VirtualEvent.Read"},
+    )
 
 
 def test_token_with_a_role_is_an_application_token() -> None:
@@ -65,8 +71,17 @@ def test_serve_refuses_memory_with_workers() -> None:
 def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
     seed = tmp_path / "s.yaml"
     seed.write_text("events: []\n")
-    settings = Settings(host="127.0.0.1", port=9, db="x.db", auth_mode="permissive", workers=3,
-                        seed_path=str(seed), max_body_bytes=10, log_level="WARNING", secret="s" * 40)
+    settings = Settings(
+        host="127.0.0.1",
+        port=9,
+        db="x.db",
+        auth_mode="permissive",
+        workers=3,
+        seed_path=str(seed),
+        max_body_bytes=10,
+        log_level="WARNING",
+        secret="s" * 40,
+    )
     assert Settings.from_env(settings.to_env()) == settings
 
 
@@ -105,8 +120,9 @@ def _served_settings(monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict
     return captured[0]
 
 
-def test_every_variable_means_the_same_to_serve_and_to_the_factory(monkeypatch: pytest.MonkeyPatch,
-                                                                     tmp_path: Path) -> None:
+def test_every_variable_means_the_same_to_serve_and_to_the_factory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Issue 14 item 3: `vevents serve` ignored VEVENTS_MAX_BODY_BYTES and VEVENTS_MAX_HEADER_BYTES."""
     fields = {field.name: field for field in dataclasses.fields(Settings)}
     checked = []
@@ -139,8 +155,11 @@ def test_serve_help_lists_the_variable_beside_each_flag() -> None:
     lines = result.output.splitlines()
     for name, declaration in declarations():
         flag = declaration.flag.split("/")[0]
-        start = next(i for i, line in enumerate(lines) if line.strip().startswith(flag + " ")
-                     or line.strip() == flag or line.strip().startswith(flag + ","))
+        start = next(
+            i
+            for i, line in enumerate(lines)
+            if line.strip().startswith(flag + " ") or line.strip() == flag or line.strip().startswith(flag + ",")
+        )
         # The option's help runs until the next option line.
         end = next((i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("--")), len(lines))
         text = " ".join(" ".join(lines[start:end]).split())

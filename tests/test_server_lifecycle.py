@@ -34,8 +34,16 @@ def _rows() -> list[Any]:
                 for operation in OPERATIONS:
                     routes = ROUTES if operation not in ("get", "update") else ROUTES[:1]
                     for route in routes:
-                        rows.append(pytest.param(version, kind, state, operation, route,
-                                                 id=f"{version}-{kind}-{state}-{operation}-{route}"))
+                        rows.append(
+                            pytest.param(
+                                version,
+                                kind,
+                                state,
+                                operation,
+                                route,
+                                id=f"{version}-{kind}-{state}-{operation}-{route}",
+                            )
+                        )
     return rows
 
 
@@ -50,13 +58,22 @@ def _expected(operation: str, state: str) -> list[tuple[int, str | None, str]]:
     return result
 
 
-def _request(http: httpx.Client, stub: Stub, version: str, kind: str, event: Event, action: str, route: str,
-             headers: dict[str, str]) -> httpx.Response:
+def _request(
+    http: httpx.Client,
+    stub: Stub,
+    version: str,
+    kind: str,
+    event: Event,
+    action: str,
+    route: str,
+    headers: dict[str, str],
+) -> httpx.Response:
     if action == "get":
         return http.get(stub.event_url(kind, event.id, version=version), headers=headers)
     if action == "update":
-        return http.patch(stub.event_url(kind, event.id, version=version), headers=headers,
-                          json={"displayName": "renamed"})
+        return http.patch(
+            stub.event_url(kind, event.id, version=version), headers=headers, json={"displayName": "renamed"}
+        )
     target = kind if route == "kind" else "events"
     return http.post(stub.event_url(target, event.id, action, version=version), headers=headers)
 
@@ -75,8 +92,15 @@ def _assert_envelope(response: httpx.Response, code: str | None) -> None:
 
 @pytest.mark.parametrize(("version", "kind", "state", "operation", "route"), _rows())
 def test_lifecycle_table(
-    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], make_event: Callable[..., Event],
-    version: str, kind: str, state: str, operation: str, route: str,
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    version: str,
+    kind: str,
+    state: str,
+    operation: str,
+    route: str,
 ) -> None:
     event = make_event(module_stub.store, kind, state)
     headers = auth()
@@ -113,8 +137,9 @@ def test_lifecycle_table(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_create_is_draft_with_caller_as_organizer(module_stub: Stub, http: httpx.Client,
-                                                  auth: Callable[..., dict[str, str]], kind: str) -> None:
+def test_create_is_draft_with_caller_as_organizer(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], kind: str
+) -> None:
     body = {
         "displayName": "new",
         "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
@@ -136,8 +161,14 @@ def test_create_is_draft_with_caller_as_organizer(module_stub: Stub, http: httpx
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("encode", [True, False], ids=["percent-encoded", "raw-at"])
-def test_ids_accept_raw_or_encoded_at(module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]],
-                                      make_event: Callable[..., Event], kind: str, encode: bool) -> None:
+def test_ids_accept_raw_or_encoded_at(
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    kind: str,
+    encode: bool,
+) -> None:
     event = make_event(module_stub.store, kind, "published")
     raw = quote(event.id, safe="") if encode else event.id
     base = module_stub.url(f"/solutions/virtualEvents/{kind}/{raw}")
@@ -147,9 +178,9 @@ def test_ids_accept_raw_or_encoded_at(module_stub: Stub, http: httpx.Client, aut
     assert http.get(base, headers=auth()).json()["status"] == "canceled"
 
 
-def test_bare_guid_is_in_the_callers_tenant(module_stub: Stub, http: httpx.Client,
-                                            auth: Callable[..., dict[str, str]],
-                                            make_event: Callable[..., Event]) -> None:
+def test_bare_guid_is_in_the_callers_tenant(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], make_event: Callable[..., Event]
+) -> None:
     event = make_event(module_stub.store, "townhalls", "published")
     guid = event.id.split("@")[0]
     assert http.get(module_stub.event_url("townhalls", guid), headers=auth()).json()["id"] == event.id
@@ -157,8 +188,9 @@ def test_bare_guid_is_in_the_callers_tenant(module_stub: Stub, http: httpx.Clien
     assert http.get(module_stub.event_url("townhalls", guid), headers=other).status_code == 404
 
 
-def test_events_route_acts_on_both_kinds_of_the_sample_id(stub: Stub, http: httpx.Client,
-                                                          auth: Callable[..., dict[str, str]]) -> None:
+def test_events_route_acts_on_both_kinds_of_the_sample_id(
+    stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]]
+) -> None:
     # The default seed holds the docs' sample id as a webinar and as a town hall.
     for kind in KINDS:
         assert http.get(stub.event_url(kind, SAMPLE_ID), headers=auth()).json()["status"] == "published"
@@ -172,8 +204,13 @@ def test_events_route_acts_on_both_kinds_of_the_sample_id(stub: Stub, http: http
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_wrong_kind_route_is_not_found(module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]],
-                                       make_event: Callable[..., Event], kind: str) -> None:
+def test_wrong_kind_route_is_not_found(
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    kind: str,
+) -> None:
     event = make_event(module_stub.store, kind, "draft")
     (other,) = (k for k in KINDS if k != kind)
     for method, action in (("GET", None), ("POST", "cancel"), ("POST", "publish")):
@@ -184,12 +221,15 @@ def test_wrong_kind_route_is_not_found(module_stub: Stub, http: httpx.Client, au
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_select_returns_only_the_selected_properties(module_stub: Stub, http: httpx.Client,
-                                                     auth: Callable[..., dict[str, str]],
-                                                     make_event: Callable[..., Event], kind: str) -> None:
+def test_select_returns_only_the_selected_properties(
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    kind: str,
+) -> None:
     event = make_event(module_stub.store, kind, "published")
-    response = http.get(module_stub.event_url(kind, event.id), params={"$select": "status,displayName"},
-                        headers=auth())
+    response = http.get(module_stub.event_url(kind, event.id), params={"$select": "status,displayName"}, headers=auth())
     assert response.status_code == 200
     assert response.json() == {
         "@odata.type": CONTRACT.odata_types[kind],
@@ -203,14 +243,18 @@ def test_select_returns_only_the_selected_properties(module_stub: Stub, http: ht
     assert set(response.json()) == set(event.resource) & set(CONTRACT.select_properties[kind])
 
 
-@pytest.mark.parametrize(("params", "status"), [
-    ({"$select": "nonsense"}, 400),
-    ({"$expand": "sessions"}, 400),
-    ({"$filter": "status eq 'draft'"}, 400),
-    ({"unrelated": "1"}, 200),
-])
-def test_query_options(module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]],
-                       params: dict[str, str], status: int) -> None:
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"$select": "nonsense"}, 400),
+        ({"$expand": "sessions"}, 400),
+        ({"$filter": "status eq 'draft'"}, 400),
+        ({"unrelated": "1"}, 200),
+    ],
+)
+def test_query_options(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], params: dict[str, str], status: int
+) -> None:
     response = http.get(module_stub.event_url("webinars", SAMPLE_ID), params=params, headers=auth())
     assert response.status_code == status
     if status == 400:
@@ -218,9 +262,13 @@ def test_query_options(module_stub: Stub, http: httpx.Client, auth: Callable[...
 
 
 @pytest.mark.parametrize("body", [b"{}", b"", b"  "], ids=["empty-object", "empty", "blank"])
-def test_cancel_accepts_no_body_or_empty_object(module_stub: Stub, http: httpx.Client,
-                                                auth: Callable[..., dict[str, str]],
-                                                make_event: Callable[..., Event], body: bytes) -> None:
+def test_cancel_accepts_no_body_or_empty_object(
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    body: bytes,
+) -> None:
     event = make_event(module_stub.store, "webinars", "published")
     headers = {**auth(), "Content-Type": "application/json"}
     response = http.post(module_stub.event_url("webinars", event.id, "cancel"), headers=headers, content=body)
@@ -230,10 +278,14 @@ def test_cancel_accepts_no_body_or_empty_object(module_stub: Stub, http: httpx.C
 
 @pytest.mark.parametrize("action", ["cancel", "publish"])
 @pytest.mark.parametrize("body", [b'{"reason": "x"}', b"[]", b"not json", b"null"])
-def test_action_with_a_body_is_refused_and_changes_nothing(module_stub: Stub, http: httpx.Client,
-                                                           auth: Callable[..., dict[str, str]],
-                                                           make_event: Callable[..., Event],
-                                                           action: str, body: bytes) -> None:
+def test_action_with_a_body_is_refused_and_changes_nothing(
+    module_stub: Stub,
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+    action: str,
+    body: bytes,
+) -> None:
     event = make_event(module_stub.store, "townhalls", "draft")
     response = http.post(module_stub.event_url("townhalls", event.id, action), headers=auth(), content=body)
     assert response.status_code == 400
@@ -241,9 +293,9 @@ def test_action_with_a_body_is_refused_and_changes_nothing(module_stub: Stub, ht
     assert module_stub.store.find(event.id, "townhalls")[0].status == "draft"
 
 
-def test_list_is_the_tenants_events_of_one_kind(module_stub: Stub, http: httpx.Client,
-                                                auth: Callable[..., dict[str, str]],
-                                                make_event: Callable[..., Event]) -> None:
+def test_list_is_the_tenants_events_of_one_kind(
+    module_stub: Stub, http: httpx.Client, auth: Callable[..., dict[str, str]], make_event: Callable[..., Event]
+) -> None:
     mine = make_event(module_stub.store, "webinars", "draft")
     theirs = make_event(module_stub.store, "webinars", "draft", tenant=OTHER_TENANT)
     headers = auth(roles=["VirtualEvent.Read.All"])
@@ -254,9 +306,12 @@ def test_list_is_the_tenants_events_of_one_kind(module_stub: Stub, http: httpx.C
     assert all(e["@odata.type"] == CONTRACT.odata_types["webinars"] for e in response.json()["value"])
 
 
-def test_a_modified_lifecycle_table_is_executed(start_stub: Callable[..., Stub], http: httpx.Client,
-                                                auth: Callable[..., dict[str, str]],
-                                                make_event: Callable[..., Event]) -> None:
+def test_a_modified_lifecycle_table_is_executed(
+    start_stub: Callable[..., Stub],
+    http: httpx.Client,
+    auth: Callable[..., dict[str, str]],
+    make_event: Callable[..., Event],
+) -> None:
     # The hook the fakes catalogue uses: one rule switched, everything else as the spec says.
     from dataclasses import replace
 

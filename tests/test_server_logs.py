@@ -36,8 +36,12 @@ def test_access_record_carries_the_request_fields(
 @pytest.mark.slow
 def test_serve_log_format_json_writes_json_lines() -> None:
     vevents = [sys.executable, "-m", "vevents"]
-    process = subprocess.Popen([*vevents, "serve", "--memory", "--port", "0", "--log-format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*vevents, "serve", "--memory", "--port", "0", "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = None
         deadline = time.monotonic() + 30

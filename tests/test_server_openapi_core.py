@@ -48,8 +48,13 @@ max-steps = 8
 )
 schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)
 OPENAPI = OpenAPI.from_file_path(spec_path())
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 _LIST_OPERATIONS = {op.path for op in contract().operations if op.action == "list"}
 
 SEEN: Counter[int] = Counter()
@@ -73,8 +78,9 @@ def validate_with_openapi_core(response: Any) -> None:
     `4XX` response of the methods the path does describe: validate it as one of those.
     """
     SEEN[response.status_code] += 1
-    headers = {name: ", ".join(values) if isinstance(values, list) else values
-               for name, values in response.headers.items()}
+    headers = {
+        name: ", ".join(values) if isinstance(values, list) else values for name, values in response.headers.items()
+    }
     content_type = headers.get("content-type", headers.get("Content-Type", ""))
     openapi_response = MockResponse(response.content, response.status_code, headers, content_type)
     request = RequestsOpenAPIRequest(response.request)
@@ -85,8 +91,13 @@ def validate_with_openapi_core(response: Any) -> None:
         allowed = headers.get("allow") or headers.get("Allow")
         assert allowed, "405 without Allow"
         url = urlsplit(response.request.url)
-        described = MockRequest(f"{url.scheme}://{url.netloc}", allowed.split(",")[0].strip(), url.path,
-                                args=dict(parse_qsl(url.query)), headers=dict(response.request.headers))
+        described = MockRequest(
+            f"{url.scheme}://{url.netloc}",
+            allowed.split(",")[0].strip(),
+            url.path,
+            args=dict(parse_qsl(url.query)),
+            headers=dict(response.request.headers),
+        )
         OPENAPI.validate_response(described, openapi_response)
 
 
@@ -115,10 +126,16 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
 def test_stateful_responses_validate_with_openapi_core(module_stub: Stub, version: str) -> None:
     before = SEEN.copy()
     Workflow.base_url = f"{module_stub.base_url}/{version}"
-    Workflow.run(settings=hypothesis.settings(
-        max_examples=15, stateful_step_count=8, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(hypothesis.HealthCheck),
-    ))
+    Workflow.run(
+        settings=hypothesis.settings(
+            max_examples=15,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )
     # The chains reached the handlers (G7: with a wrong token every answer would be a valid 401)
     # and the lifecycle's refusals, not just the happy path.
     seen = SEEN - before
@@ -144,16 +161,24 @@ ERROR_SCENARIOS = {
     "unknown id": (f"Bearer {DELEGATED}", MISSING_ID, None),
     "too large": (f"Bearer {DELEGATED}", SAMPLE_ID, b"x" * 2_000_000),
 }
-PROVOKES = {"no token": {401}, "garbage token": {401}, "no permission": {403}, "unknown id": {400, 404},
-            "too large": {413}}
+PROVOKES = {
+    "no token": {401},
+    "garbage token": {401},
+    "no permission": {403},
+    "unknown id": {400, 404},
+    "too large": {413},
+}
 
 
-@pytest.mark.parametrize(("operation", "scenario"), [
-    pytest.param(op, scenario, id=f"{op.operation_id}-{scenario}")
-    for op in contract().operations
-    for scenario in ERROR_SCENARIOS
-    if op.id_parameter is not None or scenario != "unknown id"
-])
+@pytest.mark.parametrize(
+    ("operation", "scenario"),
+    [
+        pytest.param(op, scenario, id=f"{op.operation_id}-{scenario}")
+        for op in contract().operations
+        for scenario in ERROR_SCENARIOS
+        if op.id_parameter is not None or scenario != "unknown id"
+    ],
+)
 def test_provoked_errors_validate_with_openapi_core(module_stub: Stub, operation: Any, scenario: str) -> None:
     authorization, event_id, body = ERROR_SCENARIOS[scenario]
     headers = {"Authorization": authorization} if authorization else {}
@@ -162,8 +187,9 @@ def test_provoked_errors_validate_with_openapi_core(module_stub: Stub, operation
     path = operation.url_path(quote(event_id, safe="")) if operation.id_parameter else operation.path
     if body is not None:
         headers["Content-Type"] = "application/json"
-    response = requests.request(operation.method, f"{module_stub.base_url}/v1.0{path}", headers=headers, data=body,
-                                timeout=10)
+    response = requests.request(
+        operation.method, f"{module_stub.base_url}/v1.0{path}", headers=headers, data=body, timeout=10
+    )
     # Each scenario reaches the error path it is for (an update of an unknown id carries no body,
     # which is refused first).
     assert response.status_code in PROVOKES[scenario], (scenario, response.status_code)
@@ -177,7 +203,8 @@ _ONE_OPERATION_PER_PATH = {op.path: op for op in contract().operations}
 def test_undocumented_methods_answer_405_that_validates(module_stub: Stub, operation: Any) -> None:
     # The coverage phase sends these too, but not on every path in every run: on purpose here.
     path = operation.url_path(quote(SAMPLE_ID, safe="")) if operation.id_parameter else operation.path
-    response = requests.delete(f"{module_stub.base_url}/v1.0{path}", headers={"Authorization": f"Bearer {DELEGATED}"},
-                               timeout=10)
+    response = requests.delete(
+        f"{module_stub.base_url}/v1.0{path}", headers={"Authorization": f"Bearer {DELEGATED}"}, timeout=10
+    )
     assert response.status_code == 405, response.status_code
     validate_with_openapi_core(response)

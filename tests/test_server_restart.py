@@ -27,8 +27,10 @@ def serve(db: Path, stop: signal.Signals = signal.SIGTERM) -> Iterator[tuple[str
     env = {**os.environ, "VEVENTS_SECRET": SECRET}
     command = [sys.executable, "-m", "vevents", "serve", "--db", str(db), "--port", "0", "--log-level", "warning"]
     log = db.with_suffix(".log")
-    with log.open("a") as stderr, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                                   env=env) as process:
+    with (
+        log.open("a") as stderr,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env) as process,
+    ):
         try:
             assert process.stdout is not None
             for line in process.stdout:
@@ -64,8 +66,11 @@ def _url(base: str, kind: str, event_id: str, action: str | None = None) -> str:
 def test_state_survives_a_restart(tmp_path: Path, auth: Callable[..., dict[str, str]], stop: signal.Signals) -> None:
     db = tmp_path / "vevents.db"
     headers = auth()
-    body = {"displayName": "survivor", "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
-            "endDateTime": {"dateTime": "2026-12-01T18:00:00"}}
+    body = {
+        "displayName": "survivor",
+        "startDateTime": {"dateTime": "2026-12-01T17:00:00"},
+        "endDateTime": {"dateTime": "2026-12-01T18:00:00"},
+    }
     with serve(db, stop) as (base, process), httpx.Client(timeout=10, headers=headers) as client:
         created = client.post(f"{base}/v1.0/solutions/virtualEvents/townhalls", json=body).json()
         assert client.post(_url(base, "townhalls", created["id"], "publish")).status_code == 204

@@ -114,7 +114,6 @@ async def _calls(package: str, client: Any) -> None:
 
 
 @pytest.mark.parametrize(("package", "version"), [("msgraph", "v1.0"), ("msgraph_beta", "beta")])
-def test_official_sdk_against_the_stub(stub: Stub, make_token: Callable[..., str], package: str,
-                                       version: str) -> None:
+def test_official_sdk_against_the_stub(stub: Stub, make_token: Callable[..., str], package: str, version: str) -> None:
     client = _client(package, f"{stub.base_url}/{version}", make_token())
     asyncio.run(_scenario(package, client))

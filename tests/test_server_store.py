@@ -86,21 +86,36 @@ def test_sqlite_state_is_shared_between_connections(tmp_path: Path) -> None:
         (seen,) = two.find(event.id, "webinars")
         assert two.replace([seen.changed(status="canceled")])
         assert one.find(event.id, "webinars")[0].status == "canceled"
-        assert not one.replace([Event(kind="webinars", id=event.id, tenant=event.tenant,
-                                      resource={**event.resource, "status": "draft"}, version=seen.version)])
+        assert not one.replace(
+            [
+                Event(
+                    kind="webinars",
+                    id=event.id,
+                    tenant=event.tenant,
+                    resource={**event.resource, "status": "draft"},
+                    version=seen.version,
+                )
+            ]
+        )
     finally:
         one.close()
         two.close()
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("events: {}", "expected a list"),
-    ("- {'@odata.type': '#microsoft.graph.user', id: x, status: draft}", "@odata.type"),
-    ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', id: not-an-id, status: draft}", "id: must be"),
-    ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', "
-     "id: 'bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba', status: cancelled}", "status"),
-    ("{unclosed", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("events: {}", "expected a list"),
+        ("- {'@odata.type': '#microsoft.graph.user', id: x, status: draft}", "@odata.type"),
+        ("- {'@odata.type': '#microsoft.graph.virtualEventWebinar', id: not-an-id, status: draft}", "id: must be"),
+        (
+            "- {'@odata.type': '#microsoft.graph.virtualEventWebinar', "
+            "id: 'bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba', status: cancelled}",
+            "status",
+        ),
+        ("{unclosed", "not valid YAML"),
+    ],
+)
 def test_bad_seed_files_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
     path = tmp_path / "seed.yaml"
     path.write_text(text)

@@ -46,11 +46,24 @@ def _env() -> dict[str, str]:
 
 def test_plain_schemathesis_finds_nothing(stub: str, tmp_path: Path) -> None:
     # `served` starts the stub with the tests' secret: the token is minted with it, as `vevents token` would.
-    token = subprocess.run([str(BIN / "vevents"), "token", "--secret", SECRET], capture_output=True, text=True,
-                           check=True, env=_env()).stdout.strip()
-    command = [str(BIN / "schemathesis"), "run", spec_path(), "--url", f"{stub}/v1.0",
-               "-H", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", "25",
-               "--seed", str(SEED)]
+    token = subprocess.run(
+        [str(BIN / "vevents"), "token", "--secret", SECRET], capture_output=True, text=True, check=True, env=_env()
+    ).stdout.strip()
+    command = [
+        str(BIN / "schemathesis"),
+        "run",
+        spec_path(),
+        "--url",
+        f"{stub}/v1.0",
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--max-examples",
+        "25",
+        "--seed",
+        str(SEED),
+    ]
     # In a folder of its own: the CLI keeps a `.schemathesis/` cache in its working directory.
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=_env(), cwd=tmp_path)
     output = result.stdout + result.stderr

@@ -20,8 +20,10 @@ from vevents.spec import DocumentError, SpecDocument, contract, load_yaml_file, 
 ROOT = Path(__file__).resolve().parent.parent
 _SKIPPED = {".venv", "node_modules", "build", ".git", "spec"}
 # Reading YAML (writing it with safe_dump is fine: tests build broken specs that way).
-_YAML_READ = re.compile(r"\byaml\.(?:safe_load|load|full_load|unsafe_load|load_all|safe_load_all|parse|compose)\b"
-                        r"|\bfrom yaml import\b|Loader=")
+_YAML_READ = re.compile(
+    r"\byaml\.(?:safe_load|load|full_load|unsafe_load|load_all|safe_load_all|parse|compose)\b"
+    r"|\bfrom yaml import\b|Loader="
+)
 # Following a reference by hand: indexing a node by "$ref" or asking it for one.
 _REF_FOLLOW = re.compile(r"""\[\s*["']\$ref["']\s*\]|\.get\(\s*["']\$ref["']""")
 
@@ -69,8 +71,14 @@ def test_the_patterns_catch_what_they_are_for() -> None:
 
 
 def test_resolve_follows_local_references_and_refuses_the_rest() -> None:
-    document = {"a": {"$ref": "#/b~1c"}, "b/c": {"$ref": "#/d"}, "d": {"type": "string"},
-                "loop": {"$ref": "#/loop"}, "far": {"$ref": "other.yaml#/x"}, "gone": {"$ref": "#/nowhere"}}
+    document = {
+        "a": {"$ref": "#/b~1c"},
+        "b/c": {"$ref": "#/d"},
+        "d": {"type": "string"},
+        "loop": {"$ref": "#/loop"},
+        "far": {"$ref": "other.yaml#/x"},
+        "gone": {"$ref": "#/nowhere"},
+    }
     assert resolve(document, document["a"]) == {"type": "string"}
     for name in ("loop", "far", "gone"):
         with pytest.raises(DocumentError):

@@ -30,7 +30,10 @@ def _store(url: str) -> Any:
 def test_urls_select_postgres_and_never_print_a_password() -> None:
     assert is_postgres_url("postgresql://u@h/db") and is_postgres_url("postgres://h/db")
     assert not is_postgres_url("vevents.db") and not is_postgres_url("/tmp/postgresql.db")
-    assert redacted_url("postgresql://user:s3cret@db.internal:5432/vevents") == "postgresql://user:***@db.internal:5432/vevents"
+    assert (
+        redacted_url("postgresql://user:s3cret@db.internal:5432/vevents")
+        == "postgresql://user:***@db.internal:5432/vevents"
+    )
 
 
 def test_two_stores_on_one_database_are_one_state(postgres_server: Any) -> None:

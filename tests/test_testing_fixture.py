@@ -121,23 +121,37 @@ def test_each_test_starts_from_the_seed(tmp_path: Path) -> None:
     # (same session, same server) finds none of it. Run as a user's own pytest session, so the
     # order is certain whichever pytest-xdist worker runs this test.
     (tmp_path / "test_user_suite.py").write_text(_CHANGES_THEN_CHECKS)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             "test_user_suite.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "test_user_suite.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 def test_loads_events_and_reads_them_back(vevents_stub: Any) -> None:
     event_id = "6d3a0a2a-5c7b-4bd0-9a43-0d9b2ad2c9f1@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
-    loaded = vevents_stub.load([{"@odata.type": "#microsoft.graph.virtualEventTownhall", "id": event_id,
-                                 "status": "draft", "displayName": "Loaded"}])
+    loaded = vevents_stub.load(
+        [
+            {
+                "@odata.type": "#microsoft.graph.virtualEventTownhall",
+                "id": event_id,
+                "status": "draft",
+                "displayName": "Loaded",
+            }
+        ]
+    )
     assert loaded == 1
     assert [e["id"] for e in vevents_stub.events("townhalls") if e["status"] == "draft"] == [event_id]
 
 
 def test_application_tokens_and_the_beta_root(vevents_stub: Any) -> None:
     token = vevents_stub.token(roles=["VirtualEvent.Read.All"])
-    listed = httpx.get(f"{vevents_stub.beta_url}/solutions/virtualEvents/webinars",
-                       headers={"Authorization": f"Bearer {token}"})
+    listed = httpx.get(
+        f"{vevents_stub.beta_url}/solutions/virtualEvents/webinars", headers={"Authorization": f"Bearer {token}"}
+    )
     assert listed.status_code == 200 and [e["id"] for e in listed.json()["value"]] == [SAMPLE]
 
 

@@ -206,8 +206,9 @@ def test_serve_refuses_a_certificate_file_without_a_key(tmp_path: Path) -> None:
 
 def test_serve_refuses_a_key_that_does_not_match(tmp_path: Path) -> None:
     mine, other = local_ca(tmp_path / "a"), local_ca(tmp_path / "b")
-    result = CliRunner().invoke(main, ["serve", "--memory", "--port", "0", "--tls-cert", str(mine.cert),
-                                       "--tls-key", str(other.key)])
+    result = CliRunner().invoke(
+        main, ["serve", "--memory", "--port", "0", "--tls-cert", str(mine.cert), "--tls-key", str(other.key)]
+    )
     assert result.exit_code == 1 and f"cannot serve {mine.cert}" in result.output
 
 
@@ -219,10 +220,10 @@ def test_tls_settings_travel_through_the_environment(tmp_path: Path) -> None:
     assert Settings.from_env({"VEVENTS_TLS": "1"}).tls
 
 
-
 @pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.2", False)])
-def test_serve_tls_banner_says_which_names_the_certificate_covers(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                  host: str, warned: bool) -> None:
+def test_serve_tls_banner_says_which_names_the_certificate_covers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str, warned: bool
+) -> None:
     # Only the banner: a test binds nothing but loopback (0.0.0.0 is every interface).
     from vevents.server.cli import _announce
 
@@ -230,7 +231,6 @@ def test_serve_tls_banner_says_which_names_the_certificate_covers(tmp_path: Path
     out = capsys.readouterr().out
     assert out.startswith(f"vevents stub listening on https://{host}:8443")
     assert ("names 127.0.0.1, ::1, localhost only" in out) is warned
-
 
 
 def test_local_ca_replaces_a_certificate_that_names_the_ca_but_is_signed_by_another_key(tmp_path: Path) -> None:
@@ -242,12 +242,19 @@ def test_local_ca_replaces_a_certificate_that_names_the_ca_but_is_signed_by_anot
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     leaf = x509.load_pem_x509_certificate(files.cert.read_bytes())
     # Same subject, issuer name and public key (so the key file still matches): only the signature is wrong.
-    forged = (x509.CertificateBuilder().subject_name(leaf.subject).issuer_name(ca.subject)
-              .public_key(leaf.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(leaf.not_valid_before_utc).not_valid_after(leaf.not_valid_after_utc)
-              .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()))
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.subject)
+        .issuer_name(ca.subject)
+        .public_key(leaf.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(leaf.not_valid_before_utc)
+        .not_valid_after(leaf.not_valid_after_utc)
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    )
     files.cert.write_bytes(forged.public_bytes(serialization.Encoding.PEM))
     repaired = local_ca(tmp_path)
     assert repaired.ca_cert.read_bytes() != ca.public_bytes(serialization.Encoding.PEM)
     x509.load_pem_x509_certificate(repaired.cert.read_bytes()).verify_directly_issued_by(
-        x509.load_pem_x509_certificate(repaired.ca_cert.read_bytes()))
+        x509.load_pem_x509_certificate(repaired.ca_cert.read_bytes())
+    )

@@ -36,8 +36,9 @@ from reliability import served
 from vevents.server.auth import GRAPH_AUDIENCES, SEED_ORGANIZER, SEED_TENANT, TokenVerifier, mint_token
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-RSA_PUBLIC_PEM = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+RSA_PUBLIC_PEM = RSA_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
@@ -47,9 +48,17 @@ def _b64(data: bytes) -> str:
 
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"aud": GRAPH_AUDIENCES[0], "iss": f"https://sts.windows.net/{SEED_TENANT}/", "iat": now, "nbf": now,
-              "exp": now + 600, "tid": SEED_TENANT, "oid": SEED_ORGANIZER, "sub": SEED_ORGANIZER,
-              "scp": "VirtualEvent.ReadWrite"}
+    claims = {
+        "aud": GRAPH_AUDIENCES[0],
+        "iss": f"https://sts.windows.net/{SEED_TENANT}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "tid": SEED_TENANT,
+        "oid": SEED_ORGANIZER,
+        "sub": SEED_ORGANIZER,
+        "scp": "VirtualEvent.ReadWrite",
+    }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -79,15 +88,18 @@ REFUSED: dict[str, Callable[[], str]] = {
     "alg as a list": lambda: _raw({"alg": ["HS256"]}, _claims(), _hmac(SECRET.encode())),
     "RS256 with a key of its own": lambda: jwt.encode(_claims(), RSA_KEY, algorithm="RS256"),
     "ES256 with a key of its own": lambda: jwt.encode(_claims(), EC_KEY, algorithm="ES256"),
-    "HS/RS confusion: HS256 keyed with an RSA public key PEM":
-        lambda: _raw({"alg": "HS256", "typ": "JWT"}, _claims(), _hmac(RSA_PUBLIC_PEM)),
-    "HS/RS confusion: RS256 label, HMAC of the real secret":
-        lambda: _raw({"alg": "RS256", "typ": "JWT"}, _claims(), _hmac(SECRET.encode())),
+    "HS/RS confusion: HS256 keyed with an RSA public key PEM": lambda: _raw(
+        {"alg": "HS256", "typ": "JWT"}, _claims(), _hmac(RSA_PUBLIC_PEM)
+    ),
+    "HS/RS confusion: RS256 label, HMAC of the real secret": lambda: _raw(
+        {"alg": "RS256", "typ": "JWT"}, _claims(), _hmac(SECRET.encode())
+    ),
     "HS512 with the real secret": lambda: _raw({"alg": "HS512"}, _claims(), _hmac(SECRET.encode(), hashlib.sha512)),
     "HS384 with the real secret": lambda: _raw({"alg": "HS384"}, _claims(), _hmac(SECRET.encode(), hashlib.sha384)),
     "HS256 with an empty secret": lambda: _raw({"alg": "HS256"}, _claims(), _hmac(b"")),
-    "HS256 keyed with the secret's SHA-256": lambda: _raw({"alg": "HS256"}, _claims(),
-                                                          _hmac(hashlib.sha256(SECRET.encode()).digest())),
+    "HS256 keyed with the secret's SHA-256": lambda: _raw(
+        {"alg": "HS256"}, _claims(), _hmac(hashlib.sha256(SECRET.encode()).digest())
+    ),
     "signature stripped": lambda: _hs256().rsplit(".", 1)[0] + ".",
     "signature of another token": lambda: _hs256(oid=OTHER_USER).rsplit(".", 1)[0] + "." + _hs256().rsplit(".")[2],
     # ---- audience
@@ -101,7 +113,9 @@ REFUSED: dict[str, Callable[[], str]] = {
     "issuer without its tenant": lambda: _hs256(iss="https://sts.windows.net/common/"),
     "issuer of the other tenant, tid ours": lambda: _hs256(iss=f"https://sts.windows.net/{OTHER_TENANT}/"),
     "no tid": lambda: _hs256(tid=None),
-    "tid not a GUID": lambda: _hs256(tid="contoso.onmicrosoft.com", iss="https://sts.windows.net/contoso.onmicrosoft.com/"),
+    "tid not a GUID": lambda: _hs256(
+        tid="contoso.onmicrosoft.com", iss="https://sts.windows.net/contoso.onmicrosoft.com/"
+    ),
     "tid as a number": lambda: _hs256(tid=42),
     "no oid": lambda: _hs256(oid=None),
     "oid empty": lambda: _hs256(oid=""),
@@ -185,13 +199,19 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
     sock.close()
 
 
-def test_key_urls_in_the_header_are_never_fetched(module_stub: Stub, http: httpx.Client,
-                                                  listener: tuple[str, list[bytes]]) -> None:
+def test_key_urls_in_the_header_are_never_fetched(
+    module_stub: Stub, http: httpx.Client, listener: tuple[str, list[bytes]]
+) -> None:
     url, seen = listener
-    for header in ({"alg": "RS256", "jku": f"{url}/keys"}, {"alg": "RS256", "x5u": f"{url}/cert"},
-                   {"alg": "RS256", "kid": f"{url}/kid"}, {"alg": "HS256", "jku": f"{url}/keys"}):
-        token = jwt.encode(_claims(), RSA_KEY if header["alg"] == "RS256" else "k" * 32, algorithm=header["alg"],
-                           headers=header)
+    for header in (
+        {"alg": "RS256", "jku": f"{url}/keys"},
+        {"alg": "RS256", "x5u": f"{url}/cert"},
+        {"alg": "RS256", "kid": f"{url}/kid"},
+        {"alg": "HS256", "jku": f"{url}/keys"},
+    ):
+        token = jwt.encode(
+            _claims(), RSA_KEY if header["alg"] == "RS256" else "k" * 32, algorithm=header["alg"], headers=header
+        )
         assert _get(http, module_stub, token).status_code == 401
     time.sleep(0.3)
     assert seen == []
@@ -202,7 +222,7 @@ def test_a_tampered_copy_of_a_cached_token_is_refused(module_stub: Stub, http: h
     assert _get(http, module_stub, token).status_code == 200  # now cached
     header, claims, signature = token.split(".")
     middle = len(signature) // 2
-    flipped = signature[:middle] + ("A" if signature[middle] != "A" else "B") + signature[middle + 1:]
+    flipped = signature[:middle] + ("A" if signature[middle] != "A" else "B") + signature[middle + 1 :]
     assert _get(http, module_stub, f"{header}.{claims}.{flipped}").status_code == 401
     other_claims = _b64(json.dumps(_claims(oid=OTHER_USER, exp=int(time.time()) + 9999)).encode())
     assert _get(http, module_stub, f"{header}.{other_claims}.{signature}").status_code == 401
@@ -243,9 +263,11 @@ def test_no_secret_or_token_in_logs_or_responses(tmp_path: Path, log_format: str
     with served(tmp_path / "logs.db", log_level="debug", args=args) as server, httpx.Client(timeout=10) as http:
         for token in tokens:
             headers = {"Authorization": f"Bearer {token}".encode(), "client-request-id": b"log-test"}
-            for method, url, body in (("GET", server.url("webinars", SAMPLE_ID), None),
-                                      ("POST", server.url("webinars", SAMPLE_ID, "publish"), None),
-                                      ("PATCH", server.url("townhalls", SAMPLE_ID), {"displayName": "x"})):
+            for method, url, body in (
+                ("GET", server.url("webinars", SAMPLE_ID), None),
+                ("POST", server.url("webinars", SAMPLE_ID, "publish"), None),
+                ("PATCH", server.url("townhalls", SAMPLE_ID), {"displayName": "x"}),
+            ):
                 response = http.request(method, url, headers=headers, json=body)
                 bodies.append(json.dumps(dict(response.headers)) + response.text)
         http.get(server.url("webinars", "not-an-id"), headers={"Authorization": f"Bearer {tokens[-1]}"})

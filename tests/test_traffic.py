@@ -74,8 +74,9 @@ def test_cancel_answering_200_with_a_body_is_a_violation(tmp_path: Path) -> None
 
 def test_problem_json_error_is_a_violation(tmp_path: Path) -> None:
     problem = {"type": "about:blank", "title": "Not Found", "status": 404}
-    entries = [entry("2026-11-24T10:00:00Z", "GET", f"{BASE}/webinars/{SAMPLE}", 404, problem,
-                     "application/problem+json")]
+    entries = [
+        entry("2026-11-24T10:00:00Z", "GET", f"{BASE}/webinars/{SAMPLE}", 404, problem, "application/problem+json")
+    ]
     assert rules(validate_traffic(write_har(tmp_path, entries))) == {"response_conformance"}
 
 

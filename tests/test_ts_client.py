@@ -83,10 +83,15 @@ def test_generated_ts_client_creates_publishes_cancels_and_gets_a_typed_404_over
 ) -> None:
     tls = local_ca(tmp_path)
     with serve_in_background(create_app(Settings(memory=True)), tls=tls) as root:
-        env = {**os.environ, "VEVENTS_ROOT": root, "VEVENTS_TOKEN": make_token(),
-               "NODE_EXTRA_CA_CERTS": str(tls.ca_cert)}
-        proc = subprocess.run(["node", str(compiled / "ts_client.js")], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
+        env = {
+            **os.environ,
+            "VEVENTS_ROOT": root,
+            "VEVENTS_TOKEN": make_token(),
+            "NODE_EXTRA_CA_CERTS": str(tls.ca_cert),
+        }
+        proc = subprocess.run(
+            ["node", str(compiled / "ts_client.js")], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert "@" in result["id"] and result["createdStatus"] == "draft"

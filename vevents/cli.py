@@ -41,8 +41,9 @@ def _refusing(command: click.Command, name: str, extra: str) -> click.Command:
     """`command` with its options and --help, but whose run says in one line what to install (exit 2)."""
 
     def refuse(**_options: object) -> None:
-        click.echo(f"vevents {name} needs the conformance suite's dependencies: pip install 'vevents[{extra}]'",
-                   err=True)
+        click.echo(
+            f"vevents {name} needs the conformance suite's dependencies: pip install 'vevents[{extra}]'", err=True
+        )
         raise SystemExit(2)
 
     refusing = copy.copy(command)

@@ -42,8 +42,14 @@ def render_json(changes: Sequence[Change], old: Path, new: Path) -> str:
 @click.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text: one line per change, then a summary; json: every change as an object, for CI tools.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per change, then a summary; json: every change as an object, for CI tools.",
+)
 @click.option("--breaking-only", is_flag=True, help="In text output, list only the breaking changes.")
 def diff(old: Path, new: Path, output_format: str, breaking_only: bool) -> None:
     """Report breaking changes between two versions of the spec (exit 1 if there is one)."""

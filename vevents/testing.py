@@ -36,8 +36,15 @@ if TYPE_CHECKING:
 
     from vevents.server.settings import Settings
 
-__all__ = ["ControlError", "StubServer", "VeventsStub", "vevents_server", "vevents_server_tls", "vevents_stub",
-           "vevents_stub_tls"]
+__all__ = [
+    "ControlError",
+    "StubServer",
+    "VeventsStub",
+    "vevents_server",
+    "vevents_server_tls",
+    "vevents_stub",
+    "vevents_stub_tls",
+]
 
 _VERSION = "v1.0"
 
@@ -80,11 +87,13 @@ class StubServer:
         app = create_app(self.settings)
         self._reset = app.control.reset
         self.root_url = self._stack.enter_context(
-            serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level, tls=tls))
+            serve_in_background(app, host=self.settings.host, log_level=self.settings.log_level, tls=tls)
+        )
         headers = {"Authorization": f"Bearer {self.settings.control_token}"} if self.settings.control_token else {}
         verify = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else True
         self._client = self._stack.enter_context(
-            httpx.Client(base_url=self.root_url + "/_vevents", headers=headers, timeout=30, verify=verify))
+            httpx.Client(base_url=self.root_url + "/_vevents", headers=headers, timeout=30, verify=verify)
+        )
         return self
 
     def stop(self) -> None:
@@ -132,14 +141,27 @@ class VeventsStub:
         """The CA file that signs the stub's certificate (HTTPS only; None over HTTP)."""
 
     # ------------------------------------------------------------ tokens and URLs
-    def token(self, *, scopes: Iterable[str] | None = None, roles: Iterable[str] = (), tenant: str | None = None,
-              user: str | None = None, expires_in: int = 3600) -> str:
+    def token(
+        self,
+        *,
+        scopes: Iterable[str] | None = None,
+        roles: Iterable[str] = (),
+        tenant: str | None = None,
+        user: str | None = None,
+        expires_in: int = 3600,
+    ) -> str:
         """A bearer token the stub trusts; the options of `vevents token` (default: the seed's
         organizer with delegated `VirtualEvent.ReadWrite`)."""
         from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 
-        return mint_token(secret=self._server.settings.secret, tenant=tenant or SEED_TENANT,
-                          user=user or SEED_ORGANIZER, scopes=scopes, roles=roles, expires_in=expires_in)
+        return mint_token(
+            secret=self._server.settings.secret,
+            tenant=tenant or SEED_TENANT,
+            user=user or SEED_ORGANIZER,
+            scopes=scopes,
+            roles=roles,
+            expires_in=expires_in,
+        )
 
     def headers(self, **token_options: Any) -> dict[str, str]:
         """`{"Authorization": "Bearer <token(**token_options)>"}`."""
@@ -168,8 +190,17 @@ class VeventsStub:
         """One event as stored (whatever the read lag)."""
         return dict(self._server.control("GET", f"/events/{kind}/{quote(event_id, safe='')}"))
 
-    def arrange(self, kind: str, status: str, *, organizer: str | None = None, co_organizers: Sequence[str] = (),
-                event_id: str | None = None, tenant: str | None = None, **properties: Any) -> dict[str, Any]:
+    def arrange(
+        self,
+        kind: str,
+        status: str,
+        *,
+        organizer: str | None = None,
+        co_organizers: Sequence[str] = (),
+        event_id: str | None = None,
+        tenant: str | None = None,
+        **properties: Any,
+    ) -> dict[str, Any]:
         """Create (or replace) an event of `kind` in `status` - e.g. an already canceled webinar -
         with its organizer (default the seed's) and co-organizers; returns it (with its `id`)."""
         from vevents.server.auth import SEED_TENANT
@@ -181,11 +212,21 @@ class VeventsStub:
         return dict(self._server.control("PUT", f"/events/{kind}/{quote(event_id, safe='')}", json=body))
 
     # ------------------------------------------------------------ journal
-    def journal(self, *, operation_id: str | None = None, method: str | None = None, status: int | None = None,
-                event_id: str | None = None, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    def journal(
+        self,
+        *,
+        operation_id: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        event_id: str | None = None,
+        since: datetime.datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """The requests the Graph routes answered, oldest first, filtered (see docs/control.md)."""
-        params: dict[str, Any] = {k: v for k, v in (("operationId", operation_id), ("method", method),
-                                                    ("status", status), ("eventId", event_id)) if v is not None}
+        params: dict[str, Any] = {
+            k: v
+            for k, v in (("operationId", operation_id), ("method", method), ("status", status), ("eventId", event_id))
+            if v is not None
+        }
         if since is not None:
             params["since"] = since.isoformat()
         return list(self._server.control("GET", "/journal", params=params)["value"])
@@ -198,17 +239,30 @@ class VeventsStub:
         self._server.control("DELETE", "/journal")
 
     # ------------------------------------------------------------ faults
-    def add_fault(self, action: str, *, operation_id: str | None = None, method: str | None = None,
-                  kind: str | None = None, event_id: str | None = None, times: int | None = None,
-                  every: int | None = None, probability: float | None = None, seed: int | None = None,
-                  retry_after: int = 1, delay_ms: int = 0) -> dict[str, Any]:
+    def add_fault(
+        self,
+        action: str,
+        *,
+        operation_id: str | None = None,
+        method: str | None = None,
+        kind: str | None = None,
+        event_id: str | None = None,
+        times: int | None = None,
+        every: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        retry_after: int = 1,
+        delay_ms: int = 0,
+    ) -> dict[str, Any]:
         """Add a fault rule; returns it with its `id`. `action`: throttle (429), unavailable (503),
         gatewayTimeout (504), delay, drop. With none of times/every/probability it fires on
         every matching request."""
-        match = {k: v for k, v in (("operationId", operation_id), ("method", method), ("kind", kind),
-                                   ("eventId", event_id)) if v is not None}
-        rule: dict[str, Any] = {"action": action, "retryAfterSeconds": retry_after, "delayMs": delay_ms,
-                                "match": match}
+        match = {
+            k: v
+            for k, v in (("operationId", operation_id), ("method", method), ("kind", kind), ("eventId", event_id))
+            if v is not None
+        }
+        rule: dict[str, Any] = {"action": action, "retryAfterSeconds": retry_after, "delayMs": delay_ms, "match": match}
         for name, value in (("times", times), ("every", every), ("probability", probability), ("seed", seed)):
             if value is not None:
                 rule[name] = value

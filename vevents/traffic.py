@@ -29,8 +29,15 @@ def validate_exchanges(exchanges: list[Exchange]) -> list[Finding]:
     for exchange in exchanges:
         _, path, _ = split(exchange)
         if match(exchange.method, path) is None:
-            findings.append(Finding(exchange.index, exchange.label, "outside_contract", "warning",
-                                    "not an operation of the contract; skipped"))
+            findings.append(
+                Finding(
+                    exchange.index,
+                    exchange.label,
+                    "outside_contract",
+                    "warning",
+                    "not an operation of the contract; skipped",
+                )
+            )
             continue
         for error in validator.response_errors(exchange):
             findings.append(Finding(exchange.index, exchange.label, "response_conformance", "violation", error))
@@ -45,10 +52,17 @@ def validate_traffic(path: Path) -> list[Finding]:
 
 @click.command("validate-traffic")
 @click.argument("recording", type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text: one line per finding and a summary; json: a JSON document with every finding.")
-@click.option("--strict-warnings", is_flag=True,
-              help="Fail (exit 1) on warnings too, such as exchanges outside the contract.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per finding and a summary; json: a JSON document with every finding.",
+)
+@click.option(
+    "--strict-warnings", is_flag=True, help="Fail (exit 1) on warnings too, such as exchanges outside the contract."
+)
 def validate_traffic_command(recording: Path, output_format: str, strict_warnings: bool) -> None:
     """Validate recorded traffic (HAR or Schemathesis/VCR cassette) against the contract.
 
@@ -66,11 +80,17 @@ def validate_traffic_command(recording: Path, output_format: str, strict_warning
     findings = validate_exchanges(exchanges)
     violations = [f for f in findings if f.severity == "violation" or strict_warnings]
     if output_format == "json":
-        click.echo(json.dumps({"exchanges": len(exchanges), "violations": len(violations),
-                               "findings": [asdict(f) for f in findings]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"exchanges": len(exchanges), "violations": len(violations), "findings": [asdict(f) for f in findings]},
+                indent=2,
+            )
+        )
     else:
         for f in findings:
             click.echo(f"{f.severity.upper():9} {f.rule}: {f.exchange}\n          {f.message}")
-        click.echo(f"{len(exchanges)} exchanges, {len(violations)} violations, "
-                   f"{len(findings) - len([f for f in findings if f.severity == 'violation'])} warnings")
+        click.echo(
+            f"{len(exchanges)} exchanges, {len(violations)} violations, "
+            f"{len(findings) - len([f for f in findings if f.severity == 'violation'])} warnings"
+        )
     sys.exit(1 if violations else 0)

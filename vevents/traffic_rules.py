@@ -76,19 +76,26 @@ def lifecycle_findings(exchanges: Iterable[Exchange]) -> Iterator[Finding]:
 
         if op.action == "cancel" and 200 <= exchange.status < 300:
             if exchange.status != 204 or exchange.response_body:
-                yield finding("cancel_answers_204", f"cancel answered {exchange.status} with "
-                              f"{len(exchange.response_body)} body bytes; Graph answers 204 No Content")
+                yield finding(
+                    "cancel_answers_204",
+                    f"cancel answered {exchange.status} with "
+                    f"{len(exchange.response_body)} body bytes; Graph answers 204 No Content",
+                )
             canceled_at.setdefault(event_id, exchange.index)
             continue
         since = canceled_at.get(event_id)
         if since is None:
             continue
         if op.action == "get" and exchange.status == 404:
-            yield finding("canceled_event_readable", f"event canceled in #{since} is gone (404); "
-                          "a canceled event can still be read with GET")
+            yield finding(
+                "canceled_event_readable",
+                f"event canceled in #{since} is gone (404); a canceled event can still be read with GET",
+            )
         elif op.action in ("get", "update") and exchange.status == 200:
             body = _json(exchange.response_body)
             status = body.get("status") if isinstance(body, dict) else None
             if status is not None and status != contract().canceled:
-                yield finding("canceled_is_permanent", f"event canceled in #{since} reads back with "
-                              f"status {status!r}; canceled is permanent")
+                yield finding(
+                    "canceled_is_permanent",
+                    f"event canceled in #{since} reads back with status {status!r}; canceled is permanent",
+                )

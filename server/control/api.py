@@ -115,8 +115,15 @@ class ControlApi:
     async def op_getHealth(self, scope: Scope, receive: Receive) -> Response:
         store = self.plane.store
         store.find(_PROBE_ID)  # one indexed read: StoreUnavailable (503) when the store cannot answer
-        return _json(200, {"status": "ok", "store": store_name(store), "faults": len(self.plane.faults.rules()),
-                           "readLagMs": self.plane.lag.global_ms})
+        return _json(
+            200,
+            {
+                "status": "ok",
+                "store": store_name(store),
+                "faults": len(self.plane.faults.rules()),
+                "readLagMs": self.plane.lag.global_ms,
+            },
+        )
 
     async def op_resetStub(self, scope: Scope, receive: Receive) -> Response:
         self.plane.reset()
@@ -126,8 +133,11 @@ class ControlApi:
         query = _query(scope)
         kind = self._kind(query["kind"]) if "kind" in query else None
         tenant = query.get("tenant", "").lower() or None
-        events = [e for e in self._inspectable().all_events()
-                  if (kind is None or e.kind == kind) and (tenant is None or e.tenant == tenant)]
+        events = [
+            e
+            for e in self._inspectable().all_events()
+            if (kind is None or e.kind == kind) and (tenant is None or e.tenant == tenant)
+        ]
         return _json(200, {"value": [e.resource for e in events]})
 
     async def op_loadEvents(self, scope: Scope, receive: Receive) -> Response:
@@ -195,8 +205,11 @@ class ControlApi:
             "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
             "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
             **properties,
-            "createdBy": {"application": None, "device": None,
-                          "user": {"@odata.type": _USER_IDENTITY, "id": organizer.lower(), "tenantId": tenant}},
+            "createdBy": {
+                "application": None,
+                "device": None,
+                "user": {"@odata.type": _USER_IDENTITY, "id": organizer.lower(), "tenantId": tenant},
+            },
             "coOrganizers": [{"id": c.lower(), "tenantId": tenant} for c in co_organizers],
         }
         for name in self.plane.contract.empty_collections[kind]:
@@ -217,8 +230,13 @@ class ControlApi:
             if since is None or since.tzinfo is None:
                 raise GraphError(400, "'since' must be an RFC 3339 date-time with a time zone.")
         status = int(query["status"]) if query.get("status") else None
-        where = JournalFilter(operation_id=query.get("operationId") or None, method=query.get("method") or None,
-                              status=status, event_id=query.get("eventId") or None, since=since)
+        where = JournalFilter(
+            operation_id=query.get("operationId") or None,
+            method=query.get("method") or None,
+            status=status,
+            event_id=query.get("eventId") or None,
+            since=since,
+        )
         return _json(200, {"value": self.plane.journal.entries(where)})
 
     async def op_clearJournal(self, scope: Scope, receive: Receive) -> Response:
@@ -284,5 +302,3 @@ class ControlApi:
     async def op_clearReadLag(self, scope: Scope, receive: Receive) -> Response:
         self.plane.lag.clear()
         return _no_content()
-
-

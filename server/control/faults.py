@@ -58,10 +58,12 @@ class Match:
     event_id: str | None = None
 
     def __call__(self, request: RequestInfo) -> bool:
-        return ((self.method is None or self.method == request.method)
-                and (self.operation_id is None or self.operation_id == request.operation_id)
-                and (self.kind is None or self.kind == request.kind)
-                and (self.event_id is None or self.event_id == request.event_id))
+        return (
+            (self.method is None or self.method == request.method)
+            and (self.operation_id is None or self.operation_id == request.operation_id)
+            and (self.kind is None or self.kind == request.kind)
+            and (self.event_id is None or self.event_id == request.event_id)
+        )
 
     def to_json(self) -> dict[str, str | None]:
         return {"operationId": self.operation_id, "method": self.method, "kind": self.kind, "eventId": self.event_id}
@@ -110,20 +112,36 @@ class FaultRule:
 
         retry_after = {"Retry-After": str(self.retry_after_seconds)}
         if self.action == "throttle":
-            return GraphError(429, "Too many requests have been sent; retry after the time in Retry-After.",
-                              code="TooManyRequests", headers=retry_after)
+            return GraphError(
+                429,
+                "Too many requests have been sent; retry after the time in Retry-After.",
+                code="TooManyRequests",
+                headers=retry_after,
+            )
         if self.action == "unavailable":
-            return GraphError(503, "The service is temporarily unavailable; retry after the time in Retry-After.",
-                              code="serviceNotAvailable", headers=retry_after)
+            return GraphError(
+                503,
+                "The service is temporarily unavailable; retry after the time in Retry-After.",
+                code="serviceNotAvailable",
+                headers=retry_after,
+            )
         if self.action == "gatewayTimeout":
             return GraphError(504, "The gateway did not receive a response in time.", code="gatewayTimeout")
         return None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "action": self.action, "retryAfterSeconds": self.retry_after_seconds,
-            "delayMs": self.delay_ms, "match": self.match.to_json(), "times": self.times, "every": self.every,
-            "probability": self.probability, "seed": self.seed, "matched": self.matched, "fired": self.fired,
+            "id": self.id,
+            "action": self.action,
+            "retryAfterSeconds": self.retry_after_seconds,
+            "delayMs": self.delay_ms,
+            "match": self.match.to_json(),
+            "times": self.times,
+            "every": self.every,
+            "probability": self.probability,
+            "seed": self.seed,
+            "matched": self.matched,
+            "fired": self.fired,
         }
 
 
@@ -195,8 +213,9 @@ def _optional_str(match: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def rule_from_json(spec: Mapping[str, Any], rule_id: int, operation_ids: frozenset[str],
-                   kinds: frozenset[str]) -> FaultRule:
+def rule_from_json(
+    spec: Mapping[str, Any], rule_id: int, operation_ids: frozenset[str], kinds: frozenset[str]
+) -> FaultRule:
     """A rule from the control API's JSON, every member checked (the spec checks types first)."""
     known = {"action", "retryAfterSeconds", "delayMs", "match", "times", "every", "probability", "seed"}
     unknown = sorted(set(spec) - known)
@@ -227,8 +246,9 @@ def rule_from_json(spec: Mapping[str, Any], rule_id: int, operation_ids: frozens
     if len(triggers) > 1:
         raise ValueError(f"Give at most one of 'times', 'every' and 'probability', not {' and '.join(triggers)}.")
     probability = spec.get("probability")
-    if probability is not None and (isinstance(probability, bool) or not isinstance(probability, int | float)
-                                    or not 0 <= probability <= 1):
+    if probability is not None and (
+        isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1
+    ):
         raise ValueError("'probability' must be a number between 0 and 1.")
     seed = spec.get("seed")
     if seed is not None:
@@ -247,12 +267,23 @@ def rule_from_json(spec: Mapping[str, Any], rule_id: int, operation_ids: frozens
 
 
 _KEYS = {
-    "op": ("match", "operationId"), "operation": ("match", "operationId"), "operationid": ("match", "operationId"),
-    "method": ("match", "method"), "kind": ("match", "kind"), "event": ("match", "eventId"),
-    "eventid": ("match", "eventId"), "times": ("times", None), "every": ("every", None),
-    "probability": ("probability", None), "p": ("probability", None), "seed": ("seed", None),
-    "retry-after": ("retryAfterSeconds", None), "retryafterseconds": ("retryAfterSeconds", None),
-    "ms": ("delayMs", None), "delay": ("delayMs", None), "delayms": ("delayMs", None),
+    "op": ("match", "operationId"),
+    "operation": ("match", "operationId"),
+    "operationid": ("match", "operationId"),
+    "method": ("match", "method"),
+    "kind": ("match", "kind"),
+    "event": ("match", "eventId"),
+    "eventid": ("match", "eventId"),
+    "times": ("times", None),
+    "every": ("every", None),
+    "probability": ("probability", None),
+    "p": ("probability", None),
+    "seed": ("seed", None),
+    "retry-after": ("retryAfterSeconds", None),
+    "retryafterseconds": ("retryAfterSeconds", None),
+    "ms": ("delayMs", None),
+    "delay": ("delayMs", None),
+    "delayms": ("delayMs", None),
 }
 _NUMBERS = {"times": int, "every": int, "seed": int, "retryAfterSeconds": int, "delayMs": int, "probability": float}
 

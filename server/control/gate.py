@@ -72,12 +72,16 @@ class ControlGate:
                 origin = value
         if self.token is not None:
             if authorization is None or not self._is_token(authorization):
-                return GraphError(401, "The control API needs the stub's control token: "
-                                       "'Authorization: Bearer <control token>'.")
+                return GraphError(
+                    401, "The control API needs the stub's control token: 'Authorization: Bearer <control token>'."
+                )
             return None
         if host is None or not is_loopback(_hostname(host.decode("latin-1")) or ""):
-            return GraphError(403, "Without a control token, the control API answers only requests "
-                                   "addressed to a loopback host (127.0.0.1, ::1 or localhost).")
+            return GraphError(
+                403,
+                "Without a control token, the control API answers only requests "
+                "addressed to a loopback host (127.0.0.1, ::1 or localhost).",
+            )
         if origin is not None and origin != b"null" and not is_loopback(_hostname(origin.decode("latin-1")) or ""):
             return GraphError(403, "The control API does not answer requests made by another site's web page.")
         return None

@@ -38,8 +38,17 @@ class Journal:
         self._entries: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=max_entries)
         self._lock = threading.Lock()
 
-    def record(self, started_at: float, method: str, path: str, status: int, duration_ms: float,
-               request_id: str, client_request_id: str, fault_id: int | None) -> None:
+    def record(
+        self,
+        started_at: float,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        client_request_id: str,
+        fault_id: int | None,
+    ) -> None:
         self._entries.append((started_at, method, path, status, duration_ms, request_id, client_request_id, fault_id))
 
     def clear(self) -> None:
@@ -59,25 +68,30 @@ class Journal:
         event_id = canonical_event_id(where.event_id)
         result = []
         for started_at, row_method, path, status, duration_ms, request_id, client_request_id, fault_id in rows:
-            if (since is not None and started_at < since) or (method is not None and row_method != method) or (
-                    where.status is not None and status != where.status):
+            if (
+                (since is not None and started_at < since)
+                or (method is not None and row_method != method)
+                or (where.status is not None and status != where.status)
+            ):
                 continue
             info = self._classify(row_method, path)
             if where.operation_id is not None and info.operation_id != where.operation_id:
                 continue
             if event_id is not None and info.event_id != event_id:
                 continue
-            result.append({
-                "time": datetime.datetime.fromtimestamp(started_at, datetime.UTC).isoformat(),
-                "method": row_method,
-                "path": path,
-                "status": status,
-                "durationMs": round(duration_ms, 3),
-                "operationId": info.operation_id,
-                "kind": info.kind,
-                "eventId": info.event_id,
-                "requestId": request_id,
-                "clientRequestId": client_request_id,
-                "faultId": fault_id,
-            })
+            result.append(
+                {
+                    "time": datetime.datetime.fromtimestamp(started_at, datetime.UTC).isoformat(),
+                    "method": row_method,
+                    "path": path,
+                    "status": status,
+                    "durationMs": round(duration_ms, 3),
+                    "operationId": info.operation_id,
+                    "kind": info.kind,
+                    "eventId": info.event_id,
+                    "requestId": request_id,
+                    "clientRequestId": client_request_id,
+                    "faultId": fault_id,
+                }
+            )
         return result

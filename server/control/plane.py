@@ -58,16 +58,23 @@ class InspectableStore(Protocol):
 class ControlPlane:
     """Everything the control API changes, and the hook that applies it to every request."""
 
-    def __init__(self, store: Store, contract: Contract, *, gate: ControlGate, seed_path: str | None = None,
-                 fault_rules: Sequence[str] = (), read_lag_ms: int = 0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        contract: Contract,
+        *,
+        gate: ControlGate,
+        seed_path: str | None = None,
+        fault_rules: Sequence[str] = (),
+        read_lag_ms: int = 0,
+    ) -> None:
         self.store = store
         self.contract = contract
         self.gate = gate
         self.seed_path = seed_path
         self.classify = RequestClassifier(contract.operations, contract.versions)
         self.journal = Journal(self.classify)
-        self.faults = Faults((op.operation_id for op in contract.operations),
-                             {op.kind for op in contract.operations})
+        self.faults = Faults((op.operation_id for op in contract.operations), {op.kind for op in contract.operations})
         self._start_rules = [parse_rule(text) for text in fault_rules]
         self._start_lag_ms = read_lag_ms
         self._seed: list[Event] | None = None
@@ -78,8 +85,14 @@ class ControlPlane:
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, contract: Contract) -> ControlPlane:
         gate = ControlGate(listen_host=settings.host, token=settings.control_token, workers=settings.workers)
-        return cls(store, contract, gate=gate, seed_path=settings.seed_path, fault_rules=settings.faults,
-                   read_lag_ms=settings.read_lag_ms)
+        return cls(
+            store,
+            contract,
+            gate=gate,
+            seed_path=settings.seed_path,
+            fault_rules=settings.faults,
+            read_lag_ms=settings.read_lag_ms,
+        )
 
     def reset(self) -> None:
         """Back to the start: the seed's events, the start-up rules and lag, an empty journal."""
@@ -94,8 +107,9 @@ class ControlPlane:
         self.journal.clear()
 
     # ------------------------------------------------------------ RequestHook
-    async def around(self, scope: Scope, receive: Receive, send: Send, call_next: ASGIApp,
-                     connection_send: Send) -> None:
+    async def around(
+        self, scope: Scope, receive: Receive, send: Send, call_next: ASGIApp, connection_send: Send
+    ) -> None:
         path: str = scope["path"]
         if path == CONTROL_PREFIX or path.startswith(_PREFIX_SLASH):
             scope[_CONTROL_KEY] = True
@@ -104,8 +118,12 @@ class ControlPlane:
                 await _answer(scope, receive, send, refusal)
                 return
         elif self.gate.token is not None and self.gate.carries_token(scope):
-            await _answer(scope, receive, send, GraphError(
-                401, "The control token is not a Graph token; the Graph routes do not accept it."))
+            await _answer(
+                scope,
+                receive,
+                send,
+                GraphError(401, "The control token is not a Graph token; the Graph routes do not accept it."),
+            )
             return
         elif self.faults.active:
             rule = self.faults.pick(self.classify(scope["method"], path))
@@ -126,8 +144,16 @@ class ControlPlane:
         if scope.get(_CONTROL_KEY):
             return
         ids: RequestIds = scope[SCOPE_KEY]
-        self.journal.record(time.time() - duration_ms / 1000, scope["method"], scope["path"], status, duration_ms,
-                            ids.request_id, ids.client_request_id, scope.get(_FAULT_KEY))
+        self.journal.record(
+            time.time() - duration_ms / 1000,
+            scope["method"],
+            scope["path"],
+            status,
+            duration_ms,
+            ids.request_id,
+            ids.client_request_id,
+            scope.get(_FAULT_KEY),
+        )
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, error: GraphError) -> None:

@@ -32,16 +32,19 @@ SECRET_HEADERS = {"authorization"}
 
 def _har_headers(headers: httpx.Headers) -> list[dict[str, str]]:
     # A HAR file is shared: never write the bearer token into it.
-    return [{"name": k, "value": "Bearer <redacted>" if k.lower() in SECRET_HEADERS else v}
-            for k, v in headers.items()]
+    return [{"name": k, "value": "Bearer <redacted>" if k.lower() in SECRET_HEADERS else v} for k, v in headers.items()]
 
 
 def _content(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         return {"size": len(body), "mimeType": content_type, "text": body.decode()}
     except UnicodeDecodeError:
-        return {"size": len(body), "mimeType": content_type, "text": base64.b64encode(body).decode(),
-                "encoding": "base64"}
+        return {
+            "size": len(body),
+            "mimeType": content_type,
+            "text": base64.b64encode(body).decode(),
+            "encoding": "base64",
+        }
 
 
 class HarRecorder:
@@ -56,23 +59,41 @@ class HarRecorder:
         entry: dict[str, Any] = {
             "startedDateTime": datetime.now(UTC).isoformat(),
             "time": response.elapsed.total_seconds() * 1000,
-            "request": {"method": request.method, "url": str(request.url), "httpVersion": "HTTP/1.1",
-                        "headers": _har_headers(request.headers), "queryString": [], "cookies": [],
-                        "headersSize": -1, "bodySize": len(request.content)},
-            "response": {"status": response.status_code, "statusText": response.reason_phrase,
-                         "httpVersion": "HTTP/1.1", "headers": _har_headers(response.headers), "cookies": [],
-                         "content": _content(response.content, response.headers.get("content-type", "")),
-                         "redirectURL": "", "headersSize": -1, "bodySize": len(response.content)},
-            "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
+            "request": {
+                "method": request.method,
+                "url": str(request.url),
+                "httpVersion": "HTTP/1.1",
+                "headers": _har_headers(request.headers),
+                "queryString": [],
+                "cookies": [],
+                "headersSize": -1,
+                "bodySize": len(request.content),
+            },
+            "response": {
+                "status": response.status_code,
+                "statusText": response.reason_phrase,
+                "httpVersion": "HTTP/1.1",
+                "headers": _har_headers(response.headers),
+                "cookies": [],
+                "content": _content(response.content, response.headers.get("content-type", "")),
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": len(response.content),
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": 0, "receive": 0},
         }
         if request.content:
-            entry["request"]["postData"] = {"mimeType": request.headers.get("content-type", ""),
-                                            "text": request.content.decode(errors="replace")}
+            entry["request"]["postData"] = {
+                "mimeType": request.headers.get("content-type", ""),
+                "text": request.content.decode(errors="replace"),
+            }
         self.entries.append(entry)
 
     def har(self) -> dict[str, Any]:
-        return {"log": {"version": "1.2", "creator": {"name": "vevents tests", "version": "1"},
-                        "entries": self.entries}}
+        return {
+            "log": {"version": "1.2", "creator": {"name": "vevents tests", "version": "1"}, "entries": self.entries}
+        }
 
 
 def session(base_url: str, token: str) -> dict[str, Any]:
@@ -80,11 +101,14 @@ def session(base_url: str, token: str) -> dict[str, Any]:
     recorder = HarRecorder()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base_url, headers=headers, event_hooks={"response": [recorder]}) as client:
-        created = client.post("/solutions/virtualEvents/webinars", json={
-            "displayName": "Recorded webinar",
-            "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
-            "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
-        }).json()
+        created = client.post(
+            "/solutions/virtualEvents/webinars",
+            json={
+                "displayName": "Recorded webinar",
+                "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
+                "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
+            },
+        ).json()
         raw, encoded = created["id"], quote(created["id"], safe="")
         client.post(f"/solutions/virtualEvents/webinars/{encoded}/publish")
         client.get(f"/solutions/virtualEvents/webinars/{raw}")
