@@ -63,17 +63,19 @@ test: $(STAMP) $(NODE_STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 ## mypy --strict on the package as it installs (vevents, vevents.spec, vevents.server,
-## vevents.conformance): the folders sit apart in the repository, so mypy reads them through
-## a tree of links in build/typecheck (the editable install's import hook is invisible to it).
+## vevents.conformance) and on the tests: the package's folders sit apart in the repository, so
+## mypy reads them through a tree of links in build/typecheck (the editable install's import hook
+## is invisible to it). Its cache (build/mypy-cache) outlives the tree of links.
 typecheck: $(STAMP)
 	@rm -rf build/typecheck && mkdir -p build/typecheck/vevents
 	@ln -s $(CURDIR)/vevents/*.py build/typecheck/vevents/
 	@for part in spec server conformance; do ln -s $(CURDIR)/$$part build/typecheck/vevents/$$part; done
-	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p vevents
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/build/mypy-cache vevents $(CURDIR)/tests
 
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
 	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=hint spec/virtual-events.yaml
 	node_modules/.bin/spectral lint --ruleset .spectral-control.yaml --fail-severity=hint spec/control.yaml
 

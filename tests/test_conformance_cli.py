@@ -12,10 +12,11 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from fakes import FAKES, STUB, serve, tokens
 
 from vevents.conformance import list_checks
@@ -25,14 +26,15 @@ from vevents.spec import contract
 pytestmark = pytest.mark.slow
 
 
-def invoke(*args: str) -> object:
+def invoke(*args: str) -> Result:
     return CliRunner().invoke(check, list(args), catch_exceptions=False)
 
 
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class _HtmlEverywhere(http.server.BaseHTTPRequestHandler):
@@ -63,7 +65,7 @@ def html_server() -> Iterator[str]:
         server.server_close()
 
 
-def _one_line_error(result: object, *words: str) -> None:
+def _one_line_error(result: Result, *words: str) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
@@ -126,7 +128,7 @@ def test_every_cli_option_has_a_pytest_twin() -> None:
         def __init__(self) -> None:
             self.names: list[str] = []
 
-        def addoption(self, *names: str, **kwargs: object) -> None:
+        def addoption(self, *names: str, **kwargs: Any) -> None:
             self.names.extend(names)
             argparse.ArgumentParser().add_argument(*names, **kwargs)  # the kwargs are valid argparse
 
@@ -190,14 +192,16 @@ def test_reports_list_each_check_and_reproduce_failures(tmp_path: Path) -> None:
     assert "curl " in result.stdout and role_tokens["main"] not in result.stdout
 
     suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
     cases = suite.findall("testcase")
     assert [case.get("name") for case in cases] == ours
     assert suite.get("tests") == str(len(ours))
-    failed = {case.get("name"): case.find("failure") for case in cases if case.find("failure") is not None}
-    assert "cancel_no_content" in failed and "curl " in failed["cancel_no_content"].text
-    skipped = {case.get("name"): case.find("skipped") for case in cases if case.find("skipped") is not None}
-    assert skipped["other_user_forbidden"].get("message") == "needs --other-user-token"
-    assert int(suite.get("failures")) == len(failed)
+    failed = {case.get("name"): case.findtext("failure") for case in cases if case.find("failure") is not None}
+    assert "cancel_no_content" in failed and "curl " in str(failed["cancel_no_content"])
+    skipped = {case.get("name"): case.find("skipped") for case in cases}
+    reason = skipped["other_user_forbidden"]
+    assert reason is not None and reason.get("message") == "needs --other-user-token"
+    assert int(suite.get("failures", "")) == len(failed)
 
     data = json.loads(report.read_text())
     assert {"target", "strict", "seed", "duration", "exit_code", "summary", "checks"} <= set(data)
@@ -229,7 +233,7 @@ def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
             }
             answer = http.post(op.url_path(), json=body)
             assert answer.status_code == 201, answer.text
-            return answer.json()["id"]
+            return str(answer.json()["id"])
 
         bystander = create("webinars")
         given = [f"webinars:{create('webinars')}" for _ in range(3)] + [create("townhalls") for _ in range(3)]
@@ -300,17 +304,20 @@ def test_hypothesis_private_names_still_exist_and_their_shared_caches_change_no_
     class Machine(stateful.RuleBasedStateMachine):
         pass
 
-    plain_describe, plain_digest = lambda_sources._lambda_description, stateful.function_digest
-    expected = [plain_describe(make(1)), plain_describe(make(2))]
+    plain_describe, plain_digest = lambda_sources._lambda_description, stateful.function_digest  # type: ignore[attr-defined]
+    expected = [plain_describe(make(1)), plain_describe(make(2))]  # type: ignore[no-untyped-call]
     digest = plain_digest(Machine)
     with _hypothesis.shared_source_caches(), _hypothesis.shared_source_caches():
         assert lambda_sources._lambda_description is not plain_describe
         # Computed once, then the same answer; a lambda that shows other defaults is described anew.
-        assert [lambda_sources._lambda_description(make(1)) for _ in range(2)] == [expected[0]] * 2
-        assert lambda_sources._lambda_description(make(2)) == expected[1] != expected[0]
-        assert stateful.function_digest(Machine) == stateful.function_digest(Machine) == digest
+        assert [lambda_sources._lambda_description(make(1)) for _ in range(2)] == [expected[0]] * 2  # type: ignore[no-untyped-call]
+        assert lambda_sources._lambda_description(make(2)) == expected[1] != expected[0]  # type: ignore[no-untyped-call]
+        assert stateful.function_digest(Machine) == stateful.function_digest(Machine) == digest  # type: ignore[attr-defined]
     # Outside a run, Hypothesis is as it was.
-    assert (lambda_sources._lambda_description, stateful.function_digest) == (plain_describe, plain_digest)
+    assert (lambda_sources._lambda_description, stateful.function_digest) == (  # type: ignore[attr-defined]
+        plain_describe,
+        plain_digest,
+    )
 
 
 def test_sessions_read_the_proxy_environment_once_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -321,9 +328,14 @@ def test_sessions_read_the_proxy_environment_once_with_the_same_answers(monkeypa
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.setenv("NO_PROXY", "127.0.0.2")
     plain, once = requests.Session(), requests.Session()
-    readings = []
+    readings: list[str] = []
     reading = once.merge_environment_settings
-    once.merge_environment_settings = lambda *args: readings.append(args[0]) or reading(*args)  # type: ignore[method-assign]
+
+    def counted(*args: Any) -> Any:
+        readings.append(args[0])
+        return reading(*args)
+
+    once.merge_environment_settings = counted  # type: ignore[method-assign,assignment]
     environment_read_once(once)
     urls = ("http://127.0.0.1:8080/v1.0/a", "http://127.0.0.1:8080/v1.0/b?x=1", "http://127.0.0.2:8080/v1.0/a")
     for _ in range(2):
@@ -336,7 +348,8 @@ def test_sessions_read_the_proxy_environment_once_with_the_same_answers(monkeypa
                 url, None, None, True, None
             )
     # The environment does matter here: a proxy for one host, none for the other (NO_PROXY).
-    proxied, bypassed = {}, {}
+    proxied: dict[str, str] = {}
+    bypassed: dict[str, str] = {}
     plain.merge_environment_settings(urls[0], proxied, None, True, None)
     plain.merge_environment_settings(urls[2], bypassed, None, True, None)
     assert proxied.get("http") == "http://proxy.invalid:3128" and "http" not in bypassed

@@ -3,21 +3,23 @@ a bounded event budget, every created event canceled and reported."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fakes import judge, serve, tokens
 from fakes_real_targets import REAL_TARGET_VARIANTS, RealTargetFake, throttling
 
-from vevents.conformance import CheckConfig, Outcome, run
+from vevents.conformance import CheckConfig, Outcome, RunResult, run
 from vevents.conformance.coverage import all_cells
 from vevents.conformance.target import Target
 
 pytestmark = pytest.mark.slow
 
 SEED = 20261124
-FAST = {"max_examples": 3, "seed": SEED}
+FAST: dict[str, Any] = {"max_examples": 3, "seed": SEED}
 
 
-def _problems(result: object) -> list[str]:
+def _problems(result: RunResult) -> list[str]:
     return [f"{item.name}: {violation}" for item in result.results for violation in item.violations] + [
         f"{item.name}: could not run: {item.reason}" for item in result.results if item.outcome is Outcome.ERROR
     ]

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from conftest import SAMPLE_ID, Stub
 
-from tests.conftest import SAMPLE_ID, Stub
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT
 from vevents.server.store import StoreUnavailable
 from vevents.spec import contract
@@ -45,7 +45,7 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[st
     assert inner["request-id"] == response.headers["request-id"]
     assert inner["client-request-id"] == response.headers["client-request-id"]
     assert inner["date"]
-    return error
+    return dict(error)
 
 
 def test_health_reports_the_store_and_settings(stub: Stub, http: httpx.Client) -> None:
@@ -219,7 +219,7 @@ def test_journal_records_graph_requests_and_filters(
     assert first_cancel["durationMs"] >= 0 and first_cancel["faultId"] is None
     assert datetime.datetime.fromisoformat(first_cancel["time"]) >= before - datetime.timedelta(seconds=1)
 
-    def select(**params: object) -> list[str]:
+    def select(**params: str | int) -> list[str]:
         response = http.get(control(stub, "/journal"), params=params)
         assert response.status_code == 200, response.text
         return [e["operationId"] for e in response.json()["value"]]

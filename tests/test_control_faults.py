@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from conftest import SAMPLE_ID, Stub
+from test_control_api import assert_envelope, control
 
-from tests.conftest import SAMPLE_ID, Stub
-from tests.test_control_api import assert_envelope, control
 from vevents.server.control.faults import parse_rule
 from vevents.server.settings import Settings
 

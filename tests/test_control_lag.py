@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+from conftest import SAMPLE_ID, Stub
+from test_control_api import control
 
-from tests.conftest import SAMPLE_ID, Stub
-from tests.test_control_api import control
 from vevents.server.auth import SEED_TENANT
 from vevents.server.settings import Settings
 from vevents.spec import contract

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from conftest import SAMPLE_ID, Stub, running_stub
+from test_control_api import assert_envelope, control
 
-from tests.conftest import SAMPLE_ID, Stub, running_stub
-from tests.test_control_api import assert_envelope, control
 from vevents.server.app import create_app
 from vevents.server.background import serve_in_background
 from vevents.server.control.gate import is_loopback

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
+from test_spec_lint import SPECTRAL, _rules_turned_off
 
-from tests.test_spec_lint import SPECTRAL, _rules_turned_off
 from vevents.server.control.api import ControlApi
 from vevents.spec import load_spec, load_yaml_file, ref_of, resolve
 from vevents.spec.control import CONTROL_PREFIX, control_path, load_control_spec

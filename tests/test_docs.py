@@ -134,7 +134,7 @@ def read_blocks(page: Path) -> list[Block]:
             body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index].lstrip())
             index += 1
         index += 1
-        above = []
+        above: list[str] = []
         cursor = start - 1
         while cursor >= 0 and (not lines[cursor].strip() or _DIRECTIVE.match(lines[cursor])):
             if directive := _DIRECTIVE.match(lines[cursor]):

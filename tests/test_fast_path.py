@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from conftest import OTHER_TENANT, OTHER_USER, SECRET, Stub, running_stub
 
-from tests.conftest import OTHER_TENANT, OTHER_USER, SECRET, Stub, running_stub
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 from vevents.server.fastpath import FastPath
 from vevents.server.settings import Settings
@@ -128,7 +128,7 @@ def _requests() -> Iterator[tuple[str, str, dict[str, str], bytes | None]]:
                 if token_name in ("organizer", "reader", "app"):
                     for query in queries:
                         yield "GET", f"{base}/{event_id}{query}", headers, None
-            organizer = {"Authorization": tokens["organizer"]}
+            organizer = {"Authorization": str(tokens["organizer"])}
             for event_id in weird_ids:
                 yield "GET", f"{base}/{event_id}", organizer, None
             yield "GET", f"{base}/{ids[0]}/", organizer, None
@@ -155,8 +155,8 @@ def _requests() -> Iterator[tuple[str, str, dict[str, str], bytes | None]]:
                     headers = {**({"Authorization": token} if token else {}), **extra}
                     yield "POST", f"{base}/{event_id}/{action}", headers, body
                     yield "GET", f"/{version}/solutions/virtualEvents/{KINDS[0]}/{event_id}", headers, None
-            yield "POST", f"{base}/{ids[0]}/{action}?x=1", {"Authorization": tokens["organizer"]}, None
-            yield "GET", f"{base}/{ids[0]}/{action}", {"Authorization": tokens["organizer"]}, None
+            yield "POST", f"{base}/{ids[0]}/{action}?x=1", {"Authorization": str(tokens["organizer"])}, None
+            yield "GET", f"{base}/{ids[0]}/{action}", {"Authorization": str(tokens["organizer"])}, None
 
 
 _VARYING_HEADERS = {"request-id", "client-request-id", "date"}

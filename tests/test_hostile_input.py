@@ -261,7 +261,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targets]:
         def create(kind: str, token: str) -> str:
             response = http.post(server.url(kind), json=NEW_EVENT, headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 201, response.text
-            return response.json()["id"]
+            return str(response.json()["id"])
 
         webinar, townhall = create("webinars", TOKEN), create("townhalls", TOKEN)
         assert (

@@ -96,7 +96,7 @@ async def _load(server: Served, events: list[tuple[str, str, str]]) -> tuple[lis
 
 def _integrity(db: Path) -> str:
     with sqlite3.connect(db) as conn:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=lambda n: f"{n}-worker")

@@ -155,6 +155,7 @@ async def _run(bases: Sequence[str], seed: int, requests: int, clients: int) -> 
                 action = rng.choices(actions, weights)[0]
                 if action.endswith("-mine"):
                     action = action.removesuffix("-mine") if mine else "create"
+                event_id: str | None
                 kind, event_id = (
                     rng.choice(mine) if action != "create" and mine and rng.random() < 0.15 else rng.choice(shared_ids)
                 )
@@ -229,7 +230,7 @@ def _observed_status(record: Record) -> str | None:
     if record.action == "publish" and record.status == 204:
         return "published"  # (or it was published already; either way not draft and not canceled)
     if record.action in ("get", "patch") and record.status == 200:
-        return record.json()["status"]
+        return str(record.json()["status"])
     return None
 
 

@@ -44,7 +44,7 @@ def test_token_with_scope_tenant_and_user() -> None:
     assert (principal.tenant, principal.user, principal.permissions) == (
         OTHER_TENANT,
         OTHER_USER,
-        {"VirtualEvent.Read"},
+        frozenset({"VirtualEvent.Read"}),
     )
 
 

@@ -35,7 +35,7 @@ def assert_graph_error(
     assert inner["request-id"] == request_id
     assert inner["client-request-id"] == response.headers["client-request-id"] == (client_request_id or request_id)
     assert len(inner["date"]) == 19 and inner["date"][10] == "T"
-    return error
+    return dict(error)
 
 
 # (method, path, extra request kwargs, status, code) - each a Connexion- or router-raised error.

@@ -24,9 +24,10 @@ def test_access_record_carries_the_request_fields(
     records = [r for r in caplog.records if r.name == "vevents.server.access"]
     assert len(records) == 1
     record = records[0]
-    assert (record.method, record.status, record.request_id) == ("GET", 200, response.headers["request-id"])
-    assert record.path.endswith("/solutions/virtualEvents/webinars/" + SAMPLE_ID)
-    assert isinstance(record.duration_ms, float)
+    fields = record.__dict__  # the access fields are the record's extra attributes
+    assert (fields["method"], fields["status"], fields["request_id"]) == ("GET", 200, response.headers["request-id"])
+    assert fields["path"].endswith("/solutions/virtualEvents/webinars/" + SAMPLE_ID)
+    assert isinstance(fields["duration_ms"], float)
     # The JSON line has the same fields as keys, not only inside the message.
     line = json.loads(JsonFormatter().format(record))
     assert {field: line[field] for field in ACCESS_FIELDS} == {field: getattr(record, field) for field in ACCESS_FIELDS}
@@ -46,6 +47,7 @@ def test_serve_log_format_json_writes_json_lines() -> None:
         base = None
         deadline = time.monotonic() + 30
         while base is None and time.monotonic() < deadline:
+            assert process.stdout is not None
             line = process.stdout.readline()
             if line.startswith("vevents stub listening on "):
                 base = line.split()[4]

@@ -159,7 +159,7 @@ class Comparison:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    return load_yaml_file(path)
+    return dict(load_yaml_file(path))
 
 
 @pytest.fixture(scope="module")
@@ -169,14 +169,17 @@ def differences() -> list[Difference]:
 
 @pytest.fixture(scope="module")
 def allowlist() -> list[dict[str, str]]:
-    return _load(ALLOWLIST)["differences"]
+    entries: list[dict[str, str]] = _load(ALLOWLIST)["differences"]
+    return entries
 
 
 def _allows(entry: Mapping[str, str], difference: Difference) -> bool:
     return fnmatch.fnmatchcase(difference.where, entry["where"]) and entry["what"] == difference.what
 
 
-def test_every_difference_from_microsoft_is_allowed(differences: list[Difference], allowlist: list[dict[str, str]]):
+def test_every_difference_from_microsoft_is_allowed(
+    differences: list[Difference], allowlist: list[dict[str, str]]
+) -> None:
     unexplained = [str(d) for d in differences if not any(_allows(entry, d) for entry in allowlist)]
     assert unexplained == []
 

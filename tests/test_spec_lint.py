@@ -65,7 +65,7 @@ def _broken_spec() -> dict[str, Any]:
     events = spec["paths"]["/solutions/virtualEvents/events/{virtualEvent-id}/publish"]
     events["post"]["x-vevents-action"] = "publicise"
     events["delete"] = {**events["post"], "operationId": "deleteEvent", "x-vevents-action": "cancel"}
-    return spec
+    return dict(spec)
 
 
 def test_ruleset_reports_each_known_fault(spectral: Path, tmp_path: Path) -> None:

@@ -111,7 +111,9 @@ def test_schema_is_versioned_and_a_newer_one_is_refused(postgres_server: Any) ->
     url = postgres_server.new_database()
     _store(url).close()
     with psycopg.connect(url, autocommit=True) as conn:
-        (version,) = conn.execute("SELECT value FROM vevents_meta WHERE key = 'schema_version'").fetchone()
+        row = conn.execute("SELECT value FROM vevents_meta WHERE key = 'schema_version'").fetchone()
+        assert row is not None
+        (version,) = row
         assert int(version) == SCHEMA_VERSION
         _store(url).close()  # a second start migrates nothing and keeps the data
         conn.execute("UPDATE vevents_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))

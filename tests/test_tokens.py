@@ -147,7 +147,7 @@ ACCEPTED: dict[str, Callable[[], str]] = {
 
 def _get(http: httpx.Client, stub: Stub, token: str) -> httpx.Response:
     authorization = f"Bearer {token}".encode()  # bytes: a non-ASCII token goes out as UTF-8
-    return http.get(stub.event_url("webinars", SAMPLE_ID), headers={"Authorization": authorization})
+    return http.get(stub.event_url("webinars", SAMPLE_ID), headers={b"Authorization": authorization})
 
 
 @pytest.mark.parametrize("name", list(REFUSED))
@@ -262,7 +262,7 @@ def test_no_secret_or_token_in_logs_or_responses(tmp_path: Path, log_format: str
     args = ["--log-format", log_format]
     with served(tmp_path / "logs.db", log_level="debug", args=args) as server, httpx.Client(timeout=10) as http:
         for token in tokens:
-            headers = {"Authorization": f"Bearer {token}".encode(), "client-request-id": b"log-test"}
+            headers = {b"Authorization": f"Bearer {token}".encode(), b"client-request-id": b"log-test"}
             for method, url, body in (
                 ("GET", server.url("webinars", SAMPLE_ID), None),
                 ("POST", server.url("webinars", SAMPLE_ID, "publish"), None),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,9 @@ EVENT = {"@odata.type": "#microsoft.graph.virtualEventWebinar", "id": SAMPLE, "s
 NOT_FOUND = {"error": {"code": "itemNotFound", "message": "The virtual event was not found."}}
 
 
-def entry(when: str, method: str, url: str, status: int, body: object = None, ctype: str = "application/json") -> dict:
+def entry(
+    when: str, method: str, url: str, status: int, body: object = None, ctype: str = "application/json"
+) -> dict[str, Any]:
     headers = [] if body is None else [{"name": "Content-Type", "value": ctype}]
     text = "" if body is None else json.dumps(body)
     return {
@@ -28,13 +31,13 @@ def entry(when: str, method: str, url: str, status: int, body: object = None, ct
     }
 
 
-def write_har(tmp_path: Path, entries: list[dict]) -> Path:
+def write_har(tmp_path: Path, entries: list[dict[str, Any]]) -> Path:
     path = tmp_path / "traffic.har"
     path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
     return path
 
 
-def clean_run() -> list[dict]:
+def clean_run() -> list[dict[str, Any]]:
     encoded = SAMPLE.replace("@", "%40")
     return [
         entry("2026-11-24T10:00:00Z", "GET", f"{BASE}/webinars/{SAMPLE}", 200, EVENT),
@@ -44,7 +47,7 @@ def clean_run() -> list[dict]:
     ]
 
 
-def rules(findings: list) -> set[str]:
+def rules(findings: list[Any]) -> set[str]:
     return {f.rule for f in findings if f.severity == "violation"}
 
 
