@@ -20,6 +20,7 @@ Modules, each with one job:
     background  serve_in_background(app): uvicorn in a thread
     tls         the local test CA (`--tls`) and the certificate files served
     home        the root page linking the Swagger UIs, the control API and the docs
+    liveness    GET /healthz: open health check for containers (no token, says nothing more)
     control/    the control API under /_vevents/ (spec/control.yaml): state, journal, faults, lag, gate
     cli         `vevents serve`, `vevents token`
 

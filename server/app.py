@@ -45,13 +45,14 @@ from vevents.server.fastpath import FastPath, fast_routes
 from vevents.server.handlers import Handlers
 from vevents.server.home import HomePage
 from vevents.server.lifecycle import Lifecycle
+from vevents.server.liveness import Liveness
 from vevents.server.middleware import RequestContextMiddleware
 from vevents.server.security import security_map
 from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
 from vevents.server.store import MemoryStore, SqliteStore, Store
 from vevents.spec import contract, load_spec
-from vevents.spec.control import CONTROL_PREFIX, load_control_spec
+from vevents.spec.control import CONTROL_PREFIX, LIVENESS_PATH, load_control_spec
 
 __all__ = ["app_from_env", "create_app", "open_store"]
 
@@ -177,6 +178,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     )
     home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
     app.add_url_rule("/", "home", home.page, methods=["GET"])
+    app.add_url_rule(LIVENESS_PATH, "liveness", Liveness(store).page, methods=["GET"])
     error_handlers.register(app, the_contract)
     return app
 

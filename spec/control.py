@@ -20,6 +20,7 @@ from vevents.spec import SPEC_FILENAME, _parsed, parse_yaml, ref_of
 __all__ = [
     "CONTROL_FILENAME",
     "CONTROL_PREFIX",
+    "LIVENESS_PATH",
     "control_path",
     "control_text",
     "lifecycle_states",
@@ -29,6 +30,10 @@ __all__ = [
 CONTROL_FILENAME = "control.yaml"
 CONTROL_PREFIX = "/_vevents"
 """Where the stub serves the control API (a prefix Graph never uses)."""
+LIVENESS_PATH = "/healthz"
+"""The stub's liveness route: open on every address and with any number of workers, outside the
+control API (which a non-loopback bind switches off); it answers whether the stub can serve, nothing
+more (`vevents health` asks it)."""
 
 _EXTERNAL = SPEC_FILENAME + "#/components/schemas/"
 _LOCAL = "#/components/schemas/"

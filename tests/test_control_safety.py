@@ -33,6 +33,7 @@ CONTROL_PATHS = [
     ("GET", "/lag"),
     ("PUT", "/lag"),
     ("DELETE", "/lag"),
+    ("POST", "/tokens"),
     ("GET", "/nothing"),
 ]
 

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
     "validate-traffic": ("vevents.traffic:validate_traffic_command", "Validate recorded traffic (HAR, cassettes)."),
     "diff": ("vevents.diff:diff", "Report breaking changes between two versions of the spec."),
+    "health": ("vevents.health:health", "Check that a running stub answers (exit 0 healthy, 1 not)."),
 }
 
 # Subcommands whose engines are an extra, not the core install (which is the stub's):

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import jwt
 from starlette.responses import Response
 
-from vevents.server.auth import SEED_ORGANIZER
+from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 from vevents.server.control.journal import JournalFilter
 from vevents.server.control.plane import ControlPlane, InspectableStore, store_name
 from vevents.server.errors import GraphError, json_body
 from vevents.server.handlers import MAX_JSON_DEPTH
 from vevents.server.ids import parse_event_id
+from vevents.server.liveness import probe_store
 from vevents.server.middleware import read_body
 from vevents.server.seed import SeedError, events_from
 from vevents.server.store import Event
+from vevents.spec import GUID_PATTERN
 from vevents.spec.control import lifecycle_states
 
 if TYPE_CHECKING:
@@ -36,7 +40,6 @@ __all__ = ["ControlApi"]
 Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
-_PROBE_ID = "00000000-0000-0000-0000-000000000000@00000000-0000-0000-0000-000000000000"
 _ARRANGED_MEMBERS = ("id", "status", "@odata.type", "createdBy", "coOrganizers")
 """Properties `putEvent` sets itself; `properties` may not set them too."""
 
@@ -111,10 +114,31 @@ class ControlApi:
             raise GraphError(400, f"Invalid virtual event id {raw!r}: expected '<guid>@<tenant-guid>'.")
         return event_id
 
+    # ------------------------------------------------------------ tokens
+    async def op_mintToken(self, scope: Scope, receive: Receive) -> Response:
+        body: dict[str, Any] = await _body(receive)  # validated against TokenRequest by Connexion
+        tenant = body.get("tenant", SEED_TENANT)
+        if not re.fullmatch(GUID_PATTERN, tenant):
+            raise GraphError(400, f"Invalid tenant {tenant!r}: expected a guid.")
+        expires_in = int(body.get("expiresIn", 3600))
+        token = mint_token(
+            secret=self.plane.secret,
+            tenant=tenant.lower(),
+            user=body.get("user", SEED_ORGANIZER),
+            scopes=body.get("scopes") or None,
+            roles=body.get("roles", ()),
+            expires_in=expires_in,
+        )
+        # `expiresOn` is the token's own `exp` (mint_token read the clock): no second reading to disagree.
+        expires_on = int(jwt.decode(token, options={"verify_signature": False})["exp"])
+        issued = {"tokenType": "Bearer", "accessToken": token, "expiresIn": expires_in, "expiresOn": expires_on}
+        # As an OAuth token endpoint answers (RFC 6749 5.1): no cache keeps a token.
+        return Response(json_body(issued), media_type="application/json", headers={"Cache-Control": "no-store"})
+
     # ------------------------------------------------------------ health and state
     async def op_getHealth(self, scope: Scope, receive: Receive) -> Response:
         store = self.plane.store
-        store.find(_PROBE_ID)  # one indexed read: StoreUnavailable (503) when the store cannot answer
+        probe_store(store)  # StoreUnavailable (503) when the store cannot answer
         return _json(
             200,
             {

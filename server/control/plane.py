@@ -30,7 +30,7 @@ from vevents.server.errors import SCOPE_KEY, GraphError, RequestIds, error_respo
 from vevents.server.seed import load_seed
 from vevents.server.store import Event, Store
 from vevents.spec import Contract
-from vevents.spec.control import CONTROL_PREFIX
+from vevents.spec.control import CONTROL_PREFIX, LIVENESS_PATH
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -64,6 +64,7 @@ class ControlPlane:
         contract: Contract,
         *,
         gate: ControlGate,
+        secret: str,
         seed_path: str | None = None,
         fault_rules: Sequence[str] = (),
         read_lag_ms: int = 0,
@@ -71,6 +72,8 @@ class ControlPlane:
         self.store = store
         self.contract = contract
         self.gate = gate
+        self.secret = secret
+        """The HS256 secret the stub verifies tokens with (the token route mints with it)."""
         self.seed_path = seed_path
         self.classify = RequestClassifier(contract.operations, contract.versions)
         self.journal = Journal(self.classify)
@@ -89,6 +92,7 @@ class ControlPlane:
             store,
             contract,
             gate=gate,
+            secret=settings.secret,
             seed_path=settings.seed_path,
             fault_rules=settings.faults,
             read_lag_ms=settings.read_lag_ms,
@@ -117,6 +121,9 @@ class ControlPlane:
             if refusal is not None:
                 await _answer(scope, receive, send, refusal)
                 return
+        elif path == LIVENESS_PATH:
+            # A health check: never a fault, never lagged, never journaled (the probes would fill it).
+            scope[_CONTROL_KEY] = True
         elif self.gate.token is not None and self.gate.carries_token(scope):
             await _answer(
                 scope,
