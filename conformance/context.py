@@ -1,6 +1,6 @@
 """What a check gets: the target, fresh events, the mode, and the judging helpers they share.
 
-Beside it: `event_pool` (events checks hand on to each other), `envelope` (Graph's error
+Beside it: `event_pool` (every event someone else may use), `envelope` (Graph's error
 envelope), `ids` (made-up ids shaped like the target's).
 
 The helpers encode the two judging modes in one place:
@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from vevents.spec import Contract, Operation, contract
 
-from .event_pool import SharedEvents
+from .event_pool import EventPool
 from .failures import Skip, Violation
 from .ids import unknown_id_like
 from .scenarios import DRAFT, PUBLISHED, Event, EventSource, read_status
@@ -39,6 +39,8 @@ class CheckContext:
 
     target: Target
     events: EventSource
+    pool: EventPool
+    """The run's one pool of events someone else may use (every fork shares it)."""
     strict: bool = False
     rng: random.Random = field(default_factory=random.Random)
     extra_tokens: frozenset[str] = frozenset()
@@ -47,8 +49,6 @@ class CheckContext:
     permanence_wait: float = 0.0
     """`--permanence-wait`: how long the end-of-run sweep waits before looking at canceled events again."""
     findings: list[Violation] = field(default_factory=list)
-    shared: SharedEvents | None = None
-    """Events several checks may use one after the other (see `shared_event`)."""
     _log: list[Exchange] = field(default_factory=list)
     _leased: list[Event] = field(default_factory=list)
 
@@ -60,8 +60,7 @@ class CheckContext:
         """Mark the start of a check (its repros only quote its own requests)."""
         self._log = []
         self.findings = []
-        if self.shared is not None:
-            self.shared.check_started(id(self), self._may_hand_back)
+        self.pool.check_started(id(self), self._may_hand_back)
 
     def fork(self) -> CheckContext:
         """A context for one check: its own log, findings and random ids (drawn here, so a seed repeats a run)."""
@@ -74,13 +73,12 @@ class CheckContext:
 
     def finish(self) -> None:
         """Hand every event this check used to the pool, with the status it last read, for later checks."""
-        if self.shared is not None:
-            for event in self._leased:
-                # An event a cancel was accepted for is never handed on, whatever it reads now: if it
-                # reads published again, that is a finding (canceled_stays_canceled), not a spare event.
-                if not self._canceled_here(event):
-                    self.shared.give_back(event, self._last_status(event))
-            self.shared.check_finished(id(self))
+        for event in self._leased:
+            # An event a cancel was accepted for is never handed on, whatever it reads now: if it
+            # reads published again, that is a finding (canceled_stays_canceled), not a spare event.
+            if not self._canceled_here(event):
+                self.pool.give_back(event, self._last_status(event))
+        self.pool.check_finished(id(self))
         self._leased = []
 
     def _may_hand_back(self, kind: str) -> bool:
@@ -151,34 +149,19 @@ class CheckContext:
     def event(self, kind: str, state: str = PUBLISHED) -> Event:
         """An event of `kind` in `state` (draft or published) for this check alone, to change as it likes.
 
-        Created only when no earlier check left one in that state (`reused`): each create counts
-        against --max-events and can never be deleted. Once the check is over, the event goes back
-        to the pool with the status it last read.
+        Taken from the pool when an earlier check left one in that state (re-read first, and
+        passed over if it no longer is), else created: each create counts against --max-events
+        and can never be deleted. Once the check is over, the event goes back to the pool with
+        the status it last read. For an event the check leaves as it is, see `shareable`.
         """
-        reused = self.reused(kind, state)
-        if reused is not None:
-            return reused
-        event = self.events.event(kind, state)
+        event = self.pool.take(kind, state, id(self)) or self.events.event(kind, state)
         self._leased.append(event)
         return event
 
-    def shared_event(self, kind: str, state: str = PUBLISHED) -> Event:
-        """An event in `state` that the check only reads or sends refused requests to (same as `event`; the
-        name says the check leaves it as it is on a correct target, so it needs no pristine one)."""
-        return self.event(kind, state)
-
-    def reused(self, kind: str, state: str) -> Event | None:
-        """An event an earlier check left in `state` (e.g. canceled), for this check alone; None if there is none.
-
-        The check has it to itself until it finishes; it is re-read before it is handed out and
-        skipped if it is no longer in `state` (the earlier check's finding, not this one's).
-        """
-        if self.shared is None or not self.events.can_create:
-            return None
-        event = self.shared.take(kind, state, id(self))
-        if event is not None:
-            self._leased.append(event)
-        return event
+    def shareable(self, kind: str, state: str = PUBLISHED) -> Event:
+        """An event in `state` that other checks use at the same time: this one only reads it or sends it
+        requests that must change nothing (on a correct target). Canceled ones too (probed, never revived)."""
+        return self.pool.shareable(kind, state)
 
     def unknown_id(self) -> str:
         """A well-formed id that no event has, shaped like the target's own ids (see `ids.unknown_id_like`)."""

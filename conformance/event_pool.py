@@ -1,8 +1,14 @@
-"""The pool of events checks hand on to each other, so that a run stays within --max-events.
+"""The event pool: every event someone else may use, so that a run stays within --max-events.
 
-A check that is done with an event gives it back with the status it last read; a later check
-that wants an event in that state takes it instead of creating one (each create counts against
-the budget and can never be deleted on a real tenant).
+Each create counts against the budget and can never be deleted on a real tenant, so events are
+used by more than one check wherever a check's isolation allows. Two ways, one object:
+
+- `shareable(kind, state)`: the same event handed to every check that only reads it or sends it
+  requests that must change nothing (published, draft) or that only probes a canceled one; a
+  check that finds it no longer in its state calls `discard`, and `adopt` offers a canceled
+  event a check verified;
+- `take(kind, state)` / `give_back(event, status)`: an event a check is done with, handed on to
+  one later check that wants an event in that state to change as it likes.
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ from dataclasses import dataclass, field
 
 from vevents.spec import contract
 
-from .scenarios import DRAFT, PUBLISHED, Event, read_status
-from .target import Target, encode_id
+from .scenarios import CANCELED, DRAFT, PUBLISHED, Event, EventSource, read_status
+from .target import encode_id
 
-__all__ = ["SharedEvents"]
+__all__ = ["EventPool"]
 
 # Events left in the budget below which a check waits for a running check's event instead of creating one.
 LOW_BUDGET = 8
@@ -25,8 +31,8 @@ MAX_WAIT_FOR_EVENT = 5.0
 
 
 @dataclass(slots=True)
-class SharedEvents:
-    """The pool behind `CheckContext.reused`: events no check holds, with the status each last showed.
+class EventPool:
+    """Events checks share (`shareable`) or hand on (`take`/`give_back`), over the run's `EventSource`.
 
     When the event budget runs low, a check that finds no free event waits for one that a running
     check will hand back (as long as some other running check, not itself waiting, still holds an
@@ -35,8 +41,10 @@ class SharedEvents:
     slow target each one cost the whole MAX_WAIT_FOR_EVENT.
     """
 
-    target: Target
+    source: EventSource
     _free: list[tuple[Event, str | None]] = field(default_factory=list)
+    _shared: dict[tuple[str, str], list[Event]] = field(default_factory=dict)
+    _shared_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition | None = None
     _running: dict[int, Callable[[str], bool]] = field(default_factory=dict)
@@ -46,6 +54,45 @@ class SharedEvents:
     def __post_init__(self) -> None:
         self._changed = threading.Condition(self._lock)
 
+    # ---------------------------------------------------------------- shared by several checks at once
+    def shareable(self, kind: str, state: str = PUBLISHED) -> Event:
+        """An event of `kind` in `state` that several checks share; none of them may change it.
+
+        A canceled one is an event a check adopted after verifying its cancel, or else one
+        canceled here as preparation.
+        """
+        key = (kind, state)
+        with self._lock:
+            lock = self._shared_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                pool = self._shared.get(key)
+                if pool:
+                    return pool[0]
+            if state == CANCELED:
+                event = self.source.event(kind)
+                self.source.cancel(event)
+            else:
+                event = self.source.event(kind, state)
+            with self._lock:
+                self._shared.setdefault(key, []).append(event)
+            return event
+
+    def adopt(self, event: Event, state: str = CANCELED) -> None:
+        """Offer an event a check has brought into `state` (and verified) for sharing."""
+        with self._lock:
+            pool = self._shared.setdefault((event.kind, state), [])
+            if event not in pool:
+                pool.append(event)
+
+    def discard(self, event: Event) -> None:
+        """Stop sharing an event (a check found it was not in its state any more)."""
+        with self._lock:
+            for pool in self._shared.values():
+                if event in pool:
+                    pool.remove(event)
+
+    # ---------------------------------------------------------------- handed on from one check to the next
     def check_started(self, check: int, may_hand_back: Callable[[str], bool]) -> None:
         with self._lock:
             self._running[check] = may_hand_back
@@ -63,11 +110,14 @@ class SharedEvents:
         )
 
     def _patient(self) -> bool:
-        left = self.target.ledger.left
-        return left is not None and left - self.target.keep_events <= LOW_BUDGET
+        target = self.source.target
+        left = target.ledger.left
+        return left is not None and left - target.keep_events <= LOW_BUDGET
 
     def take(self, kind: str, state: str, asker: int = 0) -> Event | None:
         """A free event of `kind` that reads `state` now (one GET per candidate), or None (`asker`: the check)."""
+        if not self.source.can_create:
+            return None
         assert self._changed is not None
         deadline = time.monotonic() + MAX_WAIT_FOR_EVENT
         while True:
@@ -87,14 +137,14 @@ class SharedEvents:
                     self._waiting.discard(asker)
                 event, _ = self._free.pop(index)
             op = contract().find(action="get", kind=event.kind)
-            status = read_status(self.target.call(op.method, op.url_path(encode_id(event.id))))
+            status = read_status(self.source.target.call(op.method, op.url_path(encode_id(event.id))))
             if status == state:
                 return event
             self.give_back(event, status)
 
     def give_back(self, event: Event, status: str | None) -> None:
         if status not in (DRAFT, PUBLISHED):
-            return  # canceled events are shared among checks by `EventSource.shared`, never handed out alone
+            return  # canceled events are shared among checks by `shareable`, never handed out alone
         assert self._changed is not None
         with self._changed:
             self._free.append((event, status))

@@ -6,12 +6,8 @@ imports the modules that declare checks (they do not import it back) and lists t
 checks first, in declaration order, then the built-ins the Schemathesis phase runs (their
 results come from one shared Schemathesis run, so they have no function).
 
-Where the checks live:
-- `checks.py`: cancel itself (answer, visibility, routes, ids, bodies, auth) and the lifecycle rows;
-- `checks_canceled.py`: the canceled event (other properties kept, every view agrees, no write
-  revives it);
-- `checks_isolation.py`: races between cancel and other writes, tenants and version prefixes;
-- `checks_permanence.py`: the end-of-run sweep over every event the run canceled.
+The checks live side by side in the `checks` package (see its docstring); this is the one
+place that imports them.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ REGISTRY: dict[str, Check] = {}
 
 def load_all() -> dict[str, Check]:
     """Import the modules that declare checks and return the registry (in listing order)."""
-    from . import checks, checks_canceled, checks_isolation, checks_permanence  # noqa: F401 - imported for their declarations
+    from .checks import cancel, canceled, isolation, permanence  # noqa: F401 - imported for their declarations
     from .schemathesis_phase import BUILTINS
 
     builtins = [

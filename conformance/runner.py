@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .context import CANCELED, CheckContext
 from .coverage import Coverage, measure
 from .errors import ConformanceError, UsageError
-from .event_pool import SharedEvents
+from .event_pool import EventPool
 from .failures import Skip, Violation
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id, read_status
@@ -272,7 +272,7 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
                 extra_tokens=frozenset(set(target.tokens) - {"main"}),
                 settle=config.settle,
                 permanence_wait=config.permanence_wait,
-                shared=SharedEvents(target),
+                pool=EventPool(events),
             )
             results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
         finally:

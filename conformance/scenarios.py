@@ -78,12 +78,11 @@ def read_status(exchange: Exchange) -> str | None:
 class EventSource:
     """Hands out events in a wanted state: created (default) or taken from the given ids.
 
-    Every event the suite creates cannot be deleted (the contract has no DELETE), so events are
-    shared where a check's isolation allows: `shared(kind, state)` hands the same event to every
-    check that only needs one in that state and must not change it (a check that finds it
-    changed calls `discard`), and canceled events verified by one check are `adopt`ed for checks
-    that only probe a canceled event. With `settle` (--settle), every preparatory write is
-    re-read until it shows, so that no check is judged on a write that has not arrived yet.
+    Every event the suite creates cannot be deleted (the contract has no DELETE): the checks get
+    theirs through the run's `EventPool` (event_pool.py), which uses an event more than once
+    where a check's isolation allows and asks this source only for new ones. With `settle`
+    (--settle), every preparatory write is re-read until it shows, so that no check is judged on
+    a write that has not arrived yet.
     """
 
     target: Target
@@ -95,10 +94,8 @@ class EventSource:
     """Every event created or given in this run, by id."""
     _pool: list[tuple[Event, str]] = field(default_factory=list)
     _spare: list[Event] = field(default_factory=list)
-    _shared: dict[tuple[str, str], list[Event]] = field(default_factory=dict)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
-    _shared_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 
     @property
     def can_create(self) -> bool:
@@ -158,40 +155,6 @@ class EventSource:
             self._publish(event)
         return event
 
-    def shared(self, kind: str, state: str = PUBLISHED) -> Event:
-        """An event of `kind` in `state` that several checks share; none of them may change it.
-
-        A canceled one is an event a check adopted after verifying its cancel, or else one
-        canceled here as preparation.
-        """
-        key = (kind, state)
-        with self._lock:
-            lock = self._shared_locks.setdefault(key, threading.Lock())
-        with lock:
-            if self._shared.get(key):
-                return self._shared[key][0]
-            if state == CANCELED:
-                event = self.event(kind)
-                self._cancel(event)
-            else:
-                event = self.event(kind, state)
-            self._shared.setdefault(key, []).append(event)
-            return event
-
-    def adopt(self, event: Event, state: str = CANCELED) -> None:
-        """Offer an event a check has brought into `state` (and verified) for sharing."""
-        with self._lock:
-            pool = self._shared.setdefault((event.kind, state), [])
-            if event not in pool:
-                pool.append(event)
-
-    def discard(self, event: Event) -> None:
-        """Stop sharing an event (a check found it was not in its state any more)."""
-        with self._lock:
-            for pool in self._shared.values():
-                if event in pool:
-                    pool.remove(event)
-
     def create_on(self, kind: str, base_url: str) -> Event | None:
         """A new (draft) event created through another base URL (another version); None if it refuses."""
         if not self.can_create:
@@ -235,7 +198,8 @@ class EventSource:
             raise SetupError(f"could not publish a {event.kind[:-1]} to work on: {exchange.describe()}")
         self._settle(event, PUBLISHED)
 
-    def _cancel(self, event: Event) -> None:
+    def cancel(self, event: Event) -> None:
+        """Cancel an event as preparation (a check that needs a canceled one to probe)."""
         op = contract().find(action="cancel", kind=event.kind)
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:

@@ -17,13 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from vevents.spec import contract
 
-from .checks import KINDS, SDK_KIND, shared_untouched
-from .checks_canceled import read_until
-from .context import CANCELED, PUBLISHED, CheckContext
-from .definitions import check
-from .failures import Skip
-from .scenarios import Event
-from .target import Exchange
+from ..context import CANCELED, PUBLISHED, CheckContext
+from ..definitions import check
+from ..failures import Skip
+from .common import KINDS, SDK_KIND, Event, Exchange, read_until, shareable_untouched
 
 __all__: list[str] = []
 
@@ -71,7 +68,7 @@ def cancel_wins_races(ctx: CheckContext) -> None:
                 events=[event],
                 exchanges=answers,
             )
-        ctx.events.adopt(event)
+        ctx.pool.adopt(event)
 
 
 def _other_tenant(ctx: CheckContext, event_id: str) -> str:
@@ -84,7 +81,7 @@ def _other_tenant(ctx: CheckContext, event_id: str) -> str:
 def other_tenant_id_not_found(ctx: CheckContext) -> None:
     """Another tenant's suffix on a known event's GUID never yields the event (4xx); cancel through it does nothing."""
     kind = KINDS[0]
-    event = shared_untouched(ctx, kind)
+    event = shareable_untouched(ctx, kind)
     if "@" not in event.id:
         raise Skip("the target's ids have no tenant part")
     foreign = _other_tenant(ctx, event.id)
@@ -135,7 +132,7 @@ def versions_share_one_store(ctx: CheckContext) -> None:
                 events=[created],
                 exchanges=[read],
             )
-        here = shared_untouched(ctx, kind)
+        here = shareable_untouched(ctx, kind)
         read = read_until(ctx, functools.partial(ctx.get, here, base_url=there), lambda x: x.status == 200)
         if read.status != 200:
             ctx.fail(

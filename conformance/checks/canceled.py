@@ -5,7 +5,7 @@ to `canceled` permanently, and you can still get it". Cancel changes the status 
 else; every way of reading the event agrees; no later write (update, publish, cancel again,
 on any route or version) brings it back; and it still reads `canceled` at the end of the run.
 
-They share canceled events where they only probe them (`shared_canceled`), so that the run
+They share canceled events where they only probe them (`shareable_canceled`), so that the run
 creates few events: a real tenant keeps every event forever.
 """
 
@@ -19,35 +19,29 @@ from typing import Any
 
 from vevents.spec import contract
 
-from .checks import KINDS, SDK_KIND, shared_canceled, shared_untouched
-from .context import CANCELED, PUBLISHED, CheckContext
-from .definitions import check
-from .scenarios import Event, read_status
-from .target import Exchange, encode_id
+from ..context import CANCELED, PUBLISHED, CheckContext
+from ..definitions import check
+from .common import (
+    KINDS,
+    SDK_KIND,
+    Event,
+    Exchange,
+    body_of,
+    cancel_expecting_no_5xx,
+    encode_id,
+    read_status,
+    read_until,
+    shareable_canceled,
+    shareable_untouched,
+)
 
-__all__ = ["read_until"]
+__all__: list[str] = []
 
 # Pages of a list followed through `@odata.nextLink` before giving up looking for an event.
 MAX_LIST_PAGES = 10
 # Properties compared between views taken at different moments (other properties may be
 # legitimately changed meanwhile, e.g. by an accepted update of a canceled event).
 _VIEW_PROPERTIES = ("id", "status")
-
-
-def read_until(ctx: CheckContext, send: Callable[[], Exchange], done: Callable[[Exchange], bool]) -> Exchange:
-    """Send a read; with --settle, repeat it until `done` holds or the settle time is over. The last answer."""
-    deadline = time.monotonic() + ctx.settle
-    while True:
-        exchange = send()
-        ctx.no_server_error(exchange)
-        if done(exchange) or time.monotonic() >= deadline:
-            return exchange
-        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-
-
-def _body(exchange: Exchange) -> dict[str, Any]:
-    body = exchange.json()
-    return body if exchange.status == 200 and isinstance(body, dict) else {}
 
 
 def _unset(value: Any) -> Any:
@@ -72,22 +66,21 @@ def cancel_keeps_other_properties(ctx: CheckContext) -> None:
     """Cancel changes only the status: every other property (name, description, times, ...) reads as before."""
     for kind in KINDS:
         event = ctx.event(kind)
-        before = _body(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == PUBLISHED))
+        before = body_of(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == PUBLISHED))
         if not before:
             ctx.fail(f"GET of a published {kind[:-1]} did not answer 200 with the event", events=[event])
-        exchange = ctx.cancel(event)
-        ctx.no_server_error(exchange, events=[event])
+        exchange = cancel_expecting_no_5xx(ctx, event)
         if not exchange.is_success:
             ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
         read = read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED)
-        after = _body(read)
+        after = body_of(read)
         if after.get("status") != CANCELED:
             ctx.fail(
                 f"after cancel the {kind[:-1]}'s status is {after.get('status')!r}, expected {CANCELED!r}",
                 read.describe(),
                 events=[event],
             )
-        ctx.events.adopt(event)
+        ctx.pool.adopt(event)
         changed = [name for name in _compared_properties(kind) if _unset(before.get(name)) != _unset(after.get(name))]
         if changed:
             details = "; ".join(f"{name}: {_short(before.get(name))} -> {_short(after.get(name))}" for name in changed)
@@ -103,7 +96,7 @@ def _served_versions(ctx: CheckContext, kind: str) -> list[str]:
     versions = contract().versions
     if ctx.target.version not in versions:
         return []
-    probe = shared_untouched(ctx, kind)
+    probe = shareable_untouched(ctx, kind)
     return [
         version
         for version in versions
@@ -123,7 +116,7 @@ def _listed(ctx: CheckContext, event: Event) -> dict[str, Any] | None:
     exchange = ctx.target.call(op.method, op.url_path())
     for _ in range(MAX_LIST_PAGES):
         ctx.no_server_error(exchange, events=[event])
-        page = _body(exchange)
+        page = body_of(exchange)
         items = page.get("value")
         if not isinstance(items, list):
             return None
@@ -152,14 +145,14 @@ def _select_view(ctx: CheckContext, event: Event, names: list[str]) -> dict[str,
     path = ctx.op("get", event.kind).url_path(encode_id(event.id)) + "?$select=" + ",".join(names)
     answer = ctx.target.call("GET", path)
     ctx.no_server_error(answer, events=[event])
-    body = _body(answer)
+    body = body_of(answer)
     return body if "status" in body else None
 
 
 def _path_view(ctx: CheckContext, event: Event, path: str, base_url: str | None = None) -> dict[str, Any]:
     answer = ctx.target.call("GET", path, base_url=base_url)
     ctx.no_server_error(answer, events=[event])
-    return _body(answer) or {"status": f"(answer {answer.status})"}
+    return body_of(answer) or {"status": f"(answer {answer.status})"}
 
 
 def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict[str, Any] | None], tuple[str, ...]]]:
@@ -187,8 +180,8 @@ def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict
 def canceled_views_agree(ctx: CheckContext) -> None:
     """A canceled event reads `canceled` through plain GET, `$select`, the list (every page) and the other version."""
     for kind in KINDS:
-        event = shared_canceled(ctx, kind)
-        plain = _body(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED))
+        event = shareable_canceled(ctx, kind)
+        plain = body_of(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED))
         for label, read, names in _views(ctx, event):
             seen = read()
             deadline = time.monotonic() + ctx.settle
@@ -214,8 +207,8 @@ def _read_only_bodies(ctx: CheckContext, event: Event, current: dict[str, Any]) 
 def no_write_revives_canceled(ctx: CheckContext) -> None:
     """No write revives a canceled event: update (even with `status` in the body), publish, cancel, every route."""
     kind = KINDS[0]
-    event = shared_canceled(ctx, kind)
-    current = _body(ctx.get(event))
+    event = shareable_canceled(ctx, kind)
+    current = body_of(ctx.get(event))
     versions = [None, *(ctx.target.with_version(version) for version in _served_versions(ctx, kind))]
     read_only = contract().read_only_properties[kind]
     for base_url in versions:

@@ -12,19 +12,22 @@ from collections.abc import Iterator
 
 from vevents.spec import Operation, contract
 
-from .context import CANCELED, DRAFT, PUBLISHED, CheckContext
-from .definitions import check
-from .envelope import envelope_problem
-from .failures import Skip
-from .scenarios import Event
-from .target import encode_id
+from ..context import CANCELED, DRAFT, PUBLISHED, CheckContext
+from ..definitions import check
+from ..failures import Skip
+from .common import (
+    KINDS,
+    SDK_KIND,
+    Event,
+    encode_id,
+    envelope_problem,
+    fresh_canceled,
+    shareable_canceled,
+    shareable_untouched,
+)
 
 __all__: list[str] = []
 
-KINDS = contract().kinds
-# The base-type routes the official SDKs call (`/events/{id}/cancel`), found as the kind no odata type names.
-SDK_KIND = next(op.kind for op in contract().operations if op.kind not in KINDS)
-CANCEL_ROUTES = (*KINDS, SDK_KIND)
 # Answers the spec documents through its shared responses (not restated here).
 NOT_FOUND_CODE = contract().error_code(404)
 
@@ -35,37 +38,12 @@ def _id_operations(*actions: str) -> Iterator[Operation]:
             yield op
 
 
-def shared_canceled(ctx: CheckContext, kind: str) -> Event:
-    """A canceled event of `kind` that checks share (its cancel is judged by the checks of cancel itself).
-
-    If the shared one no longer reads `canceled`, the check that changed it has said so (and the
-    end-of-run sweep will); this check takes another instead of inheriting that finding.
-    """
-    for _ in range(2):
-        event = ctx.events.shared(kind, CANCELED)
-        if ctx.status_of(event, expect=CANCELED) == CANCELED:
-            return event
-        ctx.events.discard(event)
-    ctx.fail(f"no canceled {kind[:-1]} stays canceled: canceled must be permanent", events=[event])
-
-
-def shared_untouched(ctx: CheckContext, kind: str, state: str = PUBLISHED) -> Event:
-    """A shared event of `kind` in `state` for a check whose requests must change nothing."""
-    event = ctx.events.shared(kind, state)
-    if ctx.status_of(event, expect=state) != state:
-        ctx.events.discard(event)
-        event = ctx.events.shared(kind, state)
-    return event
-
-
 @check()
 def cancel_no_content(ctx: CheckContext) -> None:
     """Cancel of a published event answers 204 No Content with an empty body."""
     expected = contract().outcome("cancel", PUBLISHED).status
     for kind in KINDS:
-        event = ctx.event(kind)
-        exchange = ctx.cancel(event)
-        ctx.no_server_error(exchange, events=[event])
+        event, exchange = fresh_canceled(ctx, kind)
         if exchange.status != expected:
             ctx.fail(
                 f"cancel of a published {kind[:-1]} answered {exchange.status}, expected {expected}",
@@ -86,9 +64,7 @@ def cancel_no_content(ctx: CheckContext) -> None:
 def cancel_is_visible(ctx: CheckContext) -> None:
     """Right after cancel, GET answers 200 with status `canceled` (exactly that spelling)."""
     for kind in KINDS:
-        event = ctx.event(kind)
-        exchange = ctx.cancel(event)
-        ctx.no_server_error(exchange, events=[event])
+        event, exchange = fresh_canceled(ctx, kind)
         if not exchange.is_success:
             ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
         read = ctx.get(event)
@@ -106,7 +82,7 @@ def cancel_is_visible(ctx: CheckContext) -> None:
                 read.describe(),
                 events=[event],
             )
-        ctx.events.adopt(event)
+        ctx.pool.adopt(event)
 
 
 @check()
@@ -118,7 +94,7 @@ def cancel_every_kind_and_route(ctx: CheckContext) -> None:
             # Through the SDK route the id goes as the SDKs send it: `%40`.
             style = "percent" if route == SDK_KIND else "raw"
             if ctx.judge("cancel", PUBLISHED, ctx.cancel(event, kind=route, style=style), event) == CANCELED:
-                ctx.events.adopt(event)
+                ctx.pool.adopt(event)
 
 
 @check()
@@ -133,7 +109,7 @@ def cancel_draft(ctx: CheckContext) -> None:
 def second_cancel_keeps_canceled(ctx: CheckContext) -> None:
     """A second cancel answers no 5xx and the event stays canceled (strict: the lifecycle table's answer)."""
     for kind in KINDS:
-        event = shared_canceled(ctx, kind)
+        event = shareable_canceled(ctx, kind)
         ctx.judge("cancel", CANCELED, ctx.cancel(event), event)
         ctx.judge("cancel", CANCELED, ctx.cancel(event, kind=SDK_KIND), event)
 
@@ -142,7 +118,7 @@ def second_cancel_keeps_canceled(ctx: CheckContext) -> None:
 def publish_keeps_canceled(ctx: CheckContext) -> None:
     """Publish of a canceled event answers no 5xx and the event stays canceled (strict: the table's answer)."""
     for kind in KINDS:
-        event = shared_canceled(ctx, kind)
+        event = shareable_canceled(ctx, kind)
         ctx.judge("publish", CANCELED, ctx.call("publish", event), event)
         ctx.judge("publish", CANCELED, ctx.call("publish", event, kind=SDK_KIND), event)
 
@@ -151,7 +127,7 @@ def publish_keeps_canceled(ctx: CheckContext) -> None:
 def update_keeps_canceled(ctx: CheckContext) -> None:
     """Update of a canceled event answers no 5xx, it stays canceled, and a refused update changes nothing."""
     for kind in KINDS:
-        event = shared_canceled(ctx, kind)
+        event = shareable_canceled(ctx, kind)
         before = ctx.get(event).json() or {}
         exchange = ctx.call("update", event, json_body={"displayName": "vevents: renamed after cancel"})
         ctx.judge("update", CANCELED, exchange, event)
@@ -175,11 +151,11 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
         # A target may serve one version only; that is no violation. It serves another one if
         # a published event reads there (before the cancel, so a vanishing canceled event is
         # still caught below).
-        probe = shared_untouched(ctx, kind)
+        probe = shareable_untouched(ctx, kind)
         served = [v for v in others if ctx.get(probe, base_url=ctx.target.with_version(v)).status == 200]
         if not served:
             raise Skip(f"the target serves no other version than {ctx.target.version} (tried {', '.join(others)})")
-        event = shared_canceled(ctx, kind)
+        event = shareable_canceled(ctx, kind)
         for version in served:
             status = ctx.status_of(event, expect=CANCELED, base_url=ctx.target.with_version(version))
             if status != CANCELED:
@@ -187,9 +163,7 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
         # And the other way round: a cancel sent through the other version takes effect here
         # (one fresh event, for the first kind).
         for version in served[:1] if kind == KINDS[0] else ():
-            other = ctx.event(kind)
-            exchange = ctx.cancel(other, base_url=ctx.target.with_version(version))
-            ctx.no_server_error(exchange, events=[other])
+            other, exchange = fresh_canceled(ctx, kind, base_url=ctx.target.with_version(version))
             if exchange.status != 204:
                 ctx.fail(
                     f"cancel on {version} answered {exchange.status}, expected 204", exchange.describe(), events=[other]
@@ -201,20 +175,18 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
                     exchange.describe(),
                     events=[other],
                 )
-            ctx.events.adopt(other)
+            ctx.pool.adopt(other)
 
 
 @check()
 def cancel_affects_only_target(ctx: CheckContext) -> None:
     """Cancel changes its target only: other events of both kinds keep their status."""
     # Published events of both kinds and a draft stand by (shared: requests that change nothing use them too).
-    bystanders = [(shared_untouched(ctx, kind), PUBLISHED) for kind in KINDS]
-    bystanders.append((shared_untouched(ctx, KINDS[0], DRAFT), DRAFT))
+    bystanders = [(shareable_untouched(ctx, kind), PUBLISHED) for kind in KINDS]
+    bystanders.append((shareable_untouched(ctx, KINDS[0], DRAFT), DRAFT))
     # One victim per kind, through its own route and through the SDK route in turn.
     for kind, route in zip(KINDS, (KINDS[0], SDK_KIND), strict=False):
-        victim = ctx.event(kind)
-        exchange = ctx.cancel(victim, kind=route)
-        ctx.no_server_error(exchange, events=[victim])
+        victim, exchange = fresh_canceled(ctx, kind, kind=route)
         for other, state in bystanders:
             status = ctx.status_of(other, expect=state)
             if status != state:
@@ -283,7 +255,7 @@ def malformed_id_rejected(ctx: CheckContext) -> None:
 def id_encoding(ctx: CheckContext) -> None:
     """Ids work both raw (`@`) and percent-encoded (`%40`, as the official SDKs send them)."""
     for kind in KINDS:
-        for event, state in ((shared_untouched(ctx, kind), PUBLISHED), (shared_canceled(ctx, kind), CANCELED)):
+        for event, state in ((shareable_untouched(ctx, kind), PUBLISHED), (shareable_canceled(ctx, kind), CANCELED)):
             if "@" not in event.id:
                 raise Skip("the target's ids contain no '@'")
             for style in ("raw", "percent"):
@@ -352,7 +324,7 @@ def cancel_with_body(ctx: CheckContext) -> None:
 @check()
 def cancel_path_other_methods(ctx: CheckContext) -> None:
     """GET, PUT, PATCH and DELETE on a cancel path never yield a 5xx nor change the event (strict: 405 + Allow)."""
-    event = shared_untouched(ctx, KINDS[0])
+    event = shareable_untouched(ctx, KINDS[0])
     for route in (KINDS[0], SDK_KIND):
         path = ctx.op("cancel", route).url_path(encode_id(event.id))
         for method in ("GET", "PUT", "PATCH", "DELETE"):
@@ -376,7 +348,7 @@ def cancel_path_other_methods(ctx: CheckContext) -> None:
 @check()
 def auth_required(ctx: CheckContext) -> None:
     """Without a token or with a garbage one, get and cancel answer 401 and change nothing."""
-    event = shared_untouched(ctx, KINDS[0])
+    event = shareable_untouched(ctx, KINDS[0])
     for token, label in ((None, "no token"), ("garbage", "a garbage token")):
         for action, route in (("get", KINDS[0]), ("cancel", KINDS[0]), ("cancel", SDK_KIND)):
             exchange = ctx.call(action, event, kind=route, token=token)
@@ -392,7 +364,7 @@ def auth_required(ctx: CheckContext) -> None:
 
 
 def _forbidden(ctx: CheckContext, role: str, accepted: frozenset[int]) -> None:
-    event = shared_untouched(ctx, KINDS[0])
+    event = shareable_untouched(ctx, KINDS[0])
     allowed = frozenset({403}) if ctx.strict else accepted
     for route in (KINDS[0], SDK_KIND):
         exchange = ctx.cancel(event, kind=route, token=role)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .checks_canceled import read_until
-from .context import CANCELED, CheckContext
-from .definitions import check
-from .failures import Skip
-from .scenarios import Event, read_status
-from .target import Exchange, encode_id
+from ..context import CANCELED, CheckContext
+from ..definitions import check
+from ..failures import Skip
+from .common import Event, Exchange, encode_id, read_status, read_until
 
 __all__ = ["canceled_by_run"]
 

@@ -1,0 +1,96 @@
+"""What the check modules share: the kinds and routes, the events they share, and the preludes.
+
+Every check module imports the check API (`..context`, `..definitions`, `..failures`) and this
+module, and nothing else of the suite: no check module imports another (a test holds it), so
+the modules stand side by side and a new one needs nothing but these two. What a check needs
+from the rest of the suite (an event, an exchange, an id's encodings) comes through here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from vevents.spec import contract
+
+from ..context import CANCELED, PUBLISHED, CheckContext
+from ..envelope import envelope_problem
+from ..scenarios import Event, read_status
+from ..target import Exchange, encode_id
+
+__all__ = [
+    "KINDS",
+    "SDK_KIND",
+    "Event",
+    "Exchange",
+    "body_of",
+    "cancel_expecting_no_5xx",
+    "encode_id",
+    "envelope_problem",
+    "fresh_canceled",
+    "read_status",
+    "read_until",
+    "shareable_canceled",
+    "shareable_untouched",
+]
+
+KINDS = contract().kinds
+# The base-type routes the official SDKs call (`/events/{id}/cancel`), found as the kind no odata type names.
+SDK_KIND = next(op.kind for op in contract().operations if op.kind not in KINDS)
+
+
+def shareable_canceled(ctx: CheckContext, kind: str) -> Event:
+    """A canceled event of `kind` that checks share (its cancel is judged by the checks of cancel itself).
+
+    If the shared one no longer reads `canceled`, the check that changed it has said so (and the
+    end-of-run sweep will); this check takes another instead of inheriting that finding.
+    """
+    for _ in range(2):
+        event = ctx.shareable(kind, CANCELED)
+        if ctx.status_of(event, expect=CANCELED) == CANCELED:
+            return event
+        ctx.pool.discard(event)
+    ctx.fail(f"no canceled {kind[:-1]} stays canceled: canceled must be permanent", events=[event])
+
+
+def shareable_untouched(ctx: CheckContext, kind: str, state: str = PUBLISHED) -> Event:
+    """A shared event of `kind` in `state` for a check whose requests must change nothing."""
+    event = ctx.shareable(kind, state)
+    if ctx.status_of(event, expect=state) != state:
+        ctx.pool.discard(event)
+        event = ctx.shareable(kind, state)
+    return event
+
+
+def cancel_expecting_no_5xx(ctx: CheckContext, event: Event, /, **kwargs: object) -> Exchange:
+    """Cancel `event` (keyword arguments as for `ctx.cancel`); a 5xx answer ends the check as a violation."""
+    exchange = ctx.cancel(event, **kwargs)
+    ctx.no_server_error(exchange, events=[event])
+    return exchange
+
+
+def fresh_canceled(ctx: CheckContext, kind: str, /, **kwargs: object) -> tuple[Event, Exchange]:
+    """The prelude of most checks of cancel: a published event of `kind` of its own, canceled, no 5xx.
+
+    Keyword arguments go to `ctx.cancel` (e.g. `kind=` for another route, `base_url=` for another version).
+    """
+    event = ctx.event(kind)
+    return event, cancel_expecting_no_5xx(ctx, event, **kwargs)
+
+
+def read_until(ctx: CheckContext, send: Callable[[], Exchange], done: Callable[[Exchange], bool]) -> Exchange:
+    """Send a read; with --settle, repeat it until `done` holds or the settle time is over. The last answer."""
+    deadline = time.monotonic() + ctx.settle
+    while True:
+        exchange = send()
+        ctx.no_server_error(exchange)
+        if done(exchange) or time.monotonic() >= deadline:
+            return exchange
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def body_of(exchange: Exchange) -> dict[str, Any]:
+    """The JSON object of a 200 answer; {} for any other answer."""
+    body = exchange.json()
+    return body if exchange.status == 200 and isinstance(body, dict) else {}
