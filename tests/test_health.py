@@ -19,10 +19,10 @@ import httpx
 import jwt
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE_ID, Stub, running_stub
+from reliability import served
+from test_control_api import assert_envelope, control
 
-from tests.conftest import SAMPLE_ID, Stub, running_stub
-from tests.reliability import served
-from tests.test_control_api import assert_envelope, control
 from vevents.health import health, health_url
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT
 from vevents.server.settings import DEFAULT_SECRET, Settings
