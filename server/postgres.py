@@ -30,14 +30,14 @@ The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from vevents.server.dburl import redacted_url
-from vevents.server.store import Event, StoreUnavailable
+from vevents.server.sql import POSTGRES, compare_and_set, insert_params
+from vevents.server.store import Event, StoreUnavailable, event_from_row
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew"]
 
@@ -50,18 +50,7 @@ _LOCK_KEY = 0x76_65_76_65_6E_74_73
 
 # Each entry migrates the schema from version N-1 to N. Version 1 is the first schema.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE IF NOT EXISTS vevents_events (
-               kind     TEXT    NOT NULL,
-               id       TEXT    NOT NULL,
-               tenant   TEXT    NOT NULL,
-               status   TEXT    NOT NULL,
-               version  INTEGER NOT NULL,
-               resource JSON    NOT NULL,
-               PRIMARY KEY (kind, id))""",
-        "CREATE INDEX IF NOT EXISTS vevents_events_by_id ON vevents_events (id)",
-        "CREATE INDEX IF NOT EXISTS vevents_events_by_tenant ON vevents_events (kind, tenant)",
-    ),
+    1: POSTGRES.schema(),
 }
 
 _T = TypeVar("_T")
@@ -181,24 +170,14 @@ class PostgresStore:
                 (str(SCHEMA_VERSION),),
             )
 
-    @staticmethod
-    def _row(kind: str, event_id: str, tenant: str, version: int, resource: str) -> Event:
-        return Event(kind=kind, id=event_id, tenant=tenant, resource=json.loads(resource), version=version)
-
     # ------------------------------------------------------------ Store
     def find(self, event_id: str, kind: str | None = None) -> list[Event]:
         def read() -> list[Event]:
             if kind is not None:
-                rows = self._query(
-                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events WHERE kind = %s AND id = %s",
-                    (kind, event_id),
-                )
+                rows = self._query(POSTGRES.select_one, (kind, event_id))
             else:
-                rows = self._query(
-                    "SELECT kind, id, tenant, version, resource::text FROM vevents_events WHERE id = %s ORDER BY kind",
-                    (event_id,),
-                )
-            return [self._row(*row) for row in rows]
+                rows = self._query(POSTGRES.select_by_id, (event_id,))
+            return [event_from_row(*row) for row in rows]
 
         return self._guarded(read)
 
@@ -206,19 +185,15 @@ class PostgresStore:
         """Every event, of every tenant (the control API's state view)."""
 
         def read() -> list[Event]:
-            rows = self._query("SELECT kind, id, tenant, version, resource::text FROM vevents_events ORDER BY kind, id")
-            return [self._row(*row) for row in rows]
+            rows = self._query(POSTGRES.select_all)
+            return [event_from_row(*row) for row in rows]
 
         return self._guarded(read)
 
     def list(self, kind: str, tenant: str) -> list[Event]:
         def read() -> list[Event]:
-            rows = self._query(
-                "SELECT kind, id, tenant, version, resource::text FROM vevents_events"
-                " WHERE kind = %s AND tenant = %s ORDER BY id",
-                (kind, tenant),
-            )
-            return [self._row(*row) for row in rows]
+            rows = self._query(POSTGRES.select_by_tenant, (kind, tenant))
+            return [event_from_row(*row) for row in rows]
 
         return self._guarded(read)
 
@@ -226,11 +201,7 @@ class PostgresStore:
         def write() -> bool:
             try:
                 with self._pool.connection() as conn:  # one statement: atomic without BEGIN/COMMIT
-                    conn.execute(
-                        "INSERT INTO vevents_events (kind, id, tenant, status, version, resource)"
-                        " VALUES (%s, %s, %s, %s, 1, %s)",
-                        (event.kind, event.id, event.tenant, event.status, json.dumps(event.resource)),
-                    )
+                    conn.execute(POSTGRES.insert, insert_params(event))
             except self._unique_violation:
                 return False
             return True
@@ -244,17 +215,9 @@ class PostgresStore:
         def write() -> bool:
             with self._pool.connection() as conn:
                 with conn.transaction() as tx:
-                    for event in events:
-                        cursor = conn.execute(
-                            "UPDATE vevents_events SET status = %s, resource = %s, version = version + 1"
-                            " WHERE kind = %s AND id = %s AND version = %s",
-                            (event.status, json.dumps(event.resource), event.kind, event.id, event.version),
-                        )
-                        if cursor.rowcount != 1:
-                            # Someone wrote one of these events since it was read: all or nothing.
-                            tx.force_rollback = True
-                            return False
-                return True
+                    # Someone wrote one of these events since it was read: all or nothing.
+                    tx.force_rollback = not compare_and_set(conn, POSTGRES, events)
+                return not tx.force_rollback
 
         return self._guarded(write)
 
@@ -266,36 +229,20 @@ class PostgresStore:
         return self._load(events, replace_all=True)
 
     def _load(self, events: Iterable[Event], *, replace_all: bool) -> int:
-        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
+        rows = [insert_params(e) for e in events]
 
         def write() -> int:
             with self._transaction() as conn:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
                 if replace_all:
-                    conn.execute("DELETE FROM vevents_events")
-                elif conn.execute("SELECT EXISTS (SELECT 1 FROM vevents_events)").fetchone()[0]:
+                    conn.execute(POSTGRES.delete_all)
+                elif conn.execute(POSTGRES.any_event).fetchone()[0]:
                     return 0
                 with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO vevents_events (kind, id, tenant, status, version, resource)"
-                        " VALUES (%s, %s, %s, %s, 1, %s)",
-                        rows,
-                    )
+                    cursor.executemany(POSTGRES.insert, rows)
             return len(rows)
 
         return self._guarded(write)
-
-    def ping(self) -> bool:
-        """Whether the database answers right now (for the readiness endpoint)."""
-
-        def select_one() -> None:
-            self._query("SELECT 1")
-
-        try:
-            self._guarded(select_one)
-        except StoreUnavailable:
-            return False
-        return True
 
     def close(self) -> None:
         self._pool.close()

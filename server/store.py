@@ -25,11 +25,14 @@ import builtins
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Event", "MemoryStore", "SqliteStore", "Store", "StoreUnavailable"]
+from vevents.server.sql import SQLITE, compare_and_set, insert_params
+
+__all__ = ["Event", "MemoryStore", "SqliteStore", "Store", "StoreUnavailable", "event_from_row"]
 
 
 class StoreUnavailable(Exception):
@@ -143,6 +146,11 @@ class MemoryStore:
         pass
 
 
+def event_from_row(kind: str, event_id: str, tenant: str, version: int, resource: str) -> Event:
+    """An `Event` from a row of the database stores' SELECTs (`sql.Dialect`)."""
+    return Event(kind=kind, id=event_id, tenant=tenant, resource=json.loads(resource), version=version)
+
+
 def _copy(event: Event) -> Event:
     return replace(event, resource=_frozen_copy(event.resource))
 
@@ -167,19 +175,26 @@ class _SqliteErrors:
 
 _sqlite_errors = _SqliteErrors()
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    kind     TEXT    NOT NULL,
-    id       TEXT    NOT NULL,
-    tenant   TEXT    NOT NULL,
-    status   TEXT    NOT NULL,
-    version  INTEGER NOT NULL,
-    resource TEXT    NOT NULL,
-    PRIMARY KEY (kind, id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
-CREATE INDEX IF NOT EXISTS events_by_tenant ON events (kind, tenant);
-"""
+_SCHEMA = SQLITE.schema()
+
+
+class _Transaction:
+    force_rollback = False
+    """Set to end the transaction with ROLLBACK instead of COMMIT (as psycopg's `Transaction`)."""
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[_Transaction]:
+    """One write transaction, the write lock taken up front (`BEGIN IMMEDIATE`: two writers cannot
+    both read and then both fail to upgrade their lock); rolled back on an error."""
+    conn.execute("BEGIN IMMEDIATE")
+    tx = _Transaction()
+    try:
+        yield tx
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("ROLLBACK" if tx.force_rollback else "COMMIT")
 
 
 class SqliteStore:
@@ -194,7 +209,9 @@ class SqliteStore:
         with _sqlite_errors:
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
-            self._write_script(conn, _SCHEMA)
+            with _transaction(conn):
+                for statement in _SCHEMA:
+                    conn.execute(statement)
 
     # ------------------------------------------------------------ plumbing
     def _conn(self) -> sqlite3.Connection:
@@ -208,52 +225,25 @@ class SqliteStore:
                 self._connections.append(conn)
         return conn
 
-    @staticmethod
-    def _write_script(conn: sqlite3.Connection, script: str) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    @staticmethod
-    def _row(kind: str, event_id: str, tenant: str, version: int, resource: str) -> Event:
-        return Event(kind=kind, id=event_id, tenant=tenant, resource=json.loads(resource), version=version)
-
     # ------------------------------------------------------------ Store
     def find(self, event_id: str, kind: str | None = None) -> list[Event]:
         with _sqlite_errors:
             if kind is not None:
-                row = (
-                    self._conn()
-                    .execute("SELECT tenant, version, resource FROM events WHERE kind = ? AND id = ?", (kind, event_id))
-                    .fetchone()
-                )
-                return [self._row(kind, event_id, *row)] if row is not None else []
-            rows = self._conn().execute(
-                "SELECT kind, id, tenant, version, resource FROM events WHERE id = ? ORDER BY kind", (event_id,)
-            )
-            return [self._row(*row) for row in rows]
+                rows = self._conn().execute(SQLITE.select_one, (kind, event_id))
+            else:
+                rows = self._conn().execute(SQLITE.select_by_id, (event_id,))
+            return [event_from_row(*row) for row in rows]
 
     def list(self, kind: str, tenant: str) -> list[Event]:
         with _sqlite_errors:
-            rows = self._conn().execute(
-                "SELECT kind, id, tenant, version, resource FROM events WHERE kind = ? AND tenant = ? ORDER BY id",
-                (kind, tenant),
-            )
-            return [self._row(*row) for row in rows]
+            rows = self._conn().execute(SQLITE.select_by_tenant, (kind, tenant))
+            return [event_from_row(*row) for row in rows]
 
     def create(self, event: Event) -> bool:
         with _sqlite_errors:
             conn = self._conn()
             try:
-                conn.execute(
-                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)",
-                    (event.kind, event.id, event.tenant, event.status, json.dumps(event.resource)),
-                )
+                conn.execute(SQLITE.insert, insert_params(event))
             except sqlite3.IntegrityError:
                 return False
             return True
@@ -263,22 +253,9 @@ class SqliteStore:
             return True
         with _sqlite_errors:
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for event in events:
-                    cursor = conn.execute(
-                        "UPDATE events SET status = ?, resource = ?, version = version + 1"
-                        " WHERE kind = ? AND id = ? AND version = ?",
-                        (event.status, json.dumps(event.resource), event.kind, event.id, event.version),
-                    )
-                    if cursor.rowcount != 1:
-                        conn.execute("ROLLBACK")
-                        return False
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return True
+            with _transaction(conn) as tx:
+                tx.force_rollback = not compare_and_set(conn, SQLITE, events)
+            return not tx.force_rollback
 
     def seed(self, events: Iterable[Event]) -> int:
         return self._load(events, replace_all=False)
@@ -289,30 +266,23 @@ class SqliteStore:
     def _load(self, events: Iterable[Event], *, replace_all: bool) -> int:
         """Insert `events` in one transaction: into an empty store only (seed), or in place of
         every event it holds (reset)."""
-        rows = [(e.kind, e.id, e.tenant, e.status, json.dumps(e.resource)) for e in events]
+        rows = [insert_params(e) for e in events]
         with _sqlite_errors:
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(conn) as tx:
                 if replace_all:
-                    conn.execute("DELETE FROM events")
-                elif conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
-                    conn.execute("ROLLBACK")
+                    conn.execute(SQLITE.delete_all)
+                elif conn.execute(SQLITE.any_event).fetchone()[0]:
+                    tx.force_rollback = True
                     return 0
-                conn.executemany(
-                    "INSERT INTO events (kind, id, tenant, status, version, resource) VALUES (?, ?, ?, ?, 1, ?)", rows
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.executemany(SQLITE.insert, rows)
             return len(rows)
 
     def all_events(self) -> builtins.list[Event]:
         """Every event, of every tenant (the control API's state view)."""
         with _sqlite_errors:
-            rows = self._conn().execute("SELECT kind, id, tenant, version, resource FROM events ORDER BY kind, id")
-            return [self._row(*row) for row in rows]
+            rows = self._conn().execute(SQLITE.select_all)
+            return [event_from_row(*row) for row in rows]
 
     def close(self) -> None:
         with self._lock:
