@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
     "validate-traffic": ("vevents.traffic:validate_traffic_command", "Validate recorded traffic (HAR, cassettes)."),
     "diff": ("vevents.diff:diff", "Report breaking changes between two versions of the spec."),
+    "lint": ("vevents.lint:lint", "Check that spec files are valid OpenAPI documents."),
     "health": ("vevents.health:health", "Check that a running stub answers (exit 0 healthy, 1 not)."),
 }
 
@@ -29,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 NEEDS_EXTRA: dict[str, tuple[tuple[str, ...], str]] = {
     "check": (("schemathesis", "openapi_core"), "check"),
     "validate-traffic": (("openapi_core",), "check"),
+    "lint": (("openapi_spec_validator",), "check"),
 }
 
 

@@ -1,7 +1,12 @@
 """`vevents diff OLD NEW`: report the changes between two versions of the spec, breaking ones first.
 
+`vevents diff --base-ref REF NEW...` reads each old version from git (`vevents.gitbase`): the
+pre-commit hook and CI compare the working copy against the base branch that way. A file that
+does not exist at REF is new: nothing to break.
+
 Exit codes: 0 no breaking change, 1 at least one breaking change, 2 an input that cannot be
-read as an OpenAPI document. The comparison itself lives in `vevents.specdiff`.
+read as an OpenAPI document (or a REF git does not know). The comparison itself lives in
+`vevents.specdiff`.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
-from vevents.specdiff import BREAKING, Change, DiffInputError, compare, load_document
+from vevents.specdiff import BREAKING, Change, DiffInputError, compare, load_document, parse_document
 
 __all__ = ["diff", "render_json", "render_text"]
 
@@ -39,9 +45,34 @@ def render_json(changes: Sequence[Change], old: Path, new: Path) -> str:
     return json.dumps(report, indent=2)
 
 
+def _document_at(ref: str, path: Path) -> dict[str, Any] | None:
+    """The OpenAPI document `path` was at git revision `ref`, or None if it did not exist there."""
+    from vevents.gitbase import text_at
+
+    text = text_at(ref, path)
+    return None if text is None else parse_document(text, f"{path} at {ref}")
+
+
+def _pairs(paths: Sequence[Path], base_ref: str | None) -> list[tuple[str, dict[str, Any] | None, Path]]:
+    """(name of the old version, its document or None if new, the new file) for each comparison."""
+    if base_ref is None:
+        if len(paths) != 2:
+            raise click.UsageError("give OLD and NEW, or --base-ref REF and one or more NEW files")
+        return [(str(paths[0]), load_document(paths[0]), paths[1])]
+    if not paths:
+        raise click.UsageError("--base-ref REF needs the file(s) to compare with their version at REF")
+    return [(f"{path}@{base_ref}", _document_at(base_ref, path), path) for path in paths]
+
+
 @click.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", metavar="[OLD] NEW...", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--base-ref",
+    metavar="REF",
+    default=None,
+    help="Compare each NEW file with its version at this git revision (a branch, tag or commit: "
+    "origin/main), read with git itself; then give only the NEW file(s).",
+)
 @click.option(
     "--format",
     "output_format",
@@ -51,15 +82,30 @@ def render_json(changes: Sequence[Change], old: Path, new: Path) -> str:
     help="text: one line per change, then a summary; json: every change as an object, for CI tools.",
 )
 @click.option("--breaking-only", is_flag=True, help="In text output, list only the breaking changes.")
-def diff(old: Path, new: Path, output_format: str, breaking_only: bool) -> None:
-    """Report breaking changes between two versions of the spec (exit 1 if there is one)."""
+def diff(paths: tuple[Path, ...], base_ref: str | None, output_format: str, breaking_only: bool) -> None:
+    """Report breaking changes between two versions of the spec (exit 1 if there is one).
+
+    vevents diff OLD NEW, or vevents diff --base-ref REF NEW... (the old version read from git).
+    """
+    breaking = False
     try:
-        changes = compare(load_document(old), load_document(new))
+        pairs = _pairs(paths, base_ref)
+        compared = [
+            (old_name, new, compare(old, load_document(new)) if old is not None else None)
+            for old_name, old, new in pairs
+        ]
     except DiffInputError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from exc
-    if output_format == "json":
-        click.echo(render_json(changes, old, new))
-    else:
-        click.echo(render_text(changes, show_all=not breaking_only))
-    raise SystemExit(EXIT_BREAKING if any(c.breaking for c in changes) else EXIT_OK)
+    for old_name, new, changes in compared:
+        if changes is None:
+            click.echo(f"{new}: new at {base_ref}, nothing to compare")
+            continue
+        breaking = breaking or any(c.breaking for c in changes)
+        if output_format == "json":
+            click.echo(render_json(changes, Path(old_name), new))
+        else:
+            if len(compared) > 1:
+                click.echo(f"{old_name} -> {new}:")
+            click.echo(render_text(changes, show_all=not breaking_only))
+    raise SystemExit(EXIT_BREAKING if breaking else EXIT_OK)

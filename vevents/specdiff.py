@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from vevents.spec import DocumentError, load_yaml_file
+from vevents.spec import DocumentError, parse_yaml
 from vevents.specwalk import Flat, Walker
 
-__all__ = ["BREAKING", "INFO", "WARNING", "Change", "DiffInputError", "compare", "load_document"]
+__all__ = ["BREAKING", "INFO", "WARNING", "Change", "DiffInputError", "compare", "load_document", "parse_document"]
 
 Level = Literal["breaking", "warning", "info"]
 BREAKING: Level = "breaking"
@@ -62,11 +62,20 @@ class Change:
 def load_document(path: str | Path) -> dict[str, Any]:
     """Parse one OpenAPI document (YAML or JSON), or raise DiffInputError saying why not."""
     try:
-        document = load_yaml_file(path)
-    except (OSError, UnicodeDecodeError, DocumentError) as exc:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise DiffInputError(f"{path}: cannot read it: {exc}") from exc
+    return parse_document(text, str(path))
+
+
+def parse_document(text: str, name: str) -> dict[str, Any]:
+    """The OpenAPI document in `text` (YAML or JSON) called `name` in errors, or DiffInputError saying why not."""
+    try:
+        document = parse_yaml(text)
+    except DocumentError as exc:
+        raise DiffInputError(f"{name}: cannot read it: {exc}") from exc
     if not isinstance(document, dict) or "openapi" not in document or not isinstance(document.get("paths"), dict):
-        raise DiffInputError(f"{path}: not an OpenAPI document (no `openapi` version or no `paths` object)")
+        raise DiffInputError(f"{name}: not an OpenAPI document (no `openapi` version or no `paths` object)")
     return document
 
 
