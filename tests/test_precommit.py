@@ -22,12 +22,12 @@ import yaml
 from click.testing import CliRunner
 
 from vevents.cli import main
-from vevents.spec import load_spec, spec_path
+from vevents.spec import load_spec, load_yaml_file, spec_path
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-HOOKS: list[dict[str, Any]] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+HOOKS: list[dict[str, Any]] = load_yaml_file(ROOT / ".pre-commit-hooks.yaml")
 CANCEL = "/solutions/virtualEvents/events/{virtualEvent-id}/cancel"
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
 
