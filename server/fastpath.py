@@ -121,14 +121,12 @@ class FastPath:
         self.contract = contract
         self.routes = routes
         self.authenticate = authenticator.authenticate
-        self.hits = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             taken = self._take(scope)
             if taken is not None:
                 route, event_id, principal = taken
-                self.hits += 1
                 scope["path_params"] = {route.parameter: event_id}
                 set_security_context(
                     scope, user=principal.user, token_info={"sub": principal.user, PRINCIPAL_KEY: principal}

@@ -146,14 +146,14 @@ class Handlers:
         if isinstance(body, Response):
             return body
         body.pop("@odata.type", None)
-        return self._decide_and_write(scope, principal, "update", kind, body, 200)
+        return self._decide_and_write(scope, principal, "update", kind, body)
 
     async def transition(self, action: str, kind: str | None, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
         body = await read_body(receive)
         if body.strip() and not _is_empty_object(body):
             return error_response(scope, 400, "Don't supply a request body for this method.")
-        return self._decide_and_write(scope, principal, action, kind, None, 204)
+        return self._decide_and_write(scope, principal, action, kind, None)
 
     # ------------------------------------------------------------ steps
     def _decide_and_write(
@@ -163,7 +163,6 @@ class Handlers:
         action: str,
         kind: str | None,
         properties: Mapping[str, Any] | None,
-        status_on_success: int,
     ) -> Response:
         for _ in range(_MAX_ATTEMPTS):
             found = self._find(scope, principal, kind)

@@ -10,6 +10,7 @@ well-formed requests itself, or the comparison would prove nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
@@ -22,7 +23,7 @@ import pytest
 from conftest import OTHER_TENANT, OTHER_USER, SECRET, Stub, running_stub
 
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
-from vevents.server.fastpath import FastPath
+from vevents.server.fastpath import FastPath, FastRoute
 from vevents.server.settings import Settings
 from vevents.server.store import Event, MemoryStore
 from vevents.spec import contract
@@ -177,7 +178,19 @@ def test_the_fast_path_answers_exactly_as_the_full_stack(pair: tuple[Stub, Stub]
     fast, full = pair
     fast_path = _fast_path_of(fast.app)
     assert fast_path is not None and _fast_path_of(full.app) is None
-    hits_before = fast_path.hits
+    # Count the requests the fast path answers itself: its routes' handlers, wrapped.
+    taken = 0
+    plain = dict(fast_path.routes)
+
+    def counted(route: FastRoute) -> FastRoute:
+        async def handler(scope: Any, receive: Any) -> Any:
+            nonlocal taken
+            taken += 1
+            return await route.handler(scope, receive)
+
+        return dataclasses.replace(route, handler=handler)
+
+    fast_path.routes = {key: counted(route) for key, route in plain.items()}
     count = 0
     with httpx.Client(timeout=10) as client:
         for method, path, headers, body in _requests():
@@ -187,10 +200,10 @@ def test_the_fast_path_answers_exactly_as_the_full_stack(pair: tuple[Stub, Stub]
                 answers.append(_answer(client.send(request)))
             assert answers[0] == answers[1], (method, path, headers, body)
             count += 1
-    taken = fast_path.hits - hits_before
     # The comparison means something only if the fast path answered a good share itself. Ids
     # that do not match the spec's id pattern (a good part of this matrix) are Connexion's to
     # refuse since the spec states the pattern in schema, so the share is about a sixth.
+    fast_path.routes = plain
     assert taken > count // 6, (taken, count)
     # And both stores end in the same state.
     assert [e.resource for e in _all(fast)] == [e.resource for e in _all(full)]
