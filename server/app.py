@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import connexion
@@ -39,6 +39,7 @@ from vevents.server._connexion import (
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
 from vevents.server.control.api import ControlApi
 from vevents.server.control.gate import PassedGateHandler
+from vevents.server.control.notifications import NotificationControl
 from vevents.server.control.plane import ControlPlane
 from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
@@ -47,6 +48,11 @@ from vevents.server.home import HomePage
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.liveness import Liveness
 from vevents.server.middleware import RequestContextMiddleware
+from vevents.server.notifications.dispatcher import Notifications
+from vevents.server.notifications.events import NotifyingStore
+from vevents.server.notifications.handlers import SubscriptionHandlers
+from vevents.server.notifications.subscriptions import MemorySubscriptions, SqliteSubscriptions, SubscriptionStore
+from vevents.server.notifications.targets import TargetPolicy
 from vevents.server.security import security_map
 from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
@@ -67,6 +73,8 @@ class StubApp(DirectHandlerApp):
     seeded: Seeded
     """What the seed did at start-up, and which of its events the store holds (the banner's "Try it")."""
     control: ControlPlane
+    notifications: Notifications
+    """Subscriptions, the delivery queue and its journal (server/notifications/)."""
 
 
 # Replaced (ServerErrorMiddleware, to answer Graph's envelope) or not needed: handlers take
@@ -85,6 +93,28 @@ def open_store(settings: Settings) -> Store:
 
         return PostgresStore(settings.db)
     return SqliteStore(settings.db)
+
+
+def open_subscriptions(settings: Settings, *, own_store: bool) -> SubscriptionStore:
+    """Beside the events in their SQLite file; in memory with --memory, a store given by a test,
+    or PostgreSQL (whose subscriptions table is not written yet: they last as long as the process)."""
+    if settings.memory or not own_store or is_postgres_url(settings.db):
+        return MemorySubscriptions()
+    return SqliteSubscriptions(settings.db)
+
+
+def _first(*resolvers: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A resolver function trying each of `resolvers` in turn (LookupError: not theirs)."""
+
+    def resolve(operation_id: str) -> Any:
+        for resolver in resolvers[:-1]:
+            try:
+                return resolver(operation_id)
+            except LookupError:
+                continue
+        return resolvers[-1](operation_id)
+
+    return resolve
 
 
 def _authenticator(settings: Settings) -> TokenVerifier | PermissiveVerifier:
@@ -130,13 +160,28 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         logger.info("seeded %d events", seeded.written)
     table = settings.lifecycle if settings.lifecycle is not None else the_contract.lifecycle
     control = ControlPlane.from_settings(settings, store, the_contract)
-    handlers = Handlers(
-        control.lag.writes, Lifecycle(table, the_contract.create_outcome), the_contract, reads=control.lag.reads
+    assert the_contract.notifications is not None
+    notifications = Notifications(
+        open_subscriptions(settings, own_store=owned),
+        the_contract.notifications,
+        TargetPolicy(settings.notify_allow),
+        attempts=settings.notify_attempts,
+        retry_ms=settings.notify_retry_ms,
+        queue_max=settings.notify_queue,
     )
+    control.on_reset.append(notifications.clear)
+    handlers = Handlers(
+        NotifyingStore(control.lag.writes, notifications),
+        Lifecycle(table, the_contract.create_outcome),
+        the_contract,
+        reads=control.lag.reads,
+    )
+    subscriptions = SubscriptionHandlers(notifications, control.lag.reads, the_contract)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
+        notifications.close()
         if owned:
             store.close()
 
@@ -161,7 +206,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         __name__,
         lifespan=lifespan,
         middlewares=middlewares,
-        resolver=Resolver(handlers.resolve),
+        resolver=Resolver(_first(subscriptions.resolve, handlers.resolve)),
         # `bearer`: the control document's http scheme, checked by the control gate before routing.
         security_map={**security_map(authenticator), "bearer": PassedGateHandler},
         strict_validation=False,
@@ -171,10 +216,14 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     app.store = store
     app.seeded = seeded
     app.control = control
+    app.notifications = notifications
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
     app.add_api(
-        load_control_spec(), base_path=CONTROL_PREFIX, name="control", resolver=Resolver(ControlApi(control).resolve)
+        load_control_spec(),
+        base_path=CONTROL_PREFIX,
+        name="control",
+        resolver=Resolver(_first(ControlApi(control).resolve, NotificationControl(notifications).resolve)),
     )
     home = HomePage(the_contract.versions, control_prefix=CONTROL_PREFIX if control.gate.enabled else None)
     app.add_url_rule("/", "home", home.page, methods=["GET"])

@@ -251,6 +251,40 @@ class Settings:
         maximum=600_000,
         metavar="MS",
     )
+    notify_allow: tuple[str, ...] = setting(
+        (),
+        "--notify-allow",
+        "A host, IP address or CIDR range change notifications may be sent to, besides "
+        "loopback (repeatable; '*' allows any). The resolved address is checked, not only "
+        "the name; docs/notifications.md.",
+        metavar="HOST",
+        show_default=False,
+    )
+    notify_attempts: int = setting(
+        6,
+        "--notify-attempts",
+        "Delivery attempts per notification before it is given up (Graph retries for up to 4 hours).",
+        minimum=1,
+        maximum=20,
+        metavar="N",
+    )
+    notify_retry_ms: int = setting(
+        1000,
+        "--notify-retry-ms",
+        "Wait before the first retry of a failed delivery; doubled for each next one (capped at 5 minutes).",
+        minimum=1,
+        maximum=300_000,
+        metavar="MS",
+    )
+    notify_queue: int = setting(
+        10_000,
+        "--notify-queue",
+        "Deliveries waiting to be sent, at most; beyond that a notification is dropped (journaled, "
+        "and a 'missed' lifecycle notification sent).",
+        minimum=1,
+        maximum=1_000_000,
+        metavar="N",
+    )
     lifecycle: Mapping[str, Mapping[str, Outcome]] | None = None
     """In-process only (no flag, no variable). None: the spec's lifecycle table. A test fake
     may pass a modified table."""

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from vevents.spec.notifications import NotificationRules, notification_rules
+
 __all__ = [
     "GUID_PATTERN",
     "SECURITY_SCHEME",
@@ -306,6 +308,8 @@ class Contract:
     sample: Sample = Sample("", "", "", "")
     id_pattern: str = ""
     """The regular expression (anchored) an event id path parameter matches, after percent-decoding."""
+    notifications: NotificationRules | None = field(default=None, repr=False)
+    """Change notifications: what may be subscribed to, lifetimes, delivery (`info.x-vevents-notifications`)."""
     _routes: _Routes | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ routes
@@ -387,7 +391,9 @@ class Contract:
 
 
 def _kind_of(path: str) -> str:
-    return path.split("/")[3]
+    # /solutions/virtualEvents/<kind>/...; other roots (/subscriptions) are their own kind.
+    parts = path.split("/")
+    return parts[3] if path.startswith("/solutions/") else parts[1]
 
 
 def _scopes(spec: Mapping[str, Any], security: list[Mapping[str, list[str]]]) -> tuple[frozenset[str], frozenset[str]]:
@@ -537,5 +543,6 @@ def contract() -> Contract:
             organizer_name=sample["organizerName"],
         ),
         id_pattern=id_parameter["schema"].get("pattern", ""),
+        notifications=notification_rules(spec["info"]["x-vevents-notifications"]),
         _routes=_Routes(operations, versions),
     )

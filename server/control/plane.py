@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vevents.server.control.faults import Faults, parse_rule
@@ -82,6 +82,8 @@ class ControlPlane:
         self._start_lag_ms = read_lag_ms
         self._seed: list[Event] | None = None
         self.lag = ReadLag(store, global_ms=read_lag_ms)
+        self.on_reset: list[Callable[[], None]] = []
+        """What else a reset empties (the notifications' subscriptions and deliveries)."""
         for rule in self._start_rules:
             self.faults.add(rule)
 
@@ -109,6 +111,8 @@ class ControlPlane:
             self.faults.add(rule)
         self.lag.clear(self._start_lag_ms)
         self.journal.clear()
+        for hook in self.on_reset:
+            hook()
 
     # ------------------------------------------------------------ RequestHook
     async def around(
