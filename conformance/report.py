@@ -78,11 +78,12 @@ def write_summary(result: RunResult, stream: TextIO) -> None:
             if violation.repro:
                 stream.write("  reproduce:\n")
                 stream.write("".join(f"    {line}\n" for line in violation.repro))
-    if failed:
+    if failed and result.cost:
         env = ", ".join(f"${name}" for name in TOKEN_ENV.values())
         stream.write(f"\n(The reproductions read tokens from {env}.)\n")
-    write_cost(result, stream)
-    write_coverage(result, stream)
+    if result.cost:
+        write_cost(result, stream)
+        write_coverage(result, stream)
     verdict = {0: "conformant", 1: "violations found", 2: "some checks could not run"}[result.exit_code]
     mode = "strict" if result.strict else "default"
     stream.write(
@@ -242,8 +243,9 @@ def write_junit(result: RunResult, path: str) -> None:
         elif item.outcome is Outcome.ERROR:
             ET.SubElement(case, "error", message=item.reason, type="CouldNotRun")
     out = io.StringIO()
-    write_cost(result, out)
-    write_coverage(result, out)
+    if result.cost:
+        write_cost(result, out)
+        write_coverage(result, out)
     ET.SubElement(suite, "system-out").text = out.getvalue()
     root = ET.Element("testsuites", name="vevents check")
     root.append(suite)

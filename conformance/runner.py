@@ -145,6 +145,9 @@ class RunResult:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     coverage: Coverage | None = None
     requests: int = 0
+    cost: bool = True
+    """Whether the reports show the run's cost on the target (requests, events, throttling,
+    coverage): False for `vevents check-webhook`, which creates nothing."""
 
     @property
     def exit_code(self) -> int:

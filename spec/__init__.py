@@ -22,6 +22,7 @@ import copy
 import functools
 import importlib.resources
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,10 @@ from typing import Any
 
 import yaml
 
-from vevents.spec.notifications import NotificationRules, notification_rules
+from vevents.spec.notifications import notification_rules as _notification_rules
+
+if typing.TYPE_CHECKING:
+    from vevents.spec.notifications import NotificationRules
 
 __all__ = [
     "GUID_PATTERN",
@@ -543,6 +547,6 @@ def contract() -> Contract:
             organizer_name=sample["organizerName"],
         ),
         id_pattern=id_parameter["schema"].get("pattern", ""),
-        notifications=notification_rules(spec["info"]["x-vevents-notifications"]),
+        notifications=_notification_rules(spec["info"]["x-vevents-notifications"]),
         _routes=_Routes(operations, versions),
     )

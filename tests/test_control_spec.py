@@ -16,8 +16,12 @@ from openapi_spec_validator.readers import read_from_filename
 from test_spec_lint import SPECTRAL, _rules_turned_off
 
 from vevents.server.control.api import ControlApi
+from vevents.server.control.notifications import NotificationControl
 from vevents.spec import load_spec, load_yaml_file, ref_of, resolve
 from vevents.spec.control import CONTROL_PREFIX, control_path, load_control_spec
+
+CONTROL_APIS = (ControlApi, NotificationControl)
+"""The classes whose `op_<operationId>` methods serve the control document (the app tries each)."""
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / ".spectral-control.yaml"
@@ -53,7 +57,7 @@ def test_every_operation_has_a_handler_tags_and_an_error_envelope() -> None:
             if method == "parameters":
                 continue
             where = f"{method.upper()} {path}"
-            assert hasattr(ControlApi, "op_" + operation["operationId"]), where
+            assert any(hasattr(api, "op_" + operation["operationId"]) for api in CONTROL_APIS), where
             assert operation["tags"], where
             errors = {status: response for status, response in operation["responses"].items() if status >= "400"}
             assert "401" in errors, f"{where}: a control token may be needed"
@@ -72,7 +76,7 @@ def test_it_never_mixes_with_the_graph_contract() -> None:
         for method, op in item.items()
         if method != "parameters"
     }
-    handlers = {name.removeprefix("op_") for name in vars(ControlApi) if name.startswith("op_")}
+    handlers = {name.removeprefix("op_") for api in CONTROL_APIS for name in vars(api) if name.startswith("op_")}
     assert handlers == documented
     assert not documented & {
         op["operationId"] for item in graph["paths"].values() for method, op in item.items() if method != "parameters"

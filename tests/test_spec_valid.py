@@ -31,6 +31,8 @@ from vevents.specwalk import Walker
 SPEC = Path(spec_path())
 KINDS = {"webinars": "virtualEventWebinar", "townhalls": "virtualEventTownhall"}
 ACTIONS = {"list", "create", "get", "update", "publish", "cancel"}
+# Change notifications (issue 23): their own actions, outside the event lifecycle table.
+SUBSCRIPTION_ACTIONS = {"subscribe", "listSubscriptions", "getSubscription", "renewSubscription", "deleteSubscription"}
 EXPECTED_OPERATIONS = {
     *(("get", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
     *(("post", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
@@ -41,6 +43,11 @@ EXPECTED_OPERATIONS = {
         for kind, schema in [*KINDS.items(), ("events", "virtualEvent")]
         for action in ("publish", "cancel")
     ),
+    ("post", "/subscriptions"),
+    ("get", "/subscriptions"),
+    ("get", "/subscriptions/{subscription-id}"),
+    ("patch", "/subscriptions/{subscription-id}"),
+    ("delete", "/subscriptions/{subscription-id}"),
 }
 
 
@@ -93,7 +100,7 @@ def test_spec_loads_in_connexion_without_warnings(caplog: pytest.LogCaptureFixtu
         with app.test_client() as client:  # builds the middleware stack: every operation is resolved now
             served = client.get("/v1.0/openapi.json")
     assert served.status_code == 200
-    assert len(served.json()["paths"]) == 10
+    assert len(served.json()["paths"]) == 12
     assert set(resolved) == {op.operation_id for op in contract().operations}
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
@@ -108,19 +115,20 @@ def test_spec_loads_in_openapi_core_without_warnings() -> None:
     assert openapi.spec["openapi"] == "3.0.3"
 
 
-def test_spec_loads_in_schemathesis_with_fourteen_operations() -> None:
+def test_spec_loads_in_schemathesis_with_nineteen_operations() -> None:
     with no_warnings():
         schema = schemathesis.openapi.from_path(SPEC)
         results = list(schema.get_all_operations())
         schema.as_state_machine()
     assert all(isinstance(result, Ok) for result in results), [r for r in results if not isinstance(r, Ok)]
     operations = {(op.method.lower(), op.path) for op in (result.ok() for result in results if isinstance(result, Ok))}
-    assert len(results) == 14
+    assert len(results) == 19
     assert operations == EXPECTED_OPERATIONS
 
 
-def test_spec_has_no_delete_operation(walker: Walker) -> None:
-    assert [path for path, method, _ in walker.operations() if method == "delete"] == []
+def test_spec_deletes_only_subscriptions(walker: Walker) -> None:
+    """Graph has no DELETE for virtual events (a canceled event stays); subscriptions are deleted."""
+    assert [path for path, method, _ in walker.operations() if method == "delete"] == ["/subscriptions/{subscription-id}"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -135,13 +143,16 @@ def test_every_operation_names_its_lifecycle_action(walker: Walker, document: di
     lifecycle = document["info"]["x-vevents-lifecycle"]
     for path, method, operation in walker.operations():
         action = operation.get("x-vevents-action")
+        if path.startswith("/subscriptions"):
+            assert action in SUBSCRIPTION_ACTIONS, f"{method.upper()} {path}: x-vevents-action {action!r}"
+            continue
         assert action in ACTIONS, f"{method.upper()} {path}: x-vevents-action {action!r}"
         assert action in {"list", "create"} or action in lifecycle["actions"], action
 
 
 def test_operation_ids_are_unique(walker: Walker) -> None:
     ids = [operation["operationId"] for _, _, operation in walker.operations()]
-    assert len(ids) == len(set(ids)) == 14
+    assert len(ids) == len(set(ids)) == 19
 
 
 def _links(walker: Walker) -> Iterator[tuple[str, str, Mapping[str, Any], Any]]:
@@ -239,7 +250,9 @@ def test_request_bodies_list_exactly_the_writable_properties_and_members(documen
 def test_id_parameters_match_guid_at_tenant_guid(document: dict[str, Any]) -> None:
     """One GUID pattern (vevents.spec.GUID_PATTERN): the spec's id parameters are built from it."""
     expected = f"^{GUID_PATTERN}((@|%40){GUID_PATTERN})?$"
-    parameters = [p for p in document["components"]["parameters"].values() if p["in"] == "path"]
+    parameters = [
+        p for p in document["components"]["parameters"].values() if p["in"] == "path" and p["name"] != "subscription-id"
+    ]
     assert parameters and all(p["schema"]["pattern"] == expected for p in parameters)
     assert contract().id_pattern == expected
     assert re.fullmatch(expected, contract().sample.event_id)

@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("vevents.server.cli:serve", "Run the stateful Graph stub (default 127.0.0.1:8080)."),
     "token": ("vevents.server.cli:token", "Mint a bearer token the stub trusts."),
     "check": ("vevents.conformance.cli:check", "Check a base URL (or the bundled stub) against the contract."),
+    "check-webhook": (
+        "vevents.conformance.webhook_cli:check_webhook_command",
+        "Judge a webhook receiver against Graph's delivery contract.",
+    ),
     "validate-traffic": ("vevents.traffic:validate_traffic_command", "Validate recorded traffic (HAR, cassettes)."),
     "diff": ("vevents.diff:diff", "Report breaking changes between two versions of the spec."),
     "lint": ("vevents.lint:lint", "Check that spec files are valid OpenAPI documents."),
@@ -29,6 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # name -> (modules they import while running, the extra that brings them).
 NEEDS_EXTRA: dict[str, tuple[tuple[str, ...], str]] = {
     "check": (("schemathesis", "openapi_core"), "check"),
+    "check-webhook": (("schemathesis", "openapi_core"), "check"),
     "validate-traffic": (("openapi_core",), "check"),
     "lint": (("openapi_spec_validator",), "check"),
 }

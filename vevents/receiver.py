@@ -68,6 +68,7 @@ class Receiver:
         from vevents.server.background import serve_in_background
 
         self._stack = contextlib.ExitStack()
+
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:  # a function: uvicorn's ASGI 3 test
             await self.asgi(scope, receive, send)
 

@@ -290,6 +290,73 @@ class VeventsStub:
         """No lag, and every write made so far shows at once."""
         self._server.control("DELETE", "/lag")
 
+    # ------------------------------------------------------------ change notifications
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every live subscription the stub holds (every tenant), with its `tenantId`."""
+        return list(self._server.control("GET", "/subscriptions")["value"])
+
+    def deliveries(
+        self,
+        *,
+        after: int = 0,
+        subscription_id: str | None = None,
+        kind: str | None = None,
+        outcome: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every delivery attempt (handshakes, change and lifecycle notifications) and its outcome,
+        oldest first (docs/notifications.md)."""
+        params = _params(after=after, subscriptionId=subscription_id, kind=kind, outcome=outcome)
+        return list(self._server.control("GET", "/deliveries", params=params)["value"])
+
+    def next_delivery(
+        self,
+        *,
+        after: int | None = None,
+        subscription_id: str | None = None,
+        kind: str | None = "notification",
+        outcome: str | None = None,
+        timeout: float = 5.0,
+    ) -> dict[str, Any]:
+        """The first delivery attempt after `after` (default: the latest so far) matching the filters,
+        waiting up to `timeout` seconds for it; AssertionError if none came."""
+        if after is None:
+            after = int(self._server.control("GET", "/deliveries", params={"after": 2**62})["lastSeq"])
+        params = _params(after=after, subscriptionId=subscription_id, kind=kind, outcome=outcome)
+        params["waitMs"] = int(min(timeout, 30.0) * 1000)
+        found = self._server.control("GET", "/deliveries", params=params)["value"]
+        if not found:
+            raise AssertionError(f"no delivery matching {params} within {timeout:g} s")
+        return dict(found[0])
+
+    def last_delivery_seq(self) -> int:
+        """The `seq` of the latest delivery attempt (pass it as `after` to wait for the next one)."""
+        return int(self._server.control("GET", "/deliveries", params={"after": 2**62})["lastSeq"])
+
+    def fire_notification(self, subscription_id: str, change_type: str | None = None) -> None:
+        """Send a change notification for the subscription now, as a change of its resource would."""
+        body = {} if change_type is None else {"changeType": change_type}
+        self._server.control("POST", f"/subscriptions/{quote(subscription_id, safe='')}/notify", json=body)
+
+    def fire_lifecycle(self, subscription_id: str, event: str) -> bool:
+        """Send a lifecycle notification (reauthorizationRequired, subscriptionRemoved, missed);
+        False if the subscription has no lifecycleNotificationUrl."""
+        path = f"/subscriptions/{quote(subscription_id, safe='')}/lifecycle"
+        return bool(self._server.control("POST", path, json={"lifecycleEvent": event})["sent"])
+
+    def expire_subscription(self, subscription_id: str) -> None:
+        """The subscription expires now: Graph's routes no longer find it, nothing is sent for it."""
+        self._server.control("POST", f"/subscriptions/{quote(subscription_id, safe='')}/expire")
+
+    def shape_deliveries(self, *, delay_ms: int = 0, fail: int = 0, fail_status: int = 0) -> None:
+        """Make every delivery attempt wait `delay_ms`, and the next `fail` attempts fail (not sent,
+        or journaled as answered `fail_status`); failed attempts are retried as any failure is."""
+        body = {"delayMs": delay_ms, "fail": fail, "failStatus": fail_status}
+        self._server.control("PUT", "/deliveries/behaviour", json=body)
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
 
 @pytest.fixture(scope="session")
 def vevents_server() -> Iterator[StubServer]:
