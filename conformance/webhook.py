@@ -24,6 +24,7 @@ from vevents.server.notifications.client import Answer, post
 from vevents.server.notifications.dispatcher import validation_token
 from vevents.server.notifications.targets import ANY, TargetPolicy, TargetRefused
 from vevents.spec import contract
+from vevents.spec.notifications import NotificationRules
 
 from .failures import Violation
 from .runner import CheckResult, Outcome, RunResult
@@ -34,7 +35,7 @@ _SOURCE = "webhook"
 _SAMPLE_RESOURCE = "solutions/virtualEvents/webinars/{id}"
 
 
-def _rules():  # type: ignore[no-untyped-def]
+def _rules() -> NotificationRules:
     rules = contract().notifications
     assert rules is not None
     return rules
@@ -64,14 +65,16 @@ class _Observed:
     unreachable: str = ""
 
 
+_HANDSHAKE_S = f"{_rules().handshake_timeout_s:g} seconds"
+_DELIVERY_S = f"{_rules().delivery_timeout_s:g} seconds"
 WEBHOOK_CHECKS: dict[str, str] = {
     "handshake_status": "The validation request is answered 200 OK.",
     "handshake_content_type": "The validation answer is Content-Type: text/plain.",
     "handshake_echo": "The validation answer's body is exactly the URL-decoded validationToken.",
-    "handshake_in_time": "The validation request is answered within Graph's 10 seconds.",
-    "notification_accepted": "A change notification is answered 2xx (202) within Graph's 3 seconds.",
-    "batch_accepted": "Several change notifications in one POST are answered 2xx within 3 seconds.",
-    "lifecycle_accepted": "Lifecycle notifications (every lifecycleEvent) are answered 2xx within 3 seconds.",
+    "handshake_in_time": f"The validation request is answered within Graph's {_HANDSHAKE_S}.",
+    "notification_accepted": f"A change notification is answered 2xx (202) within Graph's {_DELIVERY_S}.",
+    "batch_accepted": f"Several change notifications in one POST are answered 2xx within {_DELIVERY_S}.",
+    "lifecycle_accepted": f"Lifecycle notifications (every lifecycleEvent) are answered 2xx within {_DELIVERY_S}.",
 }
 
 
@@ -147,9 +150,12 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
     """name -> (outcome, violation title or skip reason, detail)."""
     verdicts: dict[str, tuple[Outcome, str, str]] = {}
     passed = (Outcome.PASSED, "", "")
+    handshakes = [a for a in (seen.handshake, seen.lifecycle_handshake) if a is not None]
+    refused = [a for a in handshakes if not a.status and not a.timed_out]
+    if refused and not seen.unreachable:
+        seen.unreachable = f"could not reach the receiver: {refused[0].error}"
     if seen.unreachable:
         return {name: (Outcome.ERROR, seen.unreachable, "") for name in WEBHOOK_CHECKS}
-    handshakes = [a for a in (seen.handshake, seen.lifecycle_handshake) if a is not None]
     answered = [a for a in handshakes if a.status]
     timed_out = [a for a in handshakes if not a.status]
     not_judged = (Outcome.ERROR, "the validation request got no answer, so its answer could not be judged", "")
@@ -202,8 +208,10 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
             verdicts[name] = passed
         elif answer.status:
             verdicts[name] = (Outcome.FAILED, f"{what} was answered {answer.status}, not 2xx", _describe(answer))
-        else:
+        elif answer.timed_out:
             verdicts[name] = (Outcome.FAILED, f"{what} got no 2xx within {delivery_timeout:g} s", _describe(answer))
+        else:
+            verdicts[name] = (Outcome.FAILED, f"{what} could not be delivered", _describe(answer))
     return verdicts
 
 

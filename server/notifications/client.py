@@ -36,6 +36,8 @@ class Answer:
     elapsed: float
     error: str = ""
     truncated: bool = False
+    timed_out: bool = False
+    """No complete answer within the deadline (as opposed to no connection at all)."""
 
     @property
     def ok(self) -> bool:
@@ -61,7 +63,7 @@ async def post(
         async with asyncio.timeout(timeout):
             return await _exchange(target, body, content_type, max_body, headers, started)
     except TimeoutError:
-        return Answer(0, "", b"", time.monotonic() - started, error=f"no answer within {timeout:g} s")
+        return Answer(0, "", b"", time.monotonic() - started, error=f"no answer within {timeout:g} s", timed_out=True)
     except (OSError, ssl.SSLError, h11.ProtocolError) as exc:
         return Answer(0, "", b"", time.monotonic() - started, error=f"{type(exc).__name__}: {exc}"[:300])
 

@@ -373,7 +373,7 @@ class Notifications:
 
 def handshake_problem(answer: Answer, token: str) -> str | None:
     """What is wrong with a receiver's answer to the validation request (Graph's 400 messages), or None."""
-    if answer.status == 0 and answer.error.startswith("no answer"):
+    if answer.timed_out:
         return "Subscription validation request timed out."
     if answer.status != 200:
         return (
