@@ -22,6 +22,7 @@ DOCS = (
     ("README.md", "the three user stories, the commands"),
     ("docs/testing.md", "testing your integration: faults, read lag, the journal; pytest and JavaScript"),
     ("docs/control.md", "the control API: routes, fault rule syntax, safety"),
+    ("docs/notifications.md", "change notifications: subscriptions, deliveries, vevents check-webhook"),
     ("docs/sdk.md", "the official Graph SDKs against the stub, HTTPS and the local CA"),
     ("docs/clients.md", "generating clients (Python, TypeScript, Kiota) from the spec"),
     ("docs/auth.md", "tokens, permissions and roles"),

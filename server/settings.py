@@ -279,8 +279,7 @@ class Settings:
     notify_queue: int = setting(
         10_000,
         "--notify-queue",
-        "Deliveries waiting to be sent, at most; beyond that a notification is dropped (journaled, "
-        "and a 'missed' lifecycle notification sent).",
+        "Deliveries waiting to be sent, at most; beyond that a notification is dropped (and journaled).",
         minimum=1,
         maximum=1_000_000,
         metavar="N",

@@ -277,11 +277,12 @@ class Notifications:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            loop = self._loop
-            if loop is None or loop.is_closed():
+            # Called from another thread (a test writing to the store directly): hand it over.
+            home = self._loop
+            if home is None or home.is_closed():
                 self._drop(job, "no event loop to deliver from")
                 return
-            loop.call_soon_threadsafe(self.submit, job)
+            home.call_soon_threadsafe(self.submit, job)
             return
         if self.pending >= self.queue_max:
             self._drop(job, f"the delivery queue is full ({self.queue_max})")

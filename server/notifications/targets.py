@@ -85,7 +85,7 @@ class TargetPolicy:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise TargetRefused(f"The host of '{url}' could not be resolved.") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         if not addresses:
             raise TargetRefused(f"The host of '{url}' could not be resolved.")
         refused = [a for a in addresses if not self._allowed(host, a)]
