@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from webhook_fakes import LIMITS, RECEIVERS
+from webhook_fakes import RECEIVERS, config
 
 from vevents.conformance.runner import Outcome
-from vevents.conformance.webhook import WEBHOOK_CHECKS, WebhookConfig, check_webhook
+from vevents.conformance.webhook import WEBHOOK_CHECKS, check_webhook
 from vevents.receiver import Receiver
 
 
@@ -22,7 +22,7 @@ from vevents.receiver import Receiver
 def test_catalogue(name: str) -> None:
     knobs, faults = RECEIVERS[name]
     with Receiver(**knobs) as receiver:
-        result = check_webhook(WebhookConfig(url=receiver.url, lifecycle_url=receiver.lifecycle_url, **LIMITS))
+        result = check_webhook(config(receiver.url, receiver.lifecycle_url))
     failed = {item.name for item in result.results if item.outcome is Outcome.FAILED}
     assert failed == faults
     assert result.exit_code == (1 if faults else 0)
@@ -38,7 +38,7 @@ def test_every_check_is_proved_by_some_broken_receiver() -> None:
 
 def test_the_notifications_sent_are_graphs_shapes() -> None:
     with Receiver() as receiver:
-        check_webhook(WebhookConfig(url=receiver.url, client_state="mine", **LIMITS))
+        check_webhook(config(receiver.url, client_state="mine"))
     (
         single,
         *batch,
@@ -52,7 +52,7 @@ def test_the_notifications_sent_are_graphs_shapes() -> None:
 def test_nothing_listening_could_not_judge() -> None:
     with Receiver() as receiver:
         url = receiver.url
-    result = check_webhook(WebhookConfig(url=url, **LIMITS))
+    result = check_webhook(config(url))
     assert result.exit_code == 2
     assert all(item.outcome is Outcome.ERROR for item in result.results[:3])
 

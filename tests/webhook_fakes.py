@@ -2,15 +2,18 @@
 
 Each entry: the `vevents.receiver.Receiver` knobs that make it, and the checks it must fail
 (none: a correct receiver, which must pass). The slow ones are slow against the small time
-limits the tests give the command (`LIMITS`), so the catalogue runs in about a second.
+limits the tests give the command (`LIMIT_S`), so the catalogue runs in about a second.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-LIMITS = {"handshake_timeout": 0.3, "delivery_timeout": 0.3}
-"""Seconds: Graph's 10 s and 3 s, scaled down (the command's --handshake-timeout/--delivery-timeout)."""
+from vevents.conformance.webhook import WebhookConfig
+
+LIMIT_S = 0.3
+"""Graph's 10 s (handshake) and 3 s (delivery), scaled down: the command's --handshake-timeout
+and --delivery-timeout."""
 _SLOW = 0.8
 
 RECEIVERS: dict[str, tuple[dict[str, Any], set[str]]] = {
@@ -25,3 +28,10 @@ RECEIVERS: dict[str, tuple[dict[str, Any], set[str]]] = {
     "slow_202": ({"notify_delay": _SLOW}, {"notification_accepted", "batch_accepted"}),
     "lifecycle_404": ({"lifecycle_status": 404}, {"lifecycle_accepted"}),
 }
+
+
+def config(url: str, lifecycle_url: str | None = None, **options: Any) -> WebhookConfig:
+    """What the tests judge a receiver with: its URLs and the small time limits."""
+    return WebhookConfig(
+        url=url, lifecycle_url=lifecycle_url, handshake_timeout=LIMIT_S, delivery_timeout=LIMIT_S, **options
+    )
