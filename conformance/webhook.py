@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vevents.server.notifications.client import Answer, post
-from vevents.server.notifications.dispatcher import validation_token
+from vevents.server.notifications.handshake import answers_200, answers_text_plain, echoes, validation_token
 from vevents.server.notifications.targets import ANY, TargetPolicy, TargetRefused
 from vevents.spec import contract
 from vevents.spec.notifications import NotificationRules
@@ -168,7 +168,7 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
         for name in ("handshake_status", "handshake_content_type", "handshake_echo"):
             verdicts[name] = not_judged
     else:
-        bad_status = [a for a in answered if a.status != 200]
+        bad_status = [a for a in answered if not answers_200(a)]
         verdicts["handshake_status"] = (
             (
                 Outcome.FAILED,
@@ -178,7 +178,7 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
             if bad_status
             else passed
         )
-        bad_type = [a for a in answered if a.content_type.split(";", 1)[0].strip().lower() != "text/plain"]
+        bad_type = [a for a in answered if not answers_text_plain(a)]
         verdicts["handshake_content_type"] = (
             (
                 Outcome.FAILED,
@@ -188,7 +188,7 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
             if bad_type
             else passed
         )
-        wrong = [a for a in answered if a.body.decode("utf-8", "replace") != seen.token]
+        wrong = [a for a in answered if not echoes(a, seen.token)]
         verdicts["handshake_echo"] = (
             (
                 Outcome.FAILED,

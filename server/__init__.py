@@ -21,7 +21,9 @@ Modules, each with one job:
     tls         the local test CA (`--tls`) and the certificate files served
     home        the root page linking the Swagger UIs, the control API and the docs
     liveness    GET /healthz: open health check for containers (no token, says nothing more)
-    control/    the control API under /_vevents/ (spec/control.yaml): state, journal, faults, lag, gate
+    control/    the control API under /_vevents/ (spec/control.yaml): state, journal, faults, lag, gate,
+                and the notifications' controls (control/notifications.py)
+    notifications/  change notifications: subscriptions, the handshake, the delivery queue, its journal
     cli         `vevents serve`, `vevents token`
 
 Library adaptations, fenced (each opens with the private names it touches; checked by

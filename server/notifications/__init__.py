@@ -6,6 +6,7 @@ Modules, each with one job:
     targets        which URLs the stub may call: loopback, or the operator's allow-list,
                    judged on the resolved address (a name cannot smuggle in another host)
     client         one bounded HTTP POST to a checked address (time, bytes, no redirects)
+    handshake      Graph's notificationUrl validation: the token, and what a right answer is
     journal        every delivery attempt and its outcome, bounded, waitable
     dispatcher     the delivery queue: matching changes to subscriptions, retries with
                    bounded backoff, lifecycle notifications, never in the API call's way
@@ -13,7 +14,7 @@ Modules, each with one job:
                    list, renew, delete)
     events         the store wrapper that tells the dispatcher what the handlers changed
 
-`vevents check-webhook` (conformance/webhook_check.py) reuses `client` to judge a receiver.
+`vevents check-webhook` (conformance/webhook.py) reuses `client` and `handshake` to judge a receiver.
 """
 
 __all__: list[str] = []

@@ -23,6 +23,7 @@ from typing import Any
 
 from vevents.server.ids import parse_event_id
 from vevents.server.notifications.client import Answer, post
+from vevents.server.notifications.handshake import handshake_problem, validation_token
 from vevents.server.notifications.journal import DeliveryJournal
 from vevents.server.notifications.subscriptions import (
     Clock,
@@ -34,7 +35,7 @@ from vevents.server.notifications.subscriptions import (
 from vevents.server.notifications.targets import TargetPolicy, TargetRefused
 from vevents.spec.notifications import NotificationRules
 
-__all__ = ["DeliveryFaults", "Notifications", "validation_token"]
+__all__ = ["DeliveryFaults", "Notifications"]
 
 logger = logging.getLogger("vevents.notifications")
 
@@ -45,11 +46,6 @@ MAX_ANSWER_BYTES = 65_536
 MAX_CONCURRENT = 64
 MAX_BACKOFF_S = 300.0
 _TENANT_EVENTS = "solutions/virtualevents/events"
-
-
-def validation_token() -> str:
-    """An opaque token in the shape Graph sends (spaces and a colon: it must be URL-decoded)."""
-    return f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
 
 
 @dataclass(slots=True)
@@ -266,8 +262,8 @@ class Notifications:
         problem = handshake_problem(answer, token)
         self.journal.record(
             subscriptionId=subscription_id or None, kind="validation", label="validationToken", url=url, attempt=1,
-            outcome="failed" if problem else "delivered", status=answer.status or None, error=problem or answer.error,
-            durationMs=round(answer.elapsed * 1000, 1), payload=None,
+            outcome="failed" if problem else "delivered", status=answer.status or None,
+            error=problem or answer.error or None, durationMs=round(answer.elapsed * 1000, 1), payload=None,
         )  # fmt: skip
         return problem
 
@@ -370,22 +366,6 @@ class Notifications:
         for task in list(self._tasks):
             task.cancel()
         self.store.close()
-
-
-def handshake_problem(answer: Answer, token: str) -> str | None:
-    """What is wrong with a receiver's answer to the validation request (Graph's 400 messages), or None."""
-    if answer.timed_out:
-        return "Subscription validation request timed out."
-    if answer.status != 200:
-        return (
-            "Subscription validation request failed. "
-            "Notification endpoint must respond with 200 OK to validation request."
-        )
-    if answer.content_type.split(";", 1)[0].strip().lower() != "text/plain":
-        return "Subscription validation request failed. Response must be of content type text/plain."
-    if answer.body.decode("utf-8", "replace") != token:
-        return "Subscription validation request failed. Response must exactly match validationToken query parameter."
-    return None
 
 
 def _payload(notes: list[dict[str, Any]]) -> bytes:
