@@ -6,7 +6,10 @@ Exactly the README-level command, over a real socket to a `vevents serve` starte
     schemathesis run spec/virtual-events.yaml --url http://127.0.0.1:PORT/v1.0 \\
         -H "Authorization: Bearer $(vevents token)" --checks all --max-examples 25
 
-plus a fixed `--seed` so that a failure reproduces. Before the spec carried the id pattern,
+plus a fixed `--seed` so that a failure reproduces, and without `createSubscription`: its 400
+for a receiver that fails Graph's validation handshake (issue 23) depends on a server the
+request names, which no schema can describe, so a schema-valid subscription to a URL where
+nothing listens is rightly refused. Before the spec carried the id pattern,
 the `$select` shape and the closed request bodies in schema, this reported 12 "schema-valid
 request rejected" failures.
 """
@@ -63,6 +66,8 @@ def test_plain_schemathesis_finds_nothing(stub: str, tmp_path: Path) -> None:
         "25",
         "--seed",
         str(SEED),
+        "--exclude-operation-id",
+        "createSubscription",
     ]
     # In a folder of its own: the CLI keeps a `.schemathesis/` cache in its working directory.
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=_env(), cwd=tmp_path)
