@@ -101,9 +101,5 @@ def check(**values: Any) -> None:
         message = " ".join(str(exc).split())
         click.echo(f"vevents check: could not run: {message[:_MAX_ERROR]}", err=True)
         sys.exit(exc.exit_code)
-    report.write_summary(result, sys.stdout)
-    if values.get("junit_xml"):
-        report.write_junit(result, values["junit_xml"])
-    if values.get("report_json"):
-        report.write_json(result, values["report_json"])
+    report.write_reports(result, sys.stdout, junit_xml=values.get("junit_xml"), report_json=values.get("report_json"))
     sys.exit(result.exit_code)

@@ -17,7 +17,7 @@ from vevents.spec import contract
 from .runner import CheckFinished, CheckStarted, Note, Outcome, RunResult
 from .target import TOKEN_ENV
 
-__all__ = ["ProgressLine", "to_json", "write_json", "write_junit", "write_summary"]
+__all__ = ["ProgressLine", "to_json", "write_json", "write_junit", "write_reports", "write_summary"]
 
 _MARK = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "skipped", Outcome.ERROR: "ERROR"}
 
@@ -252,6 +252,15 @@ def write_junit(result: RunResult, path: str) -> None:
     ET.indent(root)
     _ensure_parent(path)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_reports(result: RunResult, stream: TextIO, *, junit_xml: str | None, report_json: str | None) -> None:
+    """The summary on `stream`, and the JUnit XML and JSON reports where asked for (both commands' reporting)."""
+    write_summary(result, stream)
+    if junit_xml:
+        write_junit(result, junit_xml)
+    if report_json:
+        write_json(result, report_json)
 
 
 def _ensure_parent(path: str) -> None:

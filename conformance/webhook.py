@@ -168,36 +168,24 @@ def _judge(seen: _Observed, handshake_timeout: float, delivery_timeout: float) -
         for name in ("handshake_status", "handshake_content_type", "handshake_echo"):
             verdicts[name] = not_judged
     else:
-        bad_status = [a for a in answered if not answers_200(a)]
-        verdicts["handshake_status"] = (
+        token = seen.token
+        rules: tuple[tuple[str, Callable[[Answer], bool], Callable[[Answer], str]], ...] = (
+            ("handshake_status", answers_200, lambda a: f"the validation request was answered {a.status}, not 200"),
             (
-                Outcome.FAILED,
-                f"the validation request was answered {bad_status[0].status}, not 200",
-                _describe(bad_status[0]),
-            )
-            if bad_status
-            else passed
-        )
-        bad_type = [a for a in answered if not answers_text_plain(a)]
-        verdicts["handshake_content_type"] = (
+                "handshake_content_type",
+                answers_text_plain,
+                lambda a: f"the validation answer is {a.content_type or 'untyped'}, not text/plain",
+            ),
             (
-                Outcome.FAILED,
-                f"the validation answer is {bad_type[0].content_type or 'untyped'}, not text/plain",
-                _describe(bad_type[0]),
-            )
-            if bad_type
-            else passed
+                "handshake_echo",
+                lambda a: echoes(a, token),
+                lambda a: "the validation answer's body is not exactly the URL-decoded validationToken",
+            ),
         )
-        wrong = [a for a in answered if not echoes(a, seen.token)]
-        verdicts["handshake_echo"] = (
-            (
-                Outcome.FAILED,
-                "the validation answer's body is not exactly the URL-decoded validationToken",
-                f"sent {seen.token!r}; {_describe(wrong[0])}",
-            )
-            if wrong
-            else passed
-        )
+        for name, holds, title in rules:
+            broken = [a for a in answered if not holds(a)]
+            detail = f"sent {token!r}; " if name == "handshake_echo" else ""
+            verdicts[name] = (Outcome.FAILED, title(broken[0]), detail + _describe(broken[0])) if broken else passed
     for name, answer, what in (
         ("notification_accepted", seen.single, "a change notification"),
         ("batch_accepted", seen.batch, "three change notifications in one POST"),

@@ -68,11 +68,7 @@ def check_webhook_command(**values: Any) -> None:
         delivery_timeout=values["delivery_timeout"],
     )
     result = check_webhook(config)
-    report.write_summary(result, sys.stdout)
-    if values.get("junit_xml"):
-        report.write_junit(result, values["junit_xml"])
-    if values.get("report_json"):
-        report.write_json(result, values["report_json"])
+    report.write_reports(result, sys.stdout, junit_xml=values.get("junit_xml"), report_json=values.get("report_json"))
     sys.exit(result.exit_code)
 
 

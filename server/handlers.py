@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from vevents.spec import Contract
 
-__all__ = ["Handler", "Handlers"]
+__all__ = ["Handler", "Handlers", "json_object"]
 
 Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 
@@ -205,17 +205,9 @@ class Handlers:
         return error_response(scope, status, message, code=code)
 
     async def _json_body(self, scope: Scope, receive: Receive, kind: str) -> dict[str, Any] | Response:
-        raw = await read_body(receive)
-        if raw.strip() and not any(name == b"content-type" for name, _ in scope["headers"]):
-            return error_response(scope, 415, "A request body needs 'Content-Type: application/json'.")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            return error_response(scope, 400, "The request body is not valid JSON.")
-        if _depth(body) > MAX_JSON_DEPTH:
-            return error_response(scope, 400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        if not isinstance(body, dict):
-            return error_response(scope, 400, "The request body must be a JSON object.")
+        body = await json_object(scope, receive)
+        if isinstance(body, Response):
+            return body
         odata_type = self.odata_types[kind]
         for name in body:
             if name in self.read_only[kind]:
@@ -261,6 +253,22 @@ class Handlers:
             # Properties the event does not have are left out (not null: some may never be null).
             resource = {"@odata.type": resource["@odata.type"], **{n: resource[n] for n in select if n in resource}}
         return resource
+
+
+async def json_object(scope: Scope, receive: Receive) -> dict[str, Any] | Response:
+    """The request's JSON object body, or the Graph error for a body that is not one (415, 400)."""
+    raw = await read_body(receive)
+    if raw.strip() and not any(name == b"content-type" for name, _ in scope["headers"]):
+        return error_response(scope, 415, "A request body needs 'Content-Type: application/json'.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return error_response(scope, 400, "The request body is not valid JSON.")
+    if _depth(body) > MAX_JSON_DEPTH:
+        return error_response(scope, 400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    if not isinstance(body, dict):
+        return error_response(scope, 400, "The request body must be a JSON object.")
+    return body
 
 
 def _depth(value: Any) -> int:

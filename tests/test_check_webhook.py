@@ -61,8 +61,8 @@ def test_command_reports_like_vevents_check(tmp_path: Path) -> None:
     junit, report = tmp_path / "webhook.xml", tmp_path / "webhook.json"
     with Receiver(echo="wrong") as receiver:
         done = subprocess.run(
-            [sys.executable, "-m", "vevents", "check-webhook", receiver.url, "--handshake-timeout", "0.5",
-             "--delivery-timeout", "0.5", "--junit-xml", str(junit), "--report-json", str(report)],
+            [sys.executable, "-m", "vevents", "check-webhook", receiver.url, "--handshake-timeout", "2",
+             "--delivery-timeout", "2", "--junit-xml", str(junit), "--report-json", str(report)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
     assert done.returncode == 1, done.stderr

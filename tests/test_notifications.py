@@ -259,7 +259,7 @@ def test_a_hostile_receiver_costs_the_others_nothing(stub: Stub, auth: Callable[
         _subscribe(stub, auth(), _subscription(healthy, TOWNHALL)).raise_for_status()
         started = time.monotonic()
         _cancel(stub, auth())  # the silent one's webinar: never answered
-        assert time.monotonic() - started < 1  # the API call never waits for a delivery
+        assert time.monotonic() - started < 2.5  # the API call never waits for the 30 s the receiver takes
         _cancel(stub, auth(), "townhalls")
         healthy.wait_for(1, timeout=2)
         deadline = time.monotonic() + 3

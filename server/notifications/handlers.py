@@ -10,7 +10,6 @@ notification URL's handshake - which runs before anything is stored.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,8 @@ from starlette.responses import Response
 
 from vevents.server.auth import Principal, may
 from vevents.server.errors import error_response, json_body
+from vevents.server.handlers import json_object
 from vevents.server.ids import parse_event_id
-from vevents.server.middleware import read_body
 from vevents.server.notifications.dispatcher import Notifications, new_subscription_id
 from vevents.server.notifications.subscriptions import Subscription
 from vevents.server.security import principal_of
@@ -89,7 +88,7 @@ class SubscriptionHandlers:
     # ------------------------------------------------------------ operations
     async def create(self, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
-        body = await self._body(scope, receive)
+        body = await json_object(scope, receive)
         if isinstance(body, Response):
             return body
         resource = str(body.get("resource", ""))
@@ -154,7 +153,7 @@ class SubscriptionHandlers:
         sub = self._find(scope)
         if isinstance(sub, Response):
             return sub
-        body = await self._body(scope, receive)
+        body = await json_object(scope, receive)
         if isinstance(body, Response):
             return body
         changed = sub
@@ -181,18 +180,6 @@ class SubscriptionHandlers:
         return Response(status_code=204)
 
     # ------------------------------------------------------------ steps
-    async def _body(self, scope: Scope, receive: Receive) -> dict[str, Any] | Response:
-        raw = await read_body(receive)
-        if raw.strip() and not any(name == b"content-type" for name, _ in scope["headers"]):
-            return error_response(scope, 415, "A request body needs 'Content-Type: application/json'.")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            return error_response(scope, 400, "The request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return error_response(scope, 400, "The request body must be a JSON object.")
-        return body
-
     def _event_refusal(self, scope: Scope, principal: Principal, kind: str | None, raw_id: str) -> Response | None:
         event_id = parse_event_id(raw_id, principal.tenant)
         if event_id is None:
