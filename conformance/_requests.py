@@ -25,6 +25,7 @@ import urllib3.exceptions
 
 from .failures import BudgetExhausted
 from .target import MAX_BODY_BYTES, CreatedEvent, Exchange, Target, created_id
+from .tokens import Tokens, renewed_after_401
 
 __all__ = ["PRIVATE_NAMES", "AnswerOutOfBounds", "GuardedAdapter", "OtherHost", "PhaseGate"]
 
@@ -100,8 +101,10 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
                 self.gate.skipped_for_budget += 1
                 raise unittest.SkipTest(str(exc)) from exc
         made: CreatedEvent | None = None
+        role = self._current_token(request)
         try:
             response = self._send_retrying(request, verify=verify, cert=cert, proxies=proxies)
+            response = self._renewed(request, role, response, verify=verify, cert=cert, proxies=proxies)
             if kind is not None:
                 new_id = created_id(response.status_code, response.content)
                 made = (
@@ -114,6 +117,31 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
                 self.target.ledger.settle(made)
         self._log(request, response)
         return response
+
+    def _current_token(self, request: requests.PreparedRequest) -> str | None:
+        """Schemathesis was configured with the token of the run's start: send the role's current one."""
+        tokens = self.target.tokens
+        scheme, _, value = str(request.headers.get("Authorization", "")).partition(" ")
+        if not isinstance(tokens, Tokens) or scheme != "Bearer":
+            return None
+        role = tokens.role_of(value)
+        if role is not None:
+            request.headers["Authorization"] = f"Bearer {tokens[role]}"
+        return role
+
+    def _renewed(
+        self, request: requests.PreparedRequest, role: str | None, response: requests.Response, **kwargs: Any
+    ) -> requests.Response:
+        """Once, after a 401 for a token that expired mid-run: its command re-run, the request sent again."""
+        if response.status_code != 401 or role is None:
+            return response
+        sent = str(request.headers.get("Authorization", ""))[len("Bearer ") :]
+        fresh = renewed_after_401(self.target.tokens, role, sent, response.content)
+        if fresh is None:
+            return response
+        request.headers["Authorization"] = f"Bearer {fresh}"
+        response.close()
+        return self._send_retrying(request, **kwargs)
 
     def _send_retrying(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         attempt = 0

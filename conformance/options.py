@@ -109,6 +109,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="TOKEN",
     ),
     OptionSpec(
+        "token-command",
+        "Instead of --token: a shell command that prints the organizer's token, or JSON with it and its "
+        "expiry (accessToken, expiresOn), as `az account get-access-token` or `vevents login --print-token` "
+        "do; re-run before the token expires and once after a 401 for an expired one. Tokens are never printed.",
+        metavar="COMMAND",
+    ),
+    OptionSpec(
+        "read-only-token-command",
+        "Instead of --read-only-token: a command printing it (as --token-command).",
+        metavar="COMMAND",
+    ),
+    OptionSpec(
+        "other-user-token-command",
+        "Instead of --other-user-token: a command printing it (as --token-command).",
+        metavar="COMMAND",
+    ),
+    OptionSpec(
         "event-id",
         "Use this existing event (repeatable) instead of creating events, for targets that cannot "
         "create; KIND is webinars or townhalls (found by GET if omitted). The suite may cancel it.",

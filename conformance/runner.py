@@ -12,7 +12,7 @@ import enum
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .context import CANCELED, CheckContext
@@ -33,6 +33,7 @@ from .target import (
     Target,
     encode_id,
 )
+from .tokens import TokenCommand, Tokens
 
 __all__ = [
     "CheckConfig",
@@ -54,6 +55,10 @@ class CheckConfig:
     token: str | None = None
     read_only_token: str | None = None
     other_user_token: str | None = None
+    token_command: str | None = None
+    """A shell command printing the organizer's token (or JSON with it and its expiry); re-run before it expires."""
+    read_only_token_command: str | None = None
+    other_user_token_command: str | None = None
     event_ids: tuple[str, ...] = ()
     strict: bool = False
     checks: tuple[str, ...] = ()
@@ -97,8 +102,19 @@ class CheckConfig:
             raise UsageError("--max-schemathesis-time must be positive (use --no-schemathesis to skip the phases)")
         if self.max_retries < 0 or self.max_retry_wait < 0:
             raise UsageError("--max-retries and --max-retry-wait must not be negative")
-        if self.base_url is not None and not self.token:
-            raise UsageError("--token is required with --base-url (a delegated token with VirtualEvent.ReadWrite)")
+        for option, (token, command) in {
+            "token": (self.token, self.token_command),
+            "read-only-token": (self.read_only_token, self.read_only_token_command),
+            "other-user-token": (self.other_user_token, self.other_user_token_command),
+        }.items():
+            if token and command:
+                raise UsageError(f"give --{option} or --{option}-command, not both")
+            if command is not None and self.base_url is None:
+                raise UsageError(f"--{option}-command needs --base-url (the bundled stub mints its own tokens)")
+        if self.base_url is not None and not (self.token or self.token_command):
+            raise UsageError(
+                "--token is required with --base-url (delegated, VirtualEvent.ReadWrite), or --token-command"
+            )
         if self.base_url is None and self.event_ids:
             raise UsageError("--event-id needs --base-url (the bundled stub creates its own events)")
 
@@ -203,11 +219,7 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
     # Room for every worker plus the parallel reads of the cleanup and the final sweep: no waiting for a socket.
     connections = max(16, config.workers * 2 + 8)
     if config.base_url is not None:
-        tokens = {"main": config.token or ""}
-        if config.read_only_token:
-            tokens["read_only"] = config.read_only_token
-        if config.other_user_token:
-            tokens["other_user"] = config.other_user_token
+        tokens = run_tokens(config)
         target = Target(
             config.base_url,
             tokens,
@@ -236,6 +248,27 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
             yield target, True
         finally:
             target.close()
+
+
+def run_tokens(config: CheckConfig) -> Mapping[str, str]:
+    """Role -> token for a run against `--base-url`: as given, or from the token commands (renewed)."""
+    given = {
+        role: (token, command)
+        for role, token, command in (
+            ("main", config.token, config.token_command),
+            ("read_only", config.read_only_token, config.read_only_token_command),
+            ("other_user", config.other_user_token, config.other_user_token_command),
+        )
+        if token or command
+    }
+    static = {role: token for role, (token, _command) in given.items() if token}
+    commands = {role: command for role, (_token, command) in given.items() if command}
+    if not commands:
+        return static
+    tokens = Tokens(static, {role: TokenCommand(command, role=role) for role, command in commands.items()})
+    for role in commands:
+        tokens[role]
+    return tokens
 
 
 class _Serialized:

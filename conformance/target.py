@@ -34,6 +34,7 @@ from vevents.spec import contract
 
 from .errors import TargetUnreachable, Throttled, UnusableAnswer, UsageError
 from .failures import BudgetExhausted
+from .tokens import Tokens, renewed_after_401
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -76,8 +77,12 @@ def encode_id(event_id: str, style: str = "raw") -> str:
 
 
 def mask_secrets(text: str, secrets: Mapping[str, str]) -> str:
-    """`text` with every token replaced by the variable its role stands for (a target may echo a header)."""
-    for role, secret in secrets.items():
+    """`text` with every token replaced by the variable its role stands for (a target may echo a header).
+
+    Refreshed tokens (`tokens.Tokens`) mask every token the run was issued, the retired ones too.
+    """
+    pairs = secrets.every_secret() if isinstance(secrets, Tokens) else secrets.items()
+    for role, secret in pairs:
         if len(secret) >= 8:
             text = text.replace(secret, f"${TOKEN_ENV.get(role, 'VEVENTS_TOKEN')}")
     return text
@@ -363,7 +368,8 @@ class Target:
     """
 
     base_url: str
-    tokens: dict[str, str]
+    tokens: Mapping[str, str]
+    """Role -> token: a dict, or `tokens.Tokens` (re-run commands) asked afresh for every request."""
     timeout: float = DEFAULT_TIMEOUT
     exchanges: list[Exchange] = field(default_factory=list)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -457,8 +463,16 @@ class Target:
         made: CreatedEvent | None = None
         try:
             attempt = 0
+            renewed = False
             while True:
                 status, answer_headers, body = self._send(method, url, sent, content)
+                if status == 401 and not renewed and token not in (None, "garbage"):
+                    # Once: a token that expired mid-run is renewed (its command re-run) and the request sent again.
+                    fresh = renewed_after_401(self.tokens, token, sent["Authorization"][len("Bearer ") :], body)
+                    if fresh is not None:
+                        sent["Authorization"] = f"Bearer {fresh}"
+                        renewed = True
+                        continue
                 delay = self.retry.delay_for(status, answer_headers, attempt)
                 if delay is None:
                     break
