@@ -37,13 +37,14 @@ from vevents.server._connexion import (
     install_validate_spec_once,
 )
 from vevents.server.auth import PermissiveVerifier, TokenVerifier
+from vevents.server.children import ChildStore
 from vevents.server.control.api import ControlApi
 from vevents.server.control.gate import PassedGateHandler
 from vevents.server.control.notifications import NotificationControl
 from vevents.server.control.plane import ControlPlane
 from vevents.server.dburl import is_postgres_url
 from vevents.server.fastpath import FastPath, fast_routes
-from vevents.server.handlers import Handlers
+from vevents.server.handlers import Handler, Handlers
 from vevents.server.home import HomePage
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.liveness import Liveness
@@ -57,6 +58,7 @@ from vevents.server.security import security_map
 from vevents.server.seed import Seeded, seed_store
 from vevents.server.settings import Settings
 from vevents.server.store import MemoryStore, SqliteStore, Store
+from vevents.server.subresources import SubresourceHandlers
 from vevents.spec import contract, load_spec
 from vevents.spec.control import CONTROL_PREFIX, LIVENESS_PATH, load_control_spec
 
@@ -177,6 +179,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         reads=control.lag.reads,
     )
     subscriptions = SubscriptionHandlers(notifications, control.lag.reads, the_contract)
+    # Registrations, questions, sessions and presenters: the store's ChildStore part (a store
+    # without one, such as a test's own, keeps them in memory beside it).
+    children = store if isinstance(store, ChildStore) else MemoryStore()
+    subresources = SubresourceHandlers(control.lag.reads, children, the_contract)
+
+    def resolve_subresource(operation_id: str) -> Handler:
+        if subresources.handles(operation_id):
+            return subresources.resolve(operation_id)
+        raise LookupError(operation_id)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -206,7 +217,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         __name__,
         lifespan=lifespan,
         middlewares=middlewares,
-        resolver=Resolver(_first(subscriptions.resolve, handlers.resolve)),
+        resolver=Resolver(_first(subscriptions.resolve, resolve_subresource, handlers.resolve)),
         # `bearer`: the control document's http scheme, checked by the control gate before routing.
         security_map={**security_map(authenticator), "bearer": PassedGateHandler},
         strict_validation=False,

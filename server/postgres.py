@@ -30,18 +30,20 @@ The driver (psycopg 3 and its pool) is an optional extra: `pip install 'vevents[
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from vevents.server.children import CHILDREN_DDL, SqlChildren, Statement
 from vevents.server.dburl import redacted_url
 from vevents.server.sql import POSTGRES, compare_and_set, insert_params
 from vevents.server.store import Event, StoreUnavailable, event_from_row
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "SchemaTooNew"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROBE_INTERVAL = 0.5
 """Seconds during which calls fail fast after the database was found unreachable."""
 # One application-wide advisory lock key ("vevents" in ASCII), taken per transaction around
@@ -51,6 +53,8 @@ _LOCK_KEY = 0x76_65_76_65_6E_74_73
 # Each entry migrates the schema from version N-1 to N. Version 1 is the first schema.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: POSTGRES.schema(),
+    # The events' registrations, questions, sessions and presenters (children.py).
+    2: (CHILDREN_DDL.format(table="vevents_children", json="JSON"),),
 }
 
 _T = TypeVar("_T")
@@ -71,8 +75,11 @@ def _driver() -> tuple[Any, Any]:
     return psycopg, psycopg_pool
 
 
-class PostgresStore:
+class PostgresStore(SqlChildren):
     """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
+
+    _children_table = "vevents_children"
+    _placeholder = "%s"
 
     def __init__(
         self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 1.0, start_timeout: float = 10.0
@@ -236,11 +243,34 @@ class PostgresStore:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
                 if replace_all:
                     conn.execute(POSTGRES.delete_all)
+                    conn.execute("DELETE FROM vevents_children")
                 elif conn.execute(POSTGRES.any_event).fetchone()[0]:
                     return 0
                 with conn.cursor() as cursor:
                     cursor.executemany(POSTGRES.insert, rows)
             return len(rows)
+
+        return self._guarded(write)
+
+    # ------------------------------------------------------------ ChildStore (children.py)
+    def _child_rows(self, sql: str, params: tuple[Any, ...]) -> builtins.list[Any]:
+        return self._guarded(lambda: self._query(sql, params))
+
+    def _child_write(self, statements: Sequence[Statement]) -> bool:
+        def write() -> bool:
+            with self._pool.connection() as conn:
+                with conn.transaction() as tx:
+                    for sql, params, must_change in statements:
+                        try:
+                            with conn.transaction():  # a savepoint: a duplicate key leaves the outer one usable
+                                cursor = conn.execute(sql, params)
+                        except self._unique_violation:
+                            tx.force_rollback = True
+                            return False
+                        if must_change and cursor.rowcount != 1:
+                            tx.force_rollback = True
+                            return False
+                return True
 
         return self._guarded(write)
 

@@ -13,6 +13,9 @@ fakes (a store that forgets a cancel, one whose cancel touches other events, ...
     reset(events)             -> int           replace every event with these (--reseed); count
     close()
 
+Both stores also keep the events' registrations, questions, sessions and presenters
+(`children.py`: the `ChildStore` methods, same guarantees); `reset` empties those too.
+
 Every state change is one `replace` call, i.e. one transaction. Callers read, decide (pure
 code in `lifecycle.py`), then `replace`; on False they read again and retry. SQLite runs in
 WAL mode and takes the write lock up front (`BEGIN IMMEDIATE`), so several worker processes
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from vevents.server.children import CHILDREN_DDL, MemoryChildren, SqlChildren, Statement
 from vevents.server.sql import SQLITE, compare_and_set, insert_params
 
 __all__ = ["Event", "MemoryStore", "SqliteStore", "Store", "StoreUnavailable", "event_from_row"]
@@ -81,12 +85,13 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class MemoryStore:
+class MemoryStore(MemoryChildren):
     """A dict behind a lock. State dies with the process."""
 
     def __init__(self) -> None:
         self._events: dict[tuple[str, str], Event] = {}
         self._lock = threading.Lock()
+        MemoryChildren.__init__(self)
 
     def find(self, event_id: str, kind: str | None = None) -> list[Event]:
         with self._lock:
@@ -133,6 +138,7 @@ class MemoryStore:
     def reset(self, events: Iterable[Event]) -> int:
         with self._lock:
             self._events.clear()
+            self._clear_children()
             for event in events:
                 self._events[(event.kind, event.id)] = replace(event, resource=_frozen_copy(event.resource), version=1)
             return len(self._events)
@@ -175,7 +181,7 @@ class _SqliteErrors:
 
 _sqlite_errors = _SqliteErrors()
 
-_SCHEMA = SQLITE.schema()
+_SCHEMA = (*SQLITE.schema(), CHILDREN_DDL.format(table="children", json="TEXT") + " WITHOUT ROWID")
 
 
 class _Transaction:
@@ -197,7 +203,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[_Transaction]:
     conn.execute("ROLLBACK" if tx.force_rollback else "COMMIT")
 
 
-class SqliteStore:
+class SqliteStore(SqlChildren):
     """SQLite in WAL mode; one connection per thread; one transaction per write."""
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
@@ -272,11 +278,37 @@ class SqliteStore:
             with _transaction(conn) as tx:
                 if replace_all:
                     conn.execute(SQLITE.delete_all)
+                    conn.execute("DELETE FROM children")
                 elif conn.execute(SQLITE.any_event).fetchone()[0]:
                     tx.force_rollback = True
                     return 0
                 conn.executemany(SQLITE.insert, rows)
             return len(rows)
+
+    # ------------------------------------------------------------ ChildStore (children.py)
+    def _child_rows(self, sql: str, params: tuple[Any, ...]) -> builtins.list[Any]:
+        with _sqlite_errors:
+            return self._conn().execute(sql, params).fetchall()
+
+    def _child_write(self, statements: Sequence[Statement]) -> bool:
+        with _sqlite_errors:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params, must_change in statements:
+                    try:
+                        cursor = conn.execute(sql, params)
+                    except sqlite3.IntegrityError:
+                        conn.execute("ROLLBACK")
+                        return False
+                    if must_change and cursor.rowcount != 1:
+                        conn.execute("ROLLBACK")
+                        return False
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return True
 
     def all_events(self) -> builtins.list[Event]:
         """Every event, of every tenant (the control API's state view)."""

@@ -22,6 +22,7 @@ import copy
 import functools
 import importlib.resources
 import json
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,13 +217,24 @@ class Operation:
         start = self.path.find("{")
         return self.path[start + 1 : self.path.index("}")] if start >= 0 else None
 
-    def url_path(self, event_id: str | None = None) -> str:
-        """The path with the event id filled in (the caller encodes it as it wishes)."""
-        if self.id_parameter is None:
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        """Every path parameter's name, in path order: the event id first, then a sub-resource's
+        id or key (`virtualEventRegistration-id`, `email`, ...)."""
+        return tuple(re.findall(r"\{([^}]+)\}", self.path))
+
+    def url_path(self, event_id: str | None = None, *more: str) -> str:
+        """The path with the event id (and any further path parameters, in order) filled in;
+        the caller encodes them as it wishes."""
+        names = self.path_parameters
+        if not names:
             return self.path
-        if event_id is None:
-            raise ValueError(f"{self.operation_id} needs an event id")
-        return self.path.replace("{" + self.id_parameter + "}", event_id)
+        if event_id is None or len(more) != len(names) - 1:
+            raise ValueError(f"{self.operation_id} needs {len(names)} path parameter(s): {', '.join(names)}")
+        path = self.path
+        for name, value in zip(names, (event_id, *more), strict=True):
+            path = path.replace("{" + name + "}", value)
+        return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,37 +254,65 @@ class Route:
     operation: Operation
     version: str | None
     event_id: str | None
+    ids: tuple[str, ...] = ()
+    """Every path parameter's raw segment value, in path order (the event id first)."""
+
+
+# A path segment that names a member by key, as Graph's `registrations(email='{email}')`.
+_KEY_SEGMENT = re.compile(r"^(\w+)\((\w+)='(.*)'\)$", re.DOTALL)
+
+
+def _template_segment(segment: str) -> str:
+    """A spec path segment as the matcher keys it: "" for a parameter, `name(key='')` for a key segment."""
+    if segment.startswith("{"):
+        return ""
+    found = _KEY_SEGMENT.match(segment)
+    return f"{found.group(1)}({found.group(2)}='')" if found else segment
 
 
 class _Routes:
-    """The one path matcher: (method, path segments with "" for the id) -> operation.
+    """The one path matcher: (method, path segments with "" for each id) -> operation.
 
-    A dict lookup per candidate id position (at most one or two per spec), so that the fast
-    path can afford it on every request.
+    A dict lookup per candidate set of id positions (a handful per spec), so that the fast
+    path can afford it on every request. Key segments (`registrations(email='...')`) are
+    normalised to their template first, their value kept as an id.
     """
 
     def __init__(self, operations: tuple[Operation, ...], versions: tuple[str, ...]) -> None:
         self.versions = frozenset(versions)
         self.by_key: dict[tuple[str, tuple[str, ...]], Operation] = {}
         self.methods: dict[tuple[str, ...], set[str]] = {}
-        positions: set[int | None] = set()
+        self.key_segments: set[str] = set()
+        positions: set[tuple[int, ...]] = set()
         for op in operations:
-            template = tuple("" if s.startswith("{") else s for s in op.path.split("/")[1:])
+            template = tuple(_template_segment(s) for s in op.path.split("/")[1:])
             self.by_key[(op.method, template)] = op
             self.methods.setdefault(template, set()).add(op.method)
-            positions.add(template.index("") if "" in template else None)
-        self.positions = tuple(sorted(positions, key=lambda p: -1 if p is None else p))
+            positions.add(tuple(i for i, s in enumerate(template) if s == ""))
+            self.key_segments.update(s for s in template if s.endswith("='')"))
+        self.positions = tuple(sorted(positions, key=lambda p: (len(p), p)))
 
-    def find(self, segments: list[str]) -> tuple[tuple[str, ...], str | None] | None:
+    def _normalised(self, segments: list[str]) -> tuple[list[str], dict[int, str]]:
+        if not self.key_segments:
+            return segments, {}
+        keys: dict[int, str] = {}
+        normalised = list(segments)
+        for index, segment in enumerate(segments):
+            found = _KEY_SEGMENT.match(segment) if segment.endswith("')") else None
+            if found and (template := f"{found.group(1)}({found.group(2)}='')") in self.key_segments:
+                normalised[index] = template
+                keys[index] = found.group(3)
+        return normalised, keys
+
+    def find(self, segments: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        segments, keys = self._normalised(segments)
         for position in self.positions:
-            if position is None:
-                key = tuple(segments)
-                if key in self.methods:
-                    return key, None
-            elif position < len(segments) and segments[position]:
-                key = (*segments[:position], "", *segments[position + 1 :])
-                if key in self.methods:
-                    return key, segments[position]
+            if position and (position[-1] >= len(segments) or not all(segments[i] for i in position)):
+                continue
+            key = tuple("" if i in position else s for i, s in enumerate(segments))
+            if key in self.methods:
+                ids = {**{i: segments[i] for i in position}, **keys}
+                return key, tuple(ids[i] for i in sorted(ids))
         return None
 
     def split(self, path: str) -> tuple[str | None, list[str]]:
@@ -314,6 +354,14 @@ class Contract:
     """The regular expression (anchored) an event id path parameter matches, after percent-decoding."""
     notifications: NotificationRules | None = field(default=None, repr=False)
     """Change notifications: what may be subscribed to, lifetimes, delivery (`info.x-vevents-notifications`)."""
+    subresource_lifecycle: Mapping[str, Mapping[str, Outcome]] = field(default_factory=dict)
+    """Per sub-resource action (registrations, questions, sessions, presenters), per status of
+    the event, the answer (`info.x-vevents-lifecycle.subresources`)."""
+    registration_lifecycle: Mapping[str, Mapping[str, Outcome]] = field(default_factory=dict)
+    """Per registration action, per status of the registration, the answer and the status after it
+    (`info.x-vevents-lifecycle.registration`)."""
+    registration_create: Outcome = Outcome(201, "", True)
+    """What creating a registration answers and the status it starts in."""
     _routes: _Routes | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ routes
@@ -325,9 +373,9 @@ class Contract:
         found = routes.find(segments)
         if found is None:
             return None
-        key, event_id = found
+        key, ids = found
         op = routes.by_key.get((method.upper(), key))
-        return None if op is None else Route(op, version, event_id)
+        return None if op is None else Route(op, version, ids[0] if ids else None, ids)
 
     def methods_at(self, path: str) -> tuple[str, ...]:
         """The methods the spec describes on `path` (sorted; empty if it describes no such path)."""
@@ -443,8 +491,12 @@ def _operations(spec: Mapping[str, Any]) -> tuple[Operation, ...]:
     return tuple(result)
 
 
+def _rows(actions: Mapping[str, Any]) -> dict[str, dict[str, Outcome]]:
+    return {action: {state: Outcome(**row) for state, row in rows.items()} for action, rows in actions.items()}
+
+
 def _lifecycle(table: Mapping[str, Any]) -> dict[str, dict[str, Outcome]]:
-    return {action: {state: Outcome(**row) for state, row in rows.items()} for action, rows in table["actions"].items()}
+    return _rows(table["actions"])
 
 
 def _select_properties(spec: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -548,5 +600,8 @@ def contract() -> Contract:
         ),
         id_pattern=id_parameter["schema"].get("pattern", ""),
         notifications=_notification_rules(spec["info"]["x-vevents-notifications"]),
+        subresource_lifecycle=_rows(table["subresources"]),
+        registration_lifecycle=_rows(table["registration"]["actions"]),
+        registration_create=Outcome(**table["registration"]["create"]),
         _routes=_Routes(operations, versions),
     )
