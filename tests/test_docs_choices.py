@@ -35,6 +35,27 @@ def test_lifecycle_table_lists_exactly_the_undocumented_rows(doc: str) -> None:
     assert listed == expected
 
 
+def _undocumented(table: Any) -> set[tuple[str, str, str, str | None, str]]:
+    return {
+        (action, state, str(outcome.status), outcome.error, outcome.to)
+        for action, rows in table.items()
+        for state, outcome in rows.items()
+        if not outcome.documented
+    }
+
+
+def _listed(section: str) -> set[tuple[str, str, str, str | None, str]]:
+    return {(a, s, status, error or None, to) for a, s, status, error, to in ROW.findall(section)}
+
+
+def test_subresource_and_registration_tables_list_exactly_the_undocumented_rows(doc: str) -> None:
+    """The sub-resources' rows (by the event's status) and the registrations' own, in their section."""
+    section = _section(doc, "Registrations, sessions and presenters")
+    by_event, by_registration = section.split("A registration's own status", 1)
+    assert _listed(by_event) == _undocumented(contract().subresource_lifecycle)
+    assert _listed(by_registration) == _undocumented(contract().registration_lifecycle)
+
+
 def _named_choices(spec: dict[str, Any]) -> set[str]:
     names = {
         op["operationId"]
@@ -51,4 +72,5 @@ def test_every_operation_and_parameter_stating_a_choice_is_named(doc: str) -> No
     spec = load_spec()
     named = _named_choices(spec)
     assert len(named) >= 11
-    assert {name for name in named if f"`{name}`" not in _section(doc, "Requests")} == set()
+    listed = _section(doc, "Requests") + _section(doc, "Registrations, sessions and presenters")
+    assert {name for name in named if f"`{name}`" not in listed} == set()

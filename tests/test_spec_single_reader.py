@@ -100,11 +100,14 @@ def test_one_route_matcher_answers_every_question() -> None:
     the_contract = contract()
     event_id = the_contract.sample.event_id
     for op in the_contract.operations:
+        # A sub-resource's id or key (registration id, `email`, ...) after the event id.
+        more = tuple(f"value-{name}@x" for name in op.path_parameters[1:])
         for version in (*the_contract.versions, None):
-            path = op.url_path(event_id if op.id_parameter else None)
+            path = op.url_path(event_id if op.id_parameter else None, *more)
             route = the_contract.route(op.method, f"/{version}{path}" if version else path)
             assert route is not None and route.operation == op and route.version == version, (op, version)
             assert route.event_id == (event_id if op.id_parameter else None)
+            assert route.ids == ((event_id, *more) if op.id_parameter else ())
             assert op.method in the_contract.methods_at(path)
     assert the_contract.route("DELETE", f"/v1.0/solutions/virtualEvents/webinars/{event_id}") is None
     assert the_contract.route("GET", "/v1.0/solutions/virtualEvents/webinars//") is None
