@@ -225,14 +225,14 @@ class Operation:
 
     def url_path(self, event_id: str | None = None, *more: str) -> str:
         """The path with the event id (and any further path parameters, in order) filled in;
-        the caller encodes them as it wishes."""
+        the caller encodes them as it wishes. Parameters not given stay as `{name}`."""
         names = self.path_parameters
         if not names:
             return self.path
-        if event_id is None or len(more) != len(names) - 1:
-            raise ValueError(f"{self.operation_id} needs {len(names)} path parameter(s): {', '.join(names)}")
+        if event_id is None or len(more) > len(names) - 1:
+            raise ValueError(f"{self.operation_id} takes {len(names)} path parameter(s): {', '.join(names)}")
         path = self.path
-        for name, value in zip(names, (event_id, *more), strict=True):
+        for name, value in zip(names, (event_id, *more), strict=False):
             path = path.replace("{" + name + "}", value)
         return path
 
