@@ -16,6 +16,7 @@ nothing changed, and that the server survives.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,8 @@ pytestmark = pytest.mark.slow
 # pytest workers on a shared machine, where the server process may wait for a core.
 TIME_LIMIT = 10.0
 GUID = "0f6c3b8e-4f7a-4b7e-9a55-3c2d1e0f9a8b"
+SUB_ID = "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+"""A registration, question or presenter id (or a key) in a path after the event id."""
 TOKEN = mint_token(secret=SECRET, expires_in=3600)
 OTHER_TOKEN = mint_token(secret=SECRET, tenant=OTHER_TENANT, user=OTHER_USER, expires_in=3600)
 APP_TOKEN = mint_token(secret=SECRET, roles=["VirtualEvent.Read.All"], expires_in=3600)
@@ -219,6 +222,50 @@ ROWS: dict[str, Row] = {
         "POST", f"{W}/{{webinar}}/cancel", 431, headers={"client-request-id": "c" * 40_000}
     ),
     "a 1 MB token": Row("GET", f"{W}/{{webinar}}", 431, token="e" * 1_000_000),
+    # ---- registrations, questions, sessions and presenters (the event's sub-resources)
+    "registration id 10 KB": Row("GET", f"{W}/{{webinar}}/registrations/{'a' * 10_240}", 400),
+    "registration id with NUL": Row("POST", f"{W}/{{webinar}}/registrations/{GUID}%00/cancel", 400),
+    "presenter id non-UTF-8": Row("GET", f"{T}/{{townhall}}/presenters/%FF%FE{GUID}", 400),
+    "session id of another shape": Row("GET", f"{T}/{{townhall}}/sessions/{GUID}%40x", 400),
+    "question id with encoded slash": Row(
+        "DELETE", f"{W}/{{webinar}}/registrationConfiguration/questions/{GUID}%2F..", 400
+    ),
+    "registration body not JSON": Row("POST", f"{T}/{{townhall}}/registrations", 400, headers=JSON, body=b"{"),
+    "registration body deeply nested": Row(
+        "POST", f"{T}/{{townhall}}/registrations", 400, headers=JSON, body=DEEP_ARRAYS
+    ),
+    "registration body sets status": Row(
+        "POST", f"{T}/{{townhall}}/registrations", 400, headers=JSON, body=_json({"status": "canceled"})
+    ),
+    "registration answers not a list": Row(
+        "POST",
+        f"{T}/{{townhall}}/registrations",
+        400,
+        headers=JSON,
+        body=_json({"registrationQuestionAnswers": {"questionId": GUID}}),
+    ),
+    "registration for another tenant's event": Row(
+        "POST", f"{W}/{{foreign}}/registrations", 404, "itemNotFound", headers=JSON, body=_json({})
+    ),
+    "registration key 10 KB": Row("GET", f"{W}/{{webinar}}/registrations(email='{'a' * 10_240}')", 404, "itemNotFound"),
+    "cancel a registration with a body": Row(
+        "POST", f"{W}/{{webinar}}/registrations/{GUID}/cancel", 400, headers=JSON, body=_json({"status": "x"})
+    ),
+    "presenter body with an unknown member": Row(
+        "POST",
+        f"{W}/{{webinar}}/presenters",
+        400,
+        headers=JSON,
+        body=_json({"identity": {"@odata.type": "#microsoft.graph.communicationsGuestIdentity", "x": 1}}),
+    ),
+    "question of an unknown type": Row(
+        "POST",
+        f"{W}/{{webinar}}/registrationConfiguration/questions",
+        400,
+        headers=JSON,
+        body=_json({"@odata.type": "#microsoft.graph.user"}),
+    ),
+    "presenter body of 10 MB": Row("POST", f"{W}/{{webinar}}/presenters", 413, headers=JSON, body=_chunks(TEN_MB + 1)),
     # ---- what the server library answers itself (no envelope possible; see the module docstring)
     "unknown method token": Row("FOO", f"{W}/{{webinar}}", 400, code=None, raw=True),
 }
@@ -231,9 +278,11 @@ def _unsupported_methods() -> dict[str, Row]:
         described.setdefault(operation.path, set()).add(operation.method.upper())
     rows = {}
     for path, methods in sorted(described.items()):
-        concrete = (
-            path.replace("{" + path[path.find("{") + 1 : path.find("}")] + "}", "{webinar}") if "{" in path else path
-        )
+        # The event id first; a sub-resource's id or key (registrations, presenters, ...) after it.
+        names = re.findall(r"\{([^}]+)\}", path)
+        concrete = path
+        for index, name in enumerate(names):
+            concrete = concrete.replace("{" + name + "}", "{webinar}" if index == 0 else SUB_ID)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "HEAD"):
             if method in methods or (method == "HEAD" and "GET" in methods):  # HEAD is GET without a body
                 continue
@@ -287,6 +336,13 @@ def _snapshot(targets: Targets, http: httpx.Client) -> list[Any]:
         get(server.url("webinars", targets.foreign), OTHER_TOKEN),
         [e["id"] for e in get(server.url("webinars"), APP_TOKEN)["value"]],
         [e["id"] for e in get(server.url("townhalls"), APP_TOKEN)["value"]],
+        # The sub-resources the rows aim at: none may appear or change.
+        *(
+            get(server.url(kind, event, part), TOKEN)
+            for kind, event in (("webinars", targets.webinar), ("townhalls", targets.townhall))
+            for part in ("registrations", "presenters")
+        ),
+        get(server.url("webinars", targets.webinar, "registrationConfiguration/questions"), TOKEN),
     ]
 
 
