@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+SAMPLE_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
+
 SAMPLE = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
 
 
@@ -92,6 +94,30 @@ def test_arranged_canceled_event(vevents_stub: Any, client: httpx.Client) -> Non
     assert read.status_code == 200
     assert (read.json()["status"], read.json()["displayName"]) == ("canceled", "Gone")
     assert client.post(vevents_stub.event_url("webinars", event["id"], "publish")).status_code >= 400
+
+
+def test_arranged_registrations_sessions_and_presenters(vevents_stub: Any, client: httpx.Client) -> None:
+    """A canceled registration, two sessions and a presenter, arranged in three calls; the Graph
+    routes serve them, the journal shows the Graph calls, and the next test starts without them."""
+    event = vevents_stub.arrange("webinars", "published")
+    registration = vevents_stub.arrange_member(
+        "webinars", event["id"], "registrations",
+        {"email": "kenna@contoso.com", "status": "canceled", "cancelationDateTime": "2026-11-30T09:00:00Z"},
+    )  # fmt: skip
+    for start in ("2026-12-01T17:00:00", "2026-12-02T17:00:00"):
+        vevents_stub.arrange_member(
+            "webinars", event["id"], "sessions", {"subject": "Part", "startDateTime": {"dateTime": start}}
+        )
+    vevents_stub.arrange_member("webinars", event["id"], "presenters", {"email": "speaker@fabrikam.com"})
+    url = vevents_stub.event_url("webinars", event["id"])
+    read = client.get(f"{url}/registrations/{registration['id']}")
+    assert read.status_code == 200 and read.json()["status"] == "canceled"
+    assert len(client.get(f"{url}/sessions").json()["value"]) == 2
+    assert [p["email"] for p in client.get(f"{url}/presenters").json()["value"]] == ["speaker@fabrikam.com"]
+    assert [m["id"] for m in vevents_stub.members("webinars", event["id"], "registrations")] == [registration["id"]]
+    assert vevents_stub.calls("getWebinarRegistration") == 1 and vevents_stub.calls("listWebinarSessions") == 1
+    vevents_stub.reset()
+    assert client.get(f"{vevents_stub.event_url('webinars', SAMPLE_ID)}/presenters").json()["value"] == []
 
 
 _CHANGES_THEN_CHECKS = """

@@ -211,6 +211,22 @@ class VeventsStub:
             body["organizer"] = organizer
         return dict(self._server.control("PUT", f"/events/{kind}/{quote(event_id, safe='')}", json=body))
 
+    # ------------------------------------------------------------ registrations, sessions, presenters
+    def arrange_member(
+        self, kind: str, event_id: str, collection: str, resource: Mapping[str, Any], *, member_id: str | None = None
+    ) -> dict[str, Any]:
+        """Create (or replace) one of the event's `registrations`, `questions`, `sessions` or
+        `presenters` with the Graph resource given (stored as given; e.g. an already canceled
+        registration); returns it (with its `id`, a new GUID unless `member_id` is given)."""
+        member_id = member_id or str(uuid.uuid4())
+        path = f"/events/{kind}/{quote(event_id, safe='')}/{collection}/{quote(member_id, safe='')}"
+        return dict(self._server.control("PUT", path, json=dict(resource)))
+
+    def members(self, kind: str, event_id: str, collection: str) -> list[dict[str, Any]]:
+        """The event's `registrations`, `questions`, `sessions` (arranged ones) or `presenters`, as stored."""
+        path = f"/events/{kind}/{quote(event_id, safe='')}/{collection}"
+        return list(self._server.control("GET", path)["value"])
+
     # ------------------------------------------------------------ journal
     def journal(
         self,

@@ -20,6 +20,7 @@ import jwt
 from starlette.responses import Response
 
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
+from vevents.server.children import Child, ChildStore
 from vevents.server.control.journal import JournalFilter
 from vevents.server.control.plane import ControlPlane, InspectableStore, store_name
 from vevents.server.errors import GraphError, json_body
@@ -241,6 +242,43 @@ class ControlApi:
         event = Event(kind=kind, id=event_id, tenant=tenant, resource=resource)
         created = self._put(event)
         return _json(201 if created else 200, self.plane.store.find(event_id, kind)[0].resource)
+
+    # ------------------------------------------------------------ registrations, questions, sessions, presenters
+    def _children(self) -> ChildStore:
+        store = self.plane.store
+        if not isinstance(store, ChildStore):
+            raise GraphError(501, "This stub's store keeps no registrations, sessions or presenters (a test's own).")
+        return store
+
+    def _member_event(self, scope: Scope) -> Event:
+        kind = self._kind(_path(scope, "kind"))
+        event_id = self._event_id(_path(scope, "event-id"))
+        found = self.plane.store.find(event_id, kind)
+        if not found:
+            raise GraphError(404, f"The virtual event '{event_id}' was not found.")
+        return found[0]
+
+    async def op_listMembers(self, scope: Scope, receive: Receive) -> Response:
+        event = self._member_event(scope)
+        members = self._children().children(_path(scope, "collection"), event.kind, event.id)
+        return _json(200, {"value": [dict(m.resource) for m in members]})
+
+    async def op_putMember(self, scope: Scope, receive: Receive) -> Response:
+        event = self._member_event(scope)
+        collection = _path(scope, "collection")
+        member_id = _path(scope, "member-id").replace("%40", "@").lower()
+        if not member_id or "/" in member_id:
+            raise GraphError(400, f"Invalid id {member_id!r} for a member of {collection}.")
+        body = await _body(receive)
+        if not isinstance(body, Mapping):
+            raise GraphError(400, "The request body must be a JSON object.")
+        if _depth(body) > MAX_JSON_DEPTH:
+            raise GraphError(400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+        children = self._children()
+        existed = children.child(collection, event.kind, event.id, member_id) is not None
+        resource = {**body, "id": member_id}
+        children.load_children([Child(collection, event.kind, event.id, member_id, event.tenant, resource)])
+        return _json(200 if existed else 201, resource)
 
     # ------------------------------------------------------------ journal
     async def op_listJournal(self, scope: Scope, receive: Receive) -> Response:
