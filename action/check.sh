@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Action's check step: `vevents check` with the JUnit XML and JSON reports in one folder (the
+# The Action's check step: `vevents check` with the JUnit XML, JSON and HTML reports in one folder (the
 # next step uploads it whatever the verdict). Tokens come in through the environment only.
 #   in:  VEVENTS_ACTION_BASE_URL, VEVENTS_ACTION_TOKEN or VEVENTS_ACTION_TOKEN_COMMAND, the read-only and
 #        other-user token commands, VEVENTS_ACTION_CHECK_ARGS, VEVENTS_ACTION_REPORTS
@@ -7,7 +7,7 @@
 set -uo pipefail
 reports=${VEVENTS_ACTION_REPORTS:-reports/vevents}
 mkdir -p "$reports"
-args=(--junit-xml "$reports/junit.xml" --report-json "$reports/report.json")
+args=(--junit-xml "$reports/junit.xml" --report-json "$reports/report.json" --html "$reports/report.html")
 [ -n "${VEVENTS_ACTION_BASE_URL:-}" ] && args+=(--base-url "$VEVENTS_ACTION_BASE_URL")
 if [ -n "${VEVENTS_ACTION_TOKEN:-}" ]; then
     echo "::add-mask::$VEVENTS_ACTION_TOKEN"

@@ -101,5 +101,11 @@ def check(**values: Any) -> None:
         message = " ".join(str(exc).split())
         click.echo(f"vevents check: could not run: {message[:_MAX_ERROR]}", err=True)
         sys.exit(exc.exit_code)
-    report.write_reports(result, sys.stdout, junit_xml=values.get("junit_xml"), report_json=values.get("report_json"))
+    report.write_reports(
+        result,
+        sys.stdout,
+        junit_xml=values.get("junit_xml"),
+        report_json=values.get("report_json"),
+        html=values.get("html"),
+    )
     sys.exit(result.exit_code)

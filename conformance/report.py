@@ -254,13 +254,20 @@ def write_junit(result: RunResult, path: str) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_reports(result: RunResult, stream: TextIO, *, junit_xml: str | None, report_json: str | None) -> None:
-    """The summary on `stream`, and the JUnit XML and JSON reports where asked for (both commands' reporting)."""
+def write_reports(
+    result: RunResult, stream: TextIO, *, junit_xml: str | None, report_json: str | None, html: str | None = None
+) -> None:
+    """The summary on `stream`, and the JUnit XML, JSON and HTML reports where asked for (both commands' reporting)."""
     write_summary(result, stream)
     if junit_xml:
         write_junit(result, junit_xml)
     if report_json:
         write_json(result, report_json)
+    if html:
+        from .html_report import write_html
+
+        _ensure_parent(html)
+        write_html(to_json(result), html)
 
 
 def _ensure_parent(path: str) -> None:

@@ -126,6 +126,7 @@ def test_serve_check_and_stop(runner: Runner) -> None:
     cases = ET.parse(runner.home / "reports" / "vevents" / "junit.xml").getroot().iter("testcase")
     assert sorted(case.get("name") or "" for case in cases) == ["cancel_is_visible", "cancel_no_content"]
     assert (runner.home / "reports" / "vevents" / "report.json").is_file()
+    assert "judged 2/2" in (runner.home / "reports" / "vevents" / "report.html").read_text(encoding="utf-8")
 
     pid = int((runner.home / "temp" / "vevents-stub" / "pid").read_text())
     stopped = runner.run("Stop the stub", {})
