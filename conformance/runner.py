@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from .context import CANCELED, CheckContext
 from .coverage import Coverage, measure
-from .errors import ConformanceError, UsageError
+from .errors import BrokenAnswer, ConformanceError, UsageError
 from .event_pool import EventPool
 from .failures import Skip, Violation
+from .framing import answer_violations, broken_answer_violation
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id, read_status
 from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, BuiltinResult, SchemathesisRun, run_schemathesis
@@ -444,13 +445,16 @@ def _run_one(item: Check, ctx: CheckContext) -> CheckResult:
         result.violations.append(violation)
     except Skip as skip:
         result.outcome, result.reason = Outcome.SKIPPED, str(skip)
+    except BrokenAnswer as exc:
+        # The target answered, but not in HTTP: a finding of the operation, not a run that cannot judge.
+        result.violations.append(broken_answer_violation(exc))
     except ConformanceError as exc:
         result.outcome, result.reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a bug in the suite must not hide the other checks' verdicts
         result.outcome, result.reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {exc}"
     finally:
         ctx.finish()
-    result.violations = [*ctx.findings, *result.violations]
+    result.violations = [*ctx.findings, *result.violations, *answer_violations(ctx.sent)]
     if result.violations:
         result.outcome = Outcome.FAILED
     result.duration = time.monotonic() - started
