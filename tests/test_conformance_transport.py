@@ -55,8 +55,8 @@ def _imported(tree: ast.AST) -> set[str]:
 
     def walk(node: ast.AST) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                walk(child)
+            for branch in node.orelse:
+                walk(branch)
             return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
