@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from .escaping import printable
 from .options import OPTIONS, REPORT_OPTIONS, OptionSpec, config_from
 
 __all__ = ["check"]
@@ -97,8 +98,8 @@ def check(**values: Any) -> None:
         finally:
             progress.close()
     except ConformanceError as exc:
-        # One line, whatever the target answered (an HTML page has many).
-        message = " ".join(str(exc).split())
+        # One line, whatever the target answered (an HTML page has many), and no byte a terminal acts on.
+        message = printable(" ".join(str(exc).split()))
         click.echo(f"vevents check: could not run: {message[:_MAX_ERROR]}", err=True)
         sys.exit(exc.exit_code)
     report.write_reports(

@@ -2,9 +2,12 @@
 
 A check raises (or records) a `Violation`; reporters read its fields and never parse its text.
 A `Skip` is not a finding: it says why a check could not apply to this target.
+Whatever a finding quotes of the target is escaped on the way in (`escaping.printable`).
 """
 
 from __future__ import annotations
+
+from .escaping import printable
 
 __all__ = ["BudgetExhausted", "Skip", "Violation"]
 
@@ -13,11 +16,13 @@ class Violation(AssertionError):
     """The target answered something the contract forbids."""
 
     def __init__(self, *, title: str, message: str = "", repro: tuple[str, ...] = (), documented: bool = True) -> None:
+        # Findings quote what the target sent: escaped here, the one door to every report.
+        title = printable(title)
         super().__init__(title)
         self.title = title
-        self.message = message
+        self.message = printable(message, keep_newlines=True)
         # curl commands that reproduce the finding, in order (setup first).
-        self.repro = tuple(repro)
+        self.repro = tuple(printable(line) for line in repro)
         # False when the rule judged is one of this project's choices (only judged with --strict).
         self.documented = documented
 

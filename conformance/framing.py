@@ -3,8 +3,9 @@
 The transport records what it saw (`Exchange.problems`: a body on a 204, a Content-Encoding the
 request did not accept, data that does not decode) or raises `BrokenAnswer` (headers past the
 parser's limit, a body cut short). Here those become findings of the check that sent the request,
-with the evidence and a reproduction, next to two more this API's every answer must meet: a
-success that carries a body says it is JSON, and a body that says it is JSON parses.
+with the evidence and a reproduction, next to what this API's every answer must meet: a body
+says what it is (a Content-Type), a JSON document says it is JSON, and a body that says it is
+JSON parses.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ def answer_problems(exchange: Exchange) -> list[str]:
     problems = list(exchange.problems)
     if problems or exchange.status >= 500 or exchange.status in (204, 304) or not exchange.content.strip():
         return problems
-    if exchange.is_success and not _is_json_media(exchange.media_type):
-        shown = exchange.content_type or "none"
-        problems.append(f"a {exchange.status} with a body whose Content-Type is {shown!r}, not application/json")
+    if not exchange.media_type:
+        problems.append(f"a {exchange.status} with a body and no Content-Type")
+    elif not _is_json_media(exchange.media_type) and exchange.content.lstrip()[:1] in (b"{", b"["):
+        # A JSON document labelled otherwise (a `$count`'s text/plain number is not one: it is no object).
+        problems.append(f"a JSON body labelled {exchange.content_type!r}, not application/json")
     elif _is_json_media(exchange.media_type) and not exchange.truncated:
         try:
             json.loads(exchange.content)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .context import CANCELED, CheckContext
 from .coverage import Coverage, measure
 from .errors import BrokenAnswer, ConformanceError, UsageError
+from .escaping import printable
 from .event_pool import EventPool
 from .failures import Skip, Violation
 from .framing import answer_violations, broken_answer_violation
@@ -449,7 +450,7 @@ def _run_one(item: Check, ctx: CheckContext) -> CheckResult:
         # The target answered, but not in HTTP: a finding of the operation, not a run that cannot judge.
         result.violations.append(broken_answer_violation(exc))
     except ConformanceError as exc:
-        result.outcome, result.reason = Outcome.ERROR, str(exc)
+        result.outcome, result.reason = Outcome.ERROR, printable(str(exc))
     except Exception as exc:  # a bug in the suite must not hide the other checks' verdicts
         result.outcome, result.reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {exc}"
     finally:
@@ -469,7 +470,7 @@ def _builtin_result(item: Check, phase: SchemathesisRun, duration: float) -> Che
     if data.failures:
         result.outcome, result.violations = Outcome.FAILED, list(data.failures)
     elif data.passed == 0 and phase.errors:
-        result.outcome, result.reason = Outcome.ERROR, phase.errors[0]
+        result.outcome, result.reason = Outcome.ERROR, printable(phase.errors[0])
     elif data.passed == 0:
         result.outcome, result.reason = Outcome.SKIPPED, "no request it applies to"
     else:

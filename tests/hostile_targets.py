@@ -19,7 +19,7 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator
 
-__all__ = ["HANDLER_LIMIT", "HOSTILE", "Handler", "body_on_204", "forwarding", "raw_server"]
+__all__ = ["HANDLER_LIMIT", "HOSTILE", "Handler", "body_on_204", "bomb_on_errors", "forwarding", "raw_server"]
 
 Handler = Callable[[socket.socket, bytes], None]
 # Longest a handler keeps a connection busy (the suite must have given up long before).
@@ -263,6 +263,7 @@ def _serialize(status: int, reason: str, headers: list[tuple[str, str]], body: b
 def forwarding(upstream: str, rewrite: Rewrite = _serialize) -> Handler:
     """Each request sent on to `upstream` (the stub, served elsewhere), its answer written back by `rewrite`."""
     parts = urllib.parse.urlsplit(upstream)
+    prepare = getattr(rewrite, "prepare", None)
 
     def handler(conn: socket.socket, request: bytes) -> None:
         head, _, body = request.partition(b"\r\n\r\n")
@@ -278,6 +279,8 @@ def forwarding(upstream: str, rewrite: Rewrite = _serialize) -> Handler:
         finally:
             upstream_conn.close()
 
+    if prepare is not None:
+        handler.prepare = prepare  # type: ignore[attr-defined]
     return handler
 
 
@@ -288,6 +291,16 @@ def body_on_204(status: int, reason: str, headers: list[tuple[str, str]], body: 
     kept = [f"{name}: {value}" for name, value in headers if name.lower() != "content-length"]
     return _head(f"{status} {reason}", *kept, "Content-Length: 2") + b"{}"
 
+
+def bomb_on_errors(status: int, reason: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """Every 4xx answer (Schemathesis's random ids, the suite's refusals) a gzip bomb; the rest as they were."""
+    if status < 400:
+        return _serialize(status, reason, headers, body)
+    kept = [(name, value) for name, value in headers if name.lower() not in ("content-encoding",)]
+    return _serialize(status, reason, [*kept, ("Content-Encoding", "gzip")], _bomb("gzip"))
+
+
+bomb_on_errors.prepare = functools.partial(_bomb, "gzip")  # type: ignore[attr-defined]
 
 for _handler, _coding in ((gzip_bomb_negotiated, "gzip"), (gzip_bomb_unasked, "gzip"), (deflate_bomb, "deflate")):
     _handler.prepare = functools.partial(_bomb, _coding)  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ from hostile_targets import HOSTILE, Handler, raw_server
 import vevents.conformance
 from vevents.conformance.errors import BrokenAnswer, ForeignHost, UnusableAnswer
 from vevents.conformance.escaping import printable
-from vevents.conformance.exchange import LOGGED_BODY_BYTES
-from vevents.conformance.framing import answer_violations, broken_answer_violation
+from vevents.conformance.exchange import LOGGED_BODY_BYTES, Exchange, Headers
+from vevents.conformance.framing import answer_problems, answer_violations, broken_answer_violation
 from vevents.conformance.transport import MAX_DECODED_BYTES, Target
 
 CONFORMANCE = Path(vevents.conformance.__file__).resolve().parent
@@ -234,3 +234,21 @@ def test_no_request_leaves_for_another_host() -> None:
 def test_target_text_is_printable() -> None:
     assert printable("a\x1b[31mb\x00c\u202ed\té") == "a\\x1b[31mb\\x00c\\u202ed é"
     assert printable("one\ntwo\r", keep_newlines=True) == "one\ntwo\\x0d"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "problem"),
+    [
+        ("application/json", b'{"value": []}', None),
+        ("application/json;odata.metadata=minimal;charset=utf-8", b"{}", None),
+        ("text/plain", b"5", None),  # a $count answer
+        ("application/json", b'{"value": [', "not JSON"),
+        ("text/html", b'{"value": []}', "not application/json"),
+        ("", b'{"value": []}', "no Content-Type"),
+    ],
+)
+def test_an_answer_says_what_it_is_and_is_it(content_type: str, body: bytes, problem: str | None) -> None:
+    headers = Headers({"Content-Type": content_type} if content_type else {})
+    exchange = Exchange("GET", "http://127.0.0.1/v1.0/x", "main", (), None, 200, headers, body)
+    found = answer_problems(exchange)
+    assert (found == []) if problem is None else (len(found) == 1 and problem in found[0]), found
