@@ -109,6 +109,10 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.read(max_bytes, _remaining(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self.discarded:
+            # The pool can hand an idle connection out between its expiry check and the moment it
+            # went idle: the request is then given back, and httpcore sends it on another one.
+            raise httpcore.ConnectionNotAvailable()
         self._inner.write(buffer, _remaining(timeout))
 
     def close(self) -> None:
