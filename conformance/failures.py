@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .escaping import printable
 
-__all__ = ["BudgetExhausted", "Skip", "Violation"]
+__all__ = ["BudgetExhausted", "PreconditionFailed", "Skip", "Violation"]
 
 
 class Violation(AssertionError):
@@ -39,3 +39,15 @@ class Skip(Exception):
 
 class BudgetExhausted(Skip):
     """Raised when a create would pass `--max-events`: the check needing it is skipped, never failed."""
+
+
+class PreconditionFailed(Exception):
+    """Raised when an operation every check builds on broke (create answered no event id, publish
+    refused a fresh draft): one violation of that operation, reported once for the run, and the
+    checks that needed it are not judged (listed under it) instead of each failing with its copy.
+    """
+
+    def __init__(self, operation: str, violation: Violation) -> None:
+        super().__init__(violation.title)
+        self.operation = operation
+        self.violation = violation

@@ -124,6 +124,17 @@ class SchemathesisRun:
     """Creates not sent because of --max-events."""
     stopped_for_time: bool = False
 
+    def counters(self) -> dict[str, int | bool]:
+        """Every count of the phases, for the reports (nothing counted is left out of them)."""
+        return {
+            "scenarios": self.scenarios,
+            "skipped_for_time": self.skipped_for_time,
+            "skipped_for_budget": self.skipped_for_budget,
+            "throttled_unjudged": self.throttled_unjudged,
+            "stopped_for_time": self.stopped_for_time,
+            "errors": len(self.errors),
+        }
+
 
 def _judged_operation_ids() -> list[str]:
     return [op.operation_id for op in contract().operations if op.action in ("cancel", "get")]

@@ -20,7 +20,7 @@ from typing import Any
 from vevents.spec import contract
 
 from ..context import CANCELED, PUBLISHED, CheckContext
-from ..definitions import check
+from ..definitions import check, fresh, shareable
 from .common import (
     KINDS,
     SDK_KIND,
@@ -61,7 +61,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@check()
+@check(needs=(fresh(PUBLISHED, provides=CANCELED),))
 def cancel_keeps_other_properties(ctx: CheckContext) -> None:
     """Cancel changes only the status: every other property (name, description, times, ...) reads as before."""
     for kind in KINDS:
@@ -176,7 +176,12 @@ def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict
     return views
 
 
-@check()
+@check(
+    needs=(
+        shareable(CANCELED),
+        shareable(PUBLISHED),
+    )
+)
 def canceled_views_agree(ctx: CheckContext) -> None:
     """A canceled event reads `canceled` through plain GET, `$select`, the list (every page) and the other version."""
     for kind in KINDS:
@@ -203,7 +208,12 @@ def _read_only_bodies(ctx: CheckContext, event: Event, current: dict[str, Any]) 
     return bodies
 
 
-@check()
+@check(
+    needs=(
+        shareable(CANCELED, kind=KINDS[0]),
+        shareable(PUBLISHED, kind=KINDS[0]),
+    )
+)
 def no_write_revives_canceled(ctx: CheckContext) -> None:
     """No write revives a canceled event: update (even with `status` in the body), publish, cancel, every route."""
     kind = KINDS[0]
