@@ -160,7 +160,7 @@ def test_help_explains_every_option() -> None:
         for opt in param.opts:
             assert opt in text
         assert getattr(param, "help", None), param.name
-    for code in ("0 conformant", "1 violations found", "2 could not run"):
+    for code in ("0 conformant", "1 not conformant", "2 not judged", "could not run"):
         assert code in text
 
 
