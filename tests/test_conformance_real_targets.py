@@ -28,7 +28,9 @@ def _problems(result: RunResult) -> list[str]:
 @pytest.mark.parametrize("variant", REAL_TARGET_VARIANTS, ids=[variant.name for variant in REAL_TARGET_VARIANTS])
 def test_real_target_variant_passes_default_mode_with_every_check(variant: RealTargetFake) -> None:
     # Every check, the Schemathesis built-ins included; the slow variant gets a shorter Schemathesis share.
-    options = {**FAST, "max_schemathesis_time": 8.0} if "latency" in variant.name else FAST
+    # (A loaded machine may stop the phases before a built-in judged an answer: not judged, exit 2;
+    # the share is generous so that the run is judged on the target, not on the machine's load.)
+    options = {**FAST, "max_schemathesis_time": 8.0 if "latency" in variant.name else 40.0}
     result = judge(variant, **options)
     assert result.exit_code == 0, "\n".join(_problems(result))
     # The budget held, and every event the run made was canceled at the end.

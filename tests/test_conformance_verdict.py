@@ -88,7 +88,7 @@ def test_a_budget_below_the_plan_is_refused_before_anything_is_sent() -> None:
 
 @pytest.mark.slow
 def test_default_mode_without_a_control_api_judges_every_check_within_the_budget() -> None:
-    result = judge(NO_CONTROL_API, seed=SEED, max_examples=3)
+    result = judge(NO_CONTROL_API, seed=SEED, max_examples=3, max_schemathesis_time=40.0)
     not_judged = {item.name: item.reason for item in result.not_judged}
     assert not_judged == {}
     assert {item.name for item in result.results if item.outcome is Outcome.SKIPPED} == {
