@@ -212,9 +212,12 @@ class Operation:
 
     @property
     def id_parameter(self) -> str | None:
-        """The name of the path parameter that carries the event id, if any."""
-        start = self.path.find("{")
-        return self.path[start + 1 : self.path.index("}")] if start >= 0 else None
+        """The name of the path parameter that carries the event id, if any: a whole segment
+        (`{virtualEvent-id}`), not a function's parameter (`getByUserRole(role='{role}')`)."""
+        for segment in self.path.split("/"):
+            if segment.startswith("{") and segment.endswith("}"):
+                return segment[1:-1]
+        return None
 
     def url_path(self, event_id: str | None = None) -> str:
         """The path with the event id filled in (the caller encodes it as it wishes)."""
@@ -244,11 +247,20 @@ class Route:
     event_id: str | None
 
 
+def _segment_key(segment: str) -> str:
+    """A path segment as the matcher keys it: an OData function call (`getByUserRole(...)`)
+    by its name alone, whatever its arguments; any other segment as it is."""
+    if segment.endswith(")") and "(" in segment:
+        return segment[: segment.index("(")] + "()"
+    return segment
+
+
 class _Routes:
     """The one path matcher: (method, path segments with "" for the id) -> operation.
 
     A dict lookup per candidate id position (at most one or two per spec), so that the fast
-    path can afford it on every request.
+    path can afford it on every request. A function segment is keyed by its name
+    (`_segment_key`): its arguments are the handler's to read.
     """
 
     def __init__(self, operations: tuple[Operation, ...], versions: tuple[str, ...]) -> None:
@@ -257,13 +269,14 @@ class _Routes:
         self.methods: dict[tuple[str, ...], set[str]] = {}
         positions: set[int | None] = set()
         for op in operations:
-            template = tuple("" if s.startswith("{") else s for s in op.path.split("/")[1:])
+            template = tuple("" if s.startswith("{") else _segment_key(s) for s in op.path.split("/")[1:])
             self.by_key[(op.method, template)] = op
             self.methods.setdefault(template, set()).add(op.method)
             positions.add(template.index("") if "" in template else None)
         self.positions = tuple(sorted(positions, key=lambda p: -1 if p is None else p))
 
     def find(self, segments: list[str]) -> tuple[tuple[str, ...], str | None] | None:
+        segments = [_segment_key(s) for s in segments]
         for position in self.positions:
             if position is None:
                 key = tuple(segments)
@@ -314,6 +327,8 @@ class Contract:
     """The regular expression (anchored) an event id path parameter matches, after percent-decoding."""
     notifications: NotificationRules | None = field(default=None, repr=False)
     """Change notifications: what may be subscribed to, lifetimes, delivery (`info.x-vevents-notifications`)."""
+    page_size: int = 100
+    """How many items a list answers in one page (`info.x-vevents-paging.pageSize`)."""
     _routes: _Routes | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ routes
@@ -524,7 +539,7 @@ def contract() -> Contract:
     operations = _operations(spec)
     flows = spec["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]
     sample = spec["info"]["x-vevents-sample"]
-    id_parameter = next(p for op in operations for p in op.parameters if p.get("in") == "path")
+    id_parameter = next(p for op in operations for p in op.parameters if p.get("name") == op.id_parameter)
     return Contract(
         operations=operations,
         lifecycle=_lifecycle(table),
@@ -548,5 +563,6 @@ def contract() -> Contract:
         ),
         id_pattern=id_parameter["schema"].get("pattern", ""),
         notifications=_notification_rules(spec["info"]["x-vevents-notifications"]),
+        page_size=int(spec["info"]["x-vevents-paging"]["pageSize"]),
         _routes=_Routes(operations, versions),
     )

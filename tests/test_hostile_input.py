@@ -210,7 +210,7 @@ ROWS: dict[str, Row] = {
     "get with $expand": Row("GET", f"{T}/{{townhall}}?$expand=sessions", 400),
     "get with $top and $select": Row("GET", f"{W}/{{webinar}}?$select=id&$top=1", 400),
     "get with $orderby": Row("GET", f"{W}/{{webinar}}?%24orderby=id", 400),
-    "list with $top": Row("GET", f"{W}?$top=1", 400, token=APP_TOKEN),
+    "list with $skip": Row("GET", f"{W}?$skip=1", 400, token=APP_TOKEN),
     "list with $filter": Row("GET", f"{T}?$filter=true", 400, token=APP_TOKEN),
     # ---- oversized headers
     "a 100 KB header": Row("GET", f"{W}/{{webinar}}", 431, headers={"X-Padding": "a" * 100_000}),
@@ -231,8 +231,11 @@ def _unsupported_methods() -> dict[str, Row]:
         described.setdefault(operation.path, set()).add(operation.method.upper())
     rows = {}
     for path, methods in sorted(described.items()):
+        filled = path.replace("{role}", "organizer").replace("{userId}", OTHER_USER)  # function arguments
         concrete = (
-            path.replace("{" + path[path.find("{") + 1 : path.find("}")] + "}", "{webinar}") if "{" in path else path
+            filled.replace("{" + filled[filled.find("{") + 1 : filled.find("}")] + "}", "{webinar}")
+            if "{" in filled
+            else filled
         )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "HEAD"):
             if method in methods or (method == "HEAD" and "GET" in methods):  # HEAD is GET without a body
