@@ -67,10 +67,6 @@ class Principal:
     """The calling application's id (`appid`, or `azp` in v2.0 tokens); None if the token names none."""
 
 
-DEFAULT_CLIENT_APP_ID = "8f2c8e1a-6c1b-4a5e-9d8f-3b1f0c7a2d64"
-"""The `appid` of delegated tokens `mint_token` issues (Graph's delegated tokens name their client app)."""
-
-
 def mint_token(
     *,
     secret: str,
@@ -109,7 +105,6 @@ def mint_token(
         payload["appid"] = user
     else:
         payload["scp"] = " ".join(scopes)
-        payload["appid"] = DEFAULT_CLIENT_APP_ID
         if roles:
             payload["roles"] = roles
     payload.update(claims)

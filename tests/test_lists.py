@@ -208,7 +208,7 @@ async def test_set_external_event_information_then_the_organizer_sees_it(
     for kind in kinds:
         read = (await client.get(f"{BASE}/{kind}/{quote(SAMPLE_ID)}", headers=_headers("organizer"))).json()
         assert [e["externalEventId"] for e in read["externalEventInformation"]] == ["crm-1"]
-        assert read["externalEventInformation"][0]["applicationId"]
+        assert read["externalEventInformation"][0]["applicationId"] is None  # vevents' tokens name no client app
         other = (await client.get(f"{BASE}/{kind}/{quote(SAMPLE_ID)}", headers=_headers("other user"))).json()
         assert other["externalEventInformation"] is None  # Graph: returned only to (co-)organizers
 
@@ -218,10 +218,13 @@ async def test_set_external_event_information_replaces_the_callers_entry_and_ref
 ) -> None:
     url = f"{BASE}/webinars/{quote(SAMPLE_ID)}/setExternalEventInformation"
     headers = _headers("organizer")
+    crm = {"Authorization": f"Bearer {mint_token(secret=SECRET, appid='11111111-aaaa-4bbb-8ccc-000000000001')}"}
     for value in ("first", "second"):
         assert (await client.post(url, json={"externalEventId": value}, headers=headers)).status_code == 204
+    assert (await client.post(url, json={"externalEventId": "crm"}, headers=crm)).status_code == 204
     read = (await client.get(f"{BASE}/webinars/{quote(SAMPLE_ID)}", headers=headers)).json()
-    assert [e["externalEventId"] for e in read["externalEventInformation"]] == ["second"]
+    entries = {e["applicationId"]: e["externalEventId"] for e in read["externalEventInformation"]}
+    assert entries == {None: "second", "11111111-aaaa-4bbb-8ccc-000000000001": "crm"}
     for body in ({"externalEventId": "x" * 257}, {"externalEventId": 5}, {}, {"externalEventId": "a", "b": 1}):
         message = _assert_error(await client.post(url, json=body, headers=headers), 400, "invalidRequest")["message"]
         assert "externalEventId" in message or "'b'" in message, message
