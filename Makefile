@@ -10,7 +10,7 @@ CHECK_STAMP := $(VENV)/.installed-check-stamp
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: typecheck install serve check test lint fuzz bench bench-smoke bench-suite bench-tools postgres-server clean
+.PHONY: typecheck install serve check test lint fuzz bench bench-smoke bench-suite bench-tools postgres-server browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,8 @@ test: $(STAMP) $(NODE_STAMP)
 	@$(MAKE) --no-print-directory bench-tools || [ -z "$$CI" ]
 	@# The PostgreSQL store's tests start their own server: required in CI, skipped elsewhere.
 	@$(MAKE) --no-print-directory postgres-server || [ -z "$$CI" ]
+	@# The HTML report's test opens it in headless Chromium: required in CI, skipped elsewhere.
+	@$(MAKE) --no-print-directory browser || [ -z "$$CI" ]
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory typecheck
@@ -86,6 +88,16 @@ postgres-server:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 		else \
 			echo "PostgreSQL is missing: install it as root (apt-get install postgresql) or from your package manager" >&2; exit 1; \
+		fi; \
+	fi
+
+## The headless browser tests/test_html_report.py opens the HTML report in (Debian/Ubuntu, as root).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "chromium is missing: install it as root (apt-get install chromium) or from your package manager" >&2; exit 1; \
 		fi; \
 	fi
 

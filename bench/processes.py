@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -34,3 +35,17 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[Callable[[], str]]:
+    """A throwaway PostgreSQL server on 127.0.0.1 (the tests' own launcher, tests/postgres.py);
+    yields a maker of fresh database URLs, and removes the server afterwards."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from postgres import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        yield server.new_database
+    finally:
+        server.remove()

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processes import HOST, free_port, stop_process, vevents_bin
+from processes import HOST, free_port, postgres_server, stop_process, vevents_bin
 
 from vevents.spec import contract, parse_yaml
 
@@ -308,14 +308,8 @@ def postgres_for(plan: Plan) -> Iterator[Callable[[], str] | None]:
     if not any(name.startswith("stub-pg") for name in plan.servers):
         yield None
         return
-    sys.path.insert(0, str(ROOT / "tests"))
-    from postgres import PostgresServer
-
-    server = PostgresServer.start()
-    try:
-        yield server.new_database
-    finally:
-        server.remove()
+    with postgres_server() as new_database:
+        yield new_database
 
 
 def median(values: list[float]) -> float:

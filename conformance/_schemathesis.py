@@ -28,9 +28,11 @@ import contextlib
 import importlib
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:  # the sessions are Schemathesis's; only the transport's adapter sends (`_requests.py`)
+    import requests
+    import requests.adapters
 
 __all__ = [
     "PRIVATE_NAMES",

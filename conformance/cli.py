@@ -1,9 +1,9 @@
 """`vevents check`: judge a base URL (or the bundled stub) against the contract.
 
 Thin: parse options (declared once in `options.py`), build a `CheckConfig`, call `runner.run`,
-hand the result to reporters. Exit codes: 0 conformant, 1 violations found, 2 could not run;
-a run that cannot start says why on ONE line of stderr (`vevents check: could not run: ...`),
-bad options included.
+hand the result to reporters. Exit codes: 0 conformant, 1 not conformant (violations found),
+2 not judged or could not run; a run that cannot start says why on ONE line of stderr
+(`vevents check: could not run: ...`), bad options included.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from .escaping import printable
 from .options import OPTIONS, REPORT_OPTIONS, OptionSpec, config_from
 
 __all__ = ["check"]
@@ -83,7 +84,8 @@ def _command(function: Callable[..., None]) -> click.Command:
 def check(**values: Any) -> None:
     """Check a base URL (or, without --base-url, the bundled stub) against the virtual events contract.
 
-    Exit status: 0 conformant, 1 violations found, 2 could not run.
+    Exit status: 0 conformant (every check judged), 1 not conformant (violations found), 2 not judged (a check could
+    not be: each is listed with why) or could not run.
     """
     from . import report
     from .errors import ConformanceError
@@ -97,9 +99,15 @@ def check(**values: Any) -> None:
         finally:
             progress.close()
     except ConformanceError as exc:
-        # One line, whatever the target answered (an HTML page has many).
-        message = " ".join(str(exc).split())
+        # One line, whatever the target answered (an HTML page has many), and no byte a terminal acts on.
+        message = printable(" ".join(str(exc).split()))
         click.echo(f"vevents check: could not run: {message[:_MAX_ERROR]}", err=True)
         sys.exit(exc.exit_code)
-    report.write_reports(result, sys.stdout, junit_xml=values.get("junit_xml"), report_json=values.get("report_json"))
+    report.write_reports(
+        result,
+        sys.stdout,
+        junit_xml=values.get("junit_xml"),
+        report_json=values.get("report_json"),
+        html=values.get("html"),
+    )
     sys.exit(result.exit_code)

@@ -8,13 +8,18 @@ These are kept apart from `failures.Violation` (the target broke the contract, e
     ├── NotThisApi              the base URL answers, but not like the Graph virtual events API
     ├── SetupError              the target rejected what the suite needs to start (token, events)
     ├── Throttled               still 429/503 after the retries and the wait the run allows
-    └── UnusableAnswer          an answer too big or too slow to judge (a hostile or broken target)
+    ├── UnusableAnswer          an answer too big or too slow to judge (a hostile or broken target)
+    │   └── BrokenAnswer        an answer that breaks HTTP itself (framing, oversized headers): in a
+    │                           check, a violation of the operation that got it, with the evidence
+    └── ForeignHost             a request for a host other than the target's: never sent
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BrokenAnswer",
     "ConformanceError",
+    "ForeignHost",
     "NotThisApi",
     "SetupError",
     "TargetUnreachable",
@@ -55,3 +60,22 @@ class Throttled(ConformanceError):
 
 class UnusableAnswer(ConformanceError):
     """Raised when an answer exceeds the size or time the suite allows (an endless or drip-fed body)."""
+
+
+class BrokenAnswer(UnusableAnswer):
+    """Raised when the target's answer breaks HTTP framing (bad status line, a body cut short, headers
+    past the parser's limit): the operation that got it is at fault, so a check reports a violation.
+
+    `request` names it (`POST /v1.0/...`), `evidence` says what was wrong (already printable) and
+    `repro` is a curl command that sends the request again.
+    """
+
+    def __init__(self, request: str, evidence: str, repro: str = "") -> None:
+        super().__init__(f"{request} answered with broken HTTP: {evidence}")
+        self.request = request
+        self.evidence = evidence
+        self.repro = repro
+
+
+class ForeignHost(ConformanceError):
+    """Raised for a request (a redirect, a link) to a host other than the target's: the token stays home."""

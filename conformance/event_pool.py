@@ -28,6 +28,8 @@ __all__ = ["EventPool"]
 # Events left in the budget below which a check waits for a running check's event instead of creating one.
 LOW_BUDGET = 8
 MAX_WAIT_FOR_EVENT = 5.0
+# How long a check asking for a shared canceled event waits for a running check that will offer one.
+MAX_WAIT_FOR_ADOPTION = 120.0
 
 
 @dataclass(slots=True)
@@ -50,6 +52,8 @@ class EventPool:
     _running: dict[int, Callable[[str], bool]] = field(default_factory=dict)
     """Each running check (by the id of its context) -> whether it may still hand back an event of a kind."""
     _waiting: set[int] = field(default_factory=set)
+    _adopters: dict[str, int] = field(default_factory=dict)
+    """Kind -> checks not finished yet that will offer a canceled event of it (the planner's providers)."""
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition(self._lock)
@@ -65,7 +69,14 @@ class EventPool:
         with self._lock:
             lock = self._shared_locks.setdefault(key, threading.Lock())
         with lock:
-            with self._lock:
+            assert self._changed is not None
+            deadline = time.monotonic() + MAX_WAIT_FOR_ADOPTION
+            with self._changed:
+                # A canceled one a running check will offer costs no event: wait for it (bounded).
+                while state == CANCELED and not self._shared.get(key) and self._adopters.get(kind, 0) > 0:
+                    if time.monotonic() >= deadline:
+                        break
+                    self._changed.wait(timeout=1.0)
                 pool = self._shared.get(key)
                 if pool:
                     return pool[0]
@@ -80,10 +91,26 @@ class EventPool:
 
     def adopt(self, event: Event, state: str = CANCELED) -> None:
         """Offer an event a check has brought into `state` (and verified) for sharing."""
-        with self._lock:
+        assert self._changed is not None
+        with self._changed:
             pool = self._shared.setdefault((event.kind, state), [])
             if event not in pool:
                 pool.append(event)
+            self._changed.notify_all()
+
+    def will_adopt(self, kinds: frozenset[str]) -> None:
+        """A check that will offer a canceled event of each of `kinds` is about to run (see `planner`)."""
+        with self._lock:
+            for kind in kinds:
+                self._adopters[kind] = self._adopters.get(kind, 0) + 1
+
+    def adopted(self, kinds: frozenset[str]) -> None:
+        """That check is over, whether it offered its events or not."""
+        assert self._changed is not None
+        with self._changed:
+            for kind in kinds:
+                self._adopters[kind] = max(0, self._adopters.get(kind, 0) - 1)
+            self._changed.notify_all()
 
     def discard(self, event: Event) -> None:
         """Stop sharing an event (a check found it was not in its state any more)."""

@@ -223,6 +223,13 @@ REPORT_OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("report-json", "Write a JSON report.", metavar="PATH", field=""),
     OptionSpec(
+        "html",
+        "Write the report as one self-contained HTML page (verdict, checks, coverage grid, failures with "
+        "their evidence and curl reproductions; whatever the target sent is shown as text).",
+        metavar="PATH",
+        field="",
+    ),
+    OptionSpec(
         "verbose", "Print one line per finished check and Schemathesis progress.", type=bool, field="", short="v"
     ),
 )

@@ -100,6 +100,10 @@ def vevents_result(pytestconfig: pytest.Config) -> RunResult:
         report.write_junit(result, values["junit_xml"])
     if values["report_json"]:
         report.write_json(result, values["report_json"])
+    if values["html"]:
+        from .html_report import write_html
+
+        write_html(report.to_json(result), values["html"])
     return result
 
 

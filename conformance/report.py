@@ -19,7 +19,13 @@ from .target import TOKEN_ENV
 
 __all__ = ["ProgressLine", "to_json", "write_json", "write_junit", "write_reports", "write_summary"]
 
-_MARK = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "skipped", Outcome.ERROR: "ERROR"}
+_MARK = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "FAILED",
+    Outcome.NOT_JUDGED: "NOT JUDGED",
+    Outcome.ERROR: "ERROR",
+    Outcome.SKIPPED: "skipped",
+}
 
 
 class ProgressLine:
@@ -61,12 +67,12 @@ class ProgressLine:
 def write_summary(result: RunResult, stream: TextIO) -> None:
     """The per-check table, then every failure with its reproduction, then the verdict."""
     width = max(len(item.name) for item in result.results)
-    stream.write(f"\n{'check'.ljust(width)}  {'result':7}  detail\n")
+    stream.write(f"\n{'check'.ljust(width)}  {'result':10}  detail\n")
     for item in result.results:
         detail = item.reason
         if item.outcome is Outcome.FAILED:
             detail = f"{len(item.violations)} violation(s)"
-        stream.write(f"{item.name.ljust(width)}  {_MARK[item.outcome]:7}  {detail}\n")
+        stream.write(f"{item.name.ljust(width)}  {_MARK[item.outcome]:10}  {detail}\n")
     failed = [item for item in result.results if item.outcome is Outcome.FAILED]
     for item in failed:
         stream.write(f"\n=== {item.name}: {item.description}\n")
@@ -81,16 +87,54 @@ def write_summary(result: RunResult, stream: TextIO) -> None:
     if failed and result.cost:
         env = ", ".join(f"${name}" for name in TOKEN_ENV.values())
         stream.write(f"\n(The reproductions read tokens from {env}.)\n")
+    write_preconditions(result, stream)
+    write_not_judged(result, stream)
     if result.cost:
         write_cost(result, stream)
         write_coverage(result, stream)
-    verdict = {0: "conformant", 1: "violations found", 2: "some checks could not run"}[result.exit_code]
+    stream.write("\n" + summary_line(result) + "\n")
+
+
+def summary_line(result: RunResult) -> str:
+    """`judged X/Y checks (mode, seed): ... - verdict`: Y counts the checks of the chosen mode only."""
     mode = "strict" if result.strict else "default"
-    stream.write(
-        f"\n{len(result.results)} checks ({mode} mode, seed {result.seed}): {result.count(Outcome.PASSED)} passed, "
-        f"{result.count(Outcome.FAILED)} failed, {result.count(Outcome.SKIPPED)} skipped, "
-        f"{result.count(Outcome.ERROR)} errors in {result.duration:.1f} s - {verdict}\n"
+    counts = [
+        f"{result.count(Outcome.PASSED)} passed",
+        f"{result.count(Outcome.FAILED)} failed",
+        f"{result.count(Outcome.NOT_JUDGED)} not judged",
+        f"{result.count(Outcome.ERROR)} errors",
+    ]
+    if result.preconditions:
+        counts.insert(1, f"{len(result.preconditions)} precondition(s) failed")
+    if result.count(Outcome.SKIPPED):
+        counts.append(f"{result.count(Outcome.SKIPPED)} not of this mode")
+    narrowed = " (checks chosen with --checks/--exclude-checks)" if result.narrowed else ""
+    return (
+        f"judged {len(result.judged)}/{len(result.in_mode)} checks ({mode} mode, seed {result.seed}): "
+        f"{', '.join(counts)} in {result.duration:.1f} s - {result.verdict}{narrowed}"
     )
+
+
+def write_preconditions(result: RunResult, stream: TextIO) -> None:
+    """Each failed precondition once: the violation of the operation that broke, and what it left unjudged."""
+    for broken in result.preconditions:
+        violation = broken.violation
+        stream.write(f"\n=== precondition failed: {violation.title}\n")
+        if violation.message:
+            stream.write("".join(f"    {line}\n" for line in violation.message.splitlines()))
+        if violation.repro:
+            stream.write("  reproduce:\n" + "".join(f"    {line}\n" for line in violation.repro))
+        stream.write(f"  left not judged ({len(broken.checks)}): {', '.join(broken.checks)}\n")
+
+
+def write_not_judged(result: RunResult, stream: TextIO) -> None:
+    """Every check of the mode the run could not judge, with why: what keeps the verdict from `conformant`."""
+    missing = [item for item in result.not_judged if item.blocked_by is None]
+    if not missing:
+        return
+    stream.write(f"\nnot judged ({len(missing)}):\n")
+    for item in missing:
+        stream.write(f"- {item.name}: {item.reason}\n")
 
 
 def _budget(result: RunResult) -> str:
@@ -116,9 +160,22 @@ def _throttling(result: RunResult) -> str:
     )
 
 
+def _schemathesis(result: RunResult) -> str:
+    counts = result.schemathesis
+    stopped = " (stopped: its time share was over)" if counts.get("stopped_for_time") else ""
+    return (
+        f"{counts.get('scenarios', 0)} scenarios{stopped}; "
+        f"requests skipped for time {counts.get('skipped_for_time', 0)}, "
+        f"creates skipped for the budget {counts.get('skipped_for_budget', 0)}, "
+        f"throttled answers left unjudged {counts.get('throttled_unjudged', 0)}, errors {counts.get('errors', 0)}"
+    )
+
+
 def write_cost(result: RunResult, stream: TextIO) -> None:
     """What the run cost the target: requests, events created (and what the cleanup did), throttling."""
     stream.write(f"\n{result.requests} requests; {_budget(result)}; throttling: {_throttling(result)}\n")
+    if result.schemathesis:
+        stream.write(f"schemathesis: {_schemathesis(result)}\n")
     if not result.created:
         return
     stream.write("events created by the run (canceled at the end: the contract has no DELETE):\n")
@@ -169,12 +226,24 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "seed": result.seed,
         "duration": round(result.duration, 3),
         "exit_code": result.exit_code,
+        "verdict": result.verdict,
+        "judged": len(result.judged),
+        "of": len(result.in_mode),
+        "narrowed": result.narrowed,
+        "not_judged": [
+            {"name": item.name, "outcome": item.outcome.value, "reason": item.reason} for item in result.not_judged
+        ],
+        "preconditions": [
+            {"violation": broken.violation.to_dict(), "not_judged": list(broken.checks)}
+            for broken in result.preconditions
+        ],
         "summary": {outcome.value: result.count(outcome) for outcome in Outcome},
         "requests": result.requests,
         "max_events": result.max_events,
         "budget_refused": result.budget_refused,
         "events_created": [event.to_dict() for event in result.created],
         "throttling": result.retry.to_dict(),
+        "schemathesis": dict(result.schemathesis),
         "coverage": result.coverage.to_dict() if result.coverage is not None else None,
         "checks": [
             {
@@ -203,10 +272,10 @@ def write_junit(result: RunResult, path: str) -> None:
     suite = ET.Element(
         "testsuite",
         name="vevents.conformance",
-        tests=str(len(result.results)),
-        failures=str(result.count(Outcome.FAILED)),
+        tests=str(len(result.results) + len(result.preconditions)),
+        failures=str(result.count(Outcome.FAILED) + len(result.preconditions)),
         errors=str(result.count(Outcome.ERROR)),
-        skipped=str(result.count(Outcome.SKIPPED)),
+        skipped=str(result.count(Outcome.SKIPPED) + result.count(Outcome.NOT_JUDGED)),
         time=f"{result.duration:.3f}",
     )
     properties = ET.SubElement(suite, "properties")
@@ -218,6 +287,9 @@ def write_junit(result: RunResult, path: str) -> None:
         ("events_created", str(len(result.created))),
         ("max_events", str(result.max_events)),
         ("throttling", _throttling(result)),
+        ("verdict", result.verdict),
+        ("schemathesis", _schemathesis(result) if result.schemathesis else "not run"),
+        ("judged", f"{len(result.judged)}/{len(result.in_mode)}"),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for event in result.created:
@@ -226,6 +298,15 @@ def write_junit(result: RunResult, path: str) -> None:
             "property",
             name="created_event",
             value=f"{event.kind} {event.id} {event.cleanup or 'not cleaned up'}",
+        )
+    for broken in result.preconditions:
+        # One test case per failed precondition, the checks it stopped skipped with a pointer to it.
+        case = ET.SubElement(
+            suite, "testcase", classname="vevents.conformance.precondition", name=broken.violation.title
+        )
+        failure = ET.SubElement(case, "failure", message=broken.violation.title, type="Violation")
+        failure.text = "\n".join(
+            [str(broken.violation), *broken.violation.repro, "", "left not judged: " + ", ".join(broken.checks)]
         )
     for item in result.results:
         classname = f"vevents.conformance.{item.source}"
@@ -238,6 +319,8 @@ def write_junit(result: RunResult, path: str) -> None:
                 text.append("")
             failure = ET.SubElement(case, "failure", message=item.violations[0].title, type="Violation")
             failure.text = "\n".join(text)
+        elif item.outcome is Outcome.NOT_JUDGED:
+            ET.SubElement(case, "skipped", message=f"not judged: {item.reason}")
         elif item.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=item.reason)
         elif item.outcome is Outcome.ERROR:
@@ -254,13 +337,20 @@ def write_junit(result: RunResult, path: str) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def write_reports(result: RunResult, stream: TextIO, *, junit_xml: str | None, report_json: str | None) -> None:
-    """The summary on `stream`, and the JUnit XML and JSON reports where asked for (both commands' reporting)."""
+def write_reports(
+    result: RunResult, stream: TextIO, *, junit_xml: str | None, report_json: str | None, html: str | None = None
+) -> None:
+    """The summary on `stream`, and the JUnit XML, JSON and HTML reports where asked for (both commands' reporting)."""
     write_summary(result, stream)
     if junit_xml:
         write_junit(result, junit_xml)
     if report_json:
         write_json(result, report_json)
+    if html:
+        from .html_report import write_html
+
+        _ensure_parent(html)
+        write_html(to_json(result), html)
 
 
 def _ensure_parent(path: str) -> None:

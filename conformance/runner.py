@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 
 from .context import CANCELED, CheckContext
 from .coverage import Coverage, measure
-from .errors import ConformanceError, UsageError
+from .errors import BrokenAnswer, ConformanceError, UsageError
+from .escaping import printable
 from .event_pool import EventPool
-from .failures import Skip, Violation
+from .failures import PreconditionFailed, Skip, Violation
+from .framing import answer_violations, broken_answer_violation
+from .planner import Plan, plan
 from .registry import Check, select
 from .scenarios import EventSource, parse_event_id, read_status
 from .schemathesis_phase import DEFAULT_MAX_EXAMPLES, PHASES, BuiltinResult, SchemathesisRun, run_schemathesis
@@ -42,6 +45,7 @@ __all__ = [
     "CheckStarted",
     "Note",
     "Outcome",
+    "Precondition",
     "RunResult",
     "run",
 ]
@@ -124,10 +128,18 @@ class CheckConfig:
 
 
 class Outcome(enum.StrEnum):
+    """How a check ended. Judged: passed or failed. Not judged: error, not judged (with why), skipped.
+
+    `NOT_JUDGED`: the check is of the chosen mode but the run could not judge it (the budget, the
+    time, a route the target does not serve, a token not given); `SKIPPED`: it is not of the chosen
+    mode (strict only, in default mode), so it never counts against the verdict.
+    """
+
     PASSED = "passed"
     FAILED = "failed"
-    SKIPPED = "skipped"
+    NOT_JUDGED = "not judged"
     ERROR = "error"
+    SKIPPED = "skipped"
 
 
 @dataclass(slots=True)
@@ -141,11 +153,21 @@ class CheckResult:
     violations: list[Violation] = field(default_factory=list)
     reason: str = ""
     duration: float = 0.0
+    blocked_by: Violation | None = None
+    """The failed precondition that left this check not judged (reported once, in `RunResult.preconditions`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """An operation every check builds on broke: one violation, and the checks it left not judged."""
+
+    violation: Violation
+    checks: tuple[str, ...]
 
 
 @dataclass(slots=True)
 class RunResult:
-    """The verdict of a run; `exit_code` is 1 if anything failed, else 2 if a check could not run, else 0."""
+    """The verdict of a run (see `verdict` and `exit_code`)."""
 
     target: str
     strict: bool
@@ -164,14 +186,49 @@ class RunResult:
     cost: bool = True
     """Whether the reports show the run's cost on the target (requests, events, throttling,
     coverage): False for `vevents check-webhook`, which creates nothing."""
+    schemathesis: dict[str, int | bool] = field(default_factory=dict)
+    """The Schemathesis phases' counters (`SchemathesisRun.counters`); empty when they did not run."""
+    narrowed: bool = False
+    """The user chose the checks (--checks, --exclude-checks): a check not judged does not make the run 2."""
+
+    @property
+    def in_mode(self) -> list[CheckResult]:
+        """The checks of the chosen mode (strict-only ones are not, in default mode)."""
+        return [item for item in self.results if item.outcome is not Outcome.SKIPPED]
+
+    @property
+    def judged(self) -> list[CheckResult]:
+        return [item for item in self.results if item.outcome in (Outcome.PASSED, Outcome.FAILED)]
+
+    @property
+    def not_judged(self) -> list[CheckResult]:
+        """Checks of the mode that were not judged (errors included), each with its reason."""
+        return [item for item in self.results if item.outcome in (Outcome.NOT_JUDGED, Outcome.ERROR)]
+
+    @property
+    def preconditions(self) -> list[Precondition]:
+        """Each failed precondition once (by its title), with the checks it left not judged."""
+        grouped: dict[str, tuple[Violation, list[str]]] = {}
+        for item in self.results:
+            if item.blocked_by is not None:
+                grouped.setdefault(item.blocked_by.title, (item.blocked_by, []))[1].append(item.name)
+        return [Precondition(violation, tuple(names)) for violation, names in grouped.values()]
+
+    @property
+    def verdict(self) -> str:
+        """`not conformant` (a violation), `not judged` (a check of the mode could not be), or `conformant`."""
+        if any(item.outcome is Outcome.FAILED or item.blocked_by is not None for item in self.results):
+            return "not conformant"
+        if any(item.outcome is Outcome.ERROR for item in self.results):
+            return "not judged"
+        if not self.narrowed and self.not_judged:
+            return "not judged"
+        return "conformant"
 
     @property
     def exit_code(self) -> int:
-        if any(item.outcome is Outcome.FAILED for item in self.results):
-            return 1
-        if any(item.outcome is Outcome.ERROR for item in self.results):
-            return 2
-        return 0
+        """1: a violation; 2: not judged (a check of the mode could not be, or an error); 0: conformant."""
+        return {"not conformant": 1, "not judged": 2, "conformant": 0}[self.verdict]
 
     def count(self, outcome: Outcome) -> int:
         return sum(item.outcome is outcome for item in self.results)
@@ -204,6 +261,7 @@ class Note:
 ProgressCallback = Callable[[object], None]
 
 
+STRICT_ONLY = "strict only (run with --strict)"
 # Of --max-events, what the suite's own checks leave for the Schemathesis phases.
 SCHEMATHESIS_EVENTS = 2
 
@@ -290,16 +348,27 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
     if not chosen:
         raise UsageError("no check selected")
     given = [parse_event_id(value) for value in config.event_ids] or None
+    the_plan = plan(item for item in chosen if item.source == "vevents" and (config.strict or not item.strict_only))
+    if config.base_url is not None and given is None and config.max_events < the_plan.total:
+        raise UsageError(
+            f"--max-events {config.max_events} is too low: the chosen checks need {the_plan.total} events "
+            f"(pass --max-events {the_plan.total} or more, or choose fewer checks)"
+        )
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
     started = time.monotonic()
     with _target(config) as (target, embedded):
         notify(Note(f"target {target.base_url}{' (bundled stub)' if embedded else ''}"))
         if any(item.source == "schemathesis" for item in chosen) and target.ledger.max_events is not None:
-            # The stateful phase needs a few events of its own to reach cancel and get.
-            target.keep_events = min(SCHEMATHESIS_EVENTS, target.ledger.max_events // 4)
+            # The planned checks' events first; the stateful phase gets a few of what the plan leaves.
+            target.keep_events = max(0, min(SCHEMATHESIS_EVENTS, target.ledger.max_events - the_plan.total))
         try:
             events = EventSource(target, given, settle=config.settle)
-            events.probe()
+            counters: dict[str, int | bool] = {}
+            broken: Violation | None = None
+            try:
+                events.probe()
+            except PreconditionFailed as failed:
+                broken = failed.violation
             ctx = CheckContext(
                 target=target,
                 events=events,
@@ -310,7 +379,23 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
                 permanence_wait=config.permanence_wait,
                 pool=EventPool(events),
             )
-            results = _run_all(chosen, ctx, config, seed, notify, exclude_create=given is not None)
+            # The first create already broke: one violation. The checks that need events are not
+            # judged (listed under it); the others (unknown ids, error answers, Schemathesis
+            # without creates) still judge what they can.
+            runnable = [item for item in chosen if broken is None or item.source == "schemathesis" or not item.needs]
+            results = _run_all(
+                runnable,
+                ctx,
+                config,
+                seed,
+                notify,
+                the_plan,
+                counters,
+                exclude_create=given is not None or broken is not None,
+            )
+            if broken is not None:
+                ran = {item.name: item for item in results}
+                results = [ran.get(item.name) or _blocked(item, broken, config.strict) for item in chosen]
         finally:
             # Whatever happened, the events the run made are canceled (the only tombstone the contract has).
             if target.ledger.created:
@@ -330,6 +415,8 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
         retry=target.retry,
         coverage=coverage,
         requests=len(target.exchanges),
+        narrowed=bool(config.checks or config.exclude_checks),
+        schemathesis=counters,
     )
 
 
@@ -363,22 +450,33 @@ def _run_all(
     config: CheckConfig,
     seed: int,
     notify: ProgressCallback,
+    the_plan: Plan,
+    counters: dict[str, int | bool],
     *,
     exclude_create: bool,
 ) -> list[CheckResult]:
+    """Run the checks; the Schemathesis phases' counters go into `counters`."""
     total = len(chosen)
     by_name: dict[str, CheckResult] = {}
     builtins = [item for item in chosen if item.source == "schemathesis" and (config.strict or not item.strict_only)]
     own = [(index, item) for index, item in enumerate(chosen, 1) if item.source != "schemathesis" and not item.final]
+    # The checks that offer canceled events start first: the ones asking for a shared canceled
+    # event wait for theirs instead of creating one (the plan counts on it).
+    own.sort(key=lambda entry: entry[1].name not in the_plan.providers)
     # Forked here, in order, so that a seed gives every check the same random ids whatever the workers do.
     contexts = [ctx.fork() for _ in own]
 
     def one(index: int, item: Check, context: CheckContext) -> CheckResult:
         notify(CheckStarted(item.name, index, total))
-        result = _run_one(item, context)
+        try:
+            result = _run_one(item, context)
+        finally:
+            ctx.pool.adopted(the_plan.providers.get(item.name, frozenset()))
         notify(CheckFinished(result, index, total))
         return result
 
+    for _, item in own:
+        ctx.pool.will_adopt(the_plan.providers.get(item.name, frozenset()))
     with concurrent.futures.ThreadPoolExecutor(max_workers=config.workers) as pool:
         futures = {
             pool.submit(one, index, item, context): item for (index, item), context in zip(own, contexts, strict=True)
@@ -406,8 +504,9 @@ def _run_all(
                 errors=[f"Schemathesis crashed: {type(exc).__name__}: {exc}"],
             )
         elapsed = time.monotonic() - phase_started
+        counters.update(phase.counters())
         for item in builtins:
-            by_name[item.name] = _builtin_result(item, phase, elapsed / len(builtins))
+            by_name[item.name] = _builtin_result(item, phase, elapsed / len(builtins), config.max_schemathesis_time)
     # Checks that look back over the whole run (the permanence sweep) come last.
     for index, item in enumerate(chosen, 1):
         if item.final:
@@ -421,7 +520,7 @@ def _run_all(
             description=item.description,
             source=item.source,
             outcome=Outcome.SKIPPED,
-            reason="strict only (run with --strict)",
+            reason=STRICT_ONLY,
         )
         if item.source == "schemathesis":
             notify(CheckFinished(result, index, total))
@@ -432,7 +531,7 @@ def _run_all(
 def _run_one(item: Check, ctx: CheckContext) -> CheckResult:
     result = CheckResult(name=item.name, description=item.description, source=item.source, outcome=Outcome.PASSED)
     if item.strict_only and not ctx.strict:
-        result.outcome, result.reason = Outcome.SKIPPED, "strict only (run with --strict)"
+        result.outcome, result.reason = Outcome.SKIPPED, STRICT_ONLY
         return result
     started = time.monotonic()
     ctx.begin()
@@ -443,21 +542,40 @@ def _run_one(item: Check, ctx: CheckContext) -> CheckResult:
     except Violation as violation:
         result.violations.append(violation)
     except Skip as skip:
-        result.outcome, result.reason = Outcome.SKIPPED, str(skip)
+        result.outcome, result.reason = Outcome.NOT_JUDGED, str(skip)
+    except BrokenAnswer as exc:
+        # The target answered, but not in HTTP: a finding of the operation, not a run that cannot judge.
+        result.violations.append(broken_answer_violation(exc))
+    except PreconditionFailed as broken:
+        result.outcome, result.reason = Outcome.NOT_JUDGED, f"precondition failed: {broken.violation.title}"
+        result.blocked_by = broken.violation
     except ConformanceError as exc:
-        result.outcome, result.reason = Outcome.ERROR, str(exc)
+        result.outcome, result.reason = Outcome.ERROR, printable(str(exc))
     except Exception as exc:  # a bug in the suite must not hide the other checks' verdicts
         result.outcome, result.reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {exc}"
     finally:
         ctx.finish()
-    result.violations = [*ctx.findings, *result.violations]
+    result.violations = [*ctx.findings, *result.violations, *answer_violations(ctx.sent)]
     if result.violations:
         result.outcome = Outcome.FAILED
     result.duration = time.monotonic() - started
     return result
 
 
-def _builtin_result(item: Check, phase: SchemathesisRun, duration: float) -> CheckResult:
+def _blocked(item: Check, violation: Violation, strict: bool) -> CheckResult:
+    if item.strict_only and not strict:
+        return CheckResult(item.name, item.description, item.source, Outcome.SKIPPED, reason=STRICT_ONLY)
+    return CheckResult(
+        name=item.name,
+        description=item.description,
+        source=item.source,
+        outcome=Outcome.NOT_JUDGED,
+        reason=f"precondition failed: {violation.title}",
+        blocked_by=violation,
+    )
+
+
+def _builtin_result(item: Check, phase: SchemathesisRun, duration: float, max_time: float) -> CheckResult:
     data = phase.results[item.name]
     result = CheckResult(
         name=item.name, description=item.description, source=item.source, outcome=Outcome.PASSED, duration=duration
@@ -465,9 +583,14 @@ def _builtin_result(item: Check, phase: SchemathesisRun, duration: float) -> Che
     if data.failures:
         result.outcome, result.violations = Outcome.FAILED, list(data.failures)
     elif data.passed == 0 and phase.errors:
-        result.outcome, result.reason = Outcome.ERROR, phase.errors[0]
+        result.outcome, result.reason = Outcome.ERROR, printable(phase.errors[0])
+    elif data.passed == 0 and phase.stopped_for_time:
+        result.outcome = Outcome.NOT_JUDGED
+        result.reason = (
+            f"the Schemathesis share (--max-schemathesis-time {max_time:g}) was over before it judged an answer"
+        )
     elif data.passed == 0:
-        result.outcome, result.reason = Outcome.SKIPPED, "no request it applies to"
+        result.outcome, result.reason = Outcome.NOT_JUDGED, "no request it applies to"
     else:
         result.reason = f"{data.passed} responses judged"
     return result

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import re
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 from vevents.spec import contract
 
 from .errors import NotThisApi, SetupError, UsageError
-from .failures import Skip
+from .failures import PreconditionFailed, Skip, Violation
 from .target import Exchange, Target, encode_id
 
 __all__ = ["CANCELED", "DRAFT", "PUBLISHED", "Event", "EventSource", "GivenEvent", "parse_event_id"]
@@ -161,7 +163,7 @@ class EventSource:
             raise Skip("needs a target that creates events (no --event-id)")
         try:
             return self._create(kind, base_url=base_url)
-        except SetupError:
+        except (SetupError, PreconditionFailed):
             return None
 
     def _create(self, kind: str, *, probing: bool = False, base_url: str | None = None) -> Event:
@@ -176,6 +178,7 @@ class EventSource:
             with self._lock:
                 self.known[event.id] = event
             self._settle(event, DRAFT, readable_only=True)
+            self._is_an_event_id(event, exchange, base_url)
             return event
         if probing and exchange.status in (401, 403):
             raise SetupError(
@@ -189,13 +192,39 @@ class EventSource:
             raise NotThisApi(
                 f"{self.target.base_url} does not look like the Graph virtual events API{hint}: {exchange.describe()}"
             )
-        raise SetupError(f"could not create a {kind[:-1]} to work on: {exchange.describe()}")
+        if probing:
+            # The very first create refused: nothing can be judged (exit 2), not one check's violation.
+            raise SetupError(f"could not create a {kind[:-1]} to work on: {exchange.describe()}")
+        raise _broken("create", f"create of a {kind[:-1]} answered {exchange.status}", exchange)
+
+    def _is_an_event_id(self, event: Event, created: Exchange, base_url: str | None) -> None:
+        """The id create answered names the event: shaped like the spec's ids, or else readable by GET.
+
+        A mock that answers its schema's example (`"id": "string"`) would otherwise send every
+        check on to publish an event that does not exist, and each fail with the same 4xx.
+        """
+        if re.fullmatch(contract().id_pattern, urllib.parse.unquote(event.id)):
+            return
+        op = contract().find(action="get", kind=event.kind)
+        read = self.target.call(op.method, op.url_path(encode_id(event.id)), base_url=base_url)
+        body = read.json()
+        if read.status == 200 and isinstance(body, dict) and body.get("id") == event.id:
+            return
+        if self.sample_id == event.id:
+            self.sample_id = None  # made-up ids are shaped like the target's real ones, not like this
+        raise _broken(
+            "create",
+            f"create of a {event.kind[:-1]} answered an id that is not an event id",
+            created,
+            read,
+            detail=f"id {event.id[:80]!r}; GET of it answered {read.status}",
+        )
 
     def _publish(self, event: Event) -> None:
         op = contract().find(action="publish", kind=event.kind)
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:
-            raise SetupError(f"could not publish a {event.kind[:-1]} to work on: {exchange.describe()}")
+            raise _broken("publish", f"publish of a fresh {event.kind[:-1]} draft answered {exchange.status}", exchange)
         self._settle(event, PUBLISHED)
 
     def cancel(self, event: Event) -> None:
@@ -203,7 +232,7 @@ class EventSource:
         op = contract().find(action="cancel", kind=event.kind)
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:
-            raise SetupError(f"could not cancel a {event.kind[:-1]} to work on: {exchange.describe()}")
+            raise _broken("cancel", f"cancel of a published {event.kind[:-1]} answered {exchange.status}", exchange)
         self._settle(event, CANCELED)
 
     def _settle(self, event: Event, state: str, *, readable_only: bool = False) -> None:
@@ -223,3 +252,10 @@ class EventSource:
             if time.monotonic() >= deadline:
                 return
             time.sleep(min(_SETTLE_POLL, max(0.0, deadline - time.monotonic())))
+
+
+def _broken(operation: str, title: str, *exchanges: Exchange, detail: str = "") -> PreconditionFailed:
+    """A failed precondition: one violation of `operation`, titled alike for every check it stops."""
+    message = "\n".join(part for part in (detail, exchanges[-1].describe()) if part)
+    repro = tuple(exchange.curl() for exchange in exchanges)
+    return PreconditionFailed(operation, Violation(title=title, message=message, repro=repro))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from typing import Any
 
 from vevents.spec import SECURITY_SCHEME, contract, load_spec
 
+from .exchange import GARBAGE_TOKEN, TOKEN_ENV
 from .failures import Violation
-from .target import GARBAGE_TOKEN, TOKEN_ENV, Target, retry_after_seconds
+from .transport import Target, retry_after_seconds
 
 __all__ = ["BUILTINS", "PHASES", "BuiltinResult", "SchemathesisRun", "run_schemathesis"]
 
@@ -61,6 +63,42 @@ BUILTINS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(slots=True)
+class PhaseGate:
+    """Which Schemathesis pass is running, and how much of the time share it may still use.
+
+    The stateful phase runs first (it reaches cancel and get on events it created) and may use
+    half the share; the other phases get the rest. Past it, every request is skipped.
+    """
+
+    max_time: float | None = None
+    first_share: float = 0.5
+    phase: str = ""
+    started: float = field(default_factory=time.monotonic)
+    last_pass: bool = True
+    skipped_for_time: int = 0
+    skipped_for_budget: int = 0
+
+    def begin_pass(self, *, last: bool) -> None:
+        self.last_pass = last
+
+    def time_is_over(self) -> bool:
+        if self.max_time is None:
+            return False
+        share = self.max_time if self.last_pass else self.max_time * self.first_share
+        return time.monotonic() - self.started > share
+
+    def admit(self) -> str | None:
+        """None while the time share lasts; then why every request is skipped (`_requests.Gate`)."""
+        if not self.time_is_over():
+            return None
+        self.skipped_for_time += 1
+        return "the Schemathesis phases' time share is over (--max-schemathesis-time)"
+
+    def refused_for_budget(self) -> None:
+        self.skipped_for_budget += 1
+
+
+@dataclass(slots=True)
 class BuiltinResult:
     """What one built-in check saw over the whole Schemathesis run."""
 
@@ -85,6 +123,17 @@ class SchemathesisRun:
     skipped_for_budget: int = 0
     """Creates not sent because of --max-events."""
     stopped_for_time: bool = False
+
+    def counters(self) -> dict[str, int | bool]:
+        """Every count of the phases, for the reports (nothing counted is left out of them)."""
+        return {
+            "scenarios": self.scenarios,
+            "skipped_for_time": self.skipped_for_time,
+            "skipped_for_budget": self.skipped_for_budget,
+            "throttled_unjudged": self.throttled_unjudged,
+            "stopped_for_time": self.stopped_for_time,
+            "errors": len(self.errors),
+        }
 
 
 def _judged_operation_ids() -> list[str]:
@@ -203,7 +252,7 @@ def run_schemathesis(
     import schemathesis
 
     from ._hypothesis import shared_source_caches
-    from ._requests import GuardedAdapter, PhaseGate
+    from ._requests import GuardedAdapter
     from ._schemathesis import engine_for, sessions_with_adapter
 
     token = target.tokens["main"]

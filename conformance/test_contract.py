@@ -19,6 +19,8 @@ def test_check(vevents_check: CheckResult) -> None:
     result = vevents_check
     if result.outcome is Outcome.SKIPPED:
         pytest.skip(result.reason)
+    if result.outcome is Outcome.NOT_JUDGED:
+        pytest.skip(f"not judged: {result.reason}")
     if result.outcome is Outcome.ERROR:
         pytest.fail(f"could not run: {result.reason}", pytrace=False)
     if result.outcome is Outcome.FAILED:

@@ -8,7 +8,8 @@ moves one is caught by `tests/test_library_adaptations.py`, which names the one 
     connexion.validators.ParameterValidator.__init__        called with the de-duplicated parameters
     connexion.json_schema.Draft4RequestValidator            the body validator's Draft 4 class
     connexion.utils.is_null / is_nullable                   how Connexion reads a nullable parameter
-    connexion.validators.JSONRequestBodyValidator._validator / ._parse / ._schema / ._encoding
+    connexion.validators.JSONRequestBodyValidator._validator / ._parse / ._validate / ._schema /
+                                                   ._encoding / ._nullable
     connexion.validators.VALIDATOR_MAP                      the stock validators, extended
     connexion.apps.asynchronous.AsyncApi.make_operation     operations call our handlers directly
     connexion.apps.asynchronous.AsyncASGIApp.api_cls
@@ -42,6 +43,9 @@ from connexion.spec import OpenAPISpecification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator
+from jsonschema.exceptions import ValidationError
+
+from vevents.server.messages import body_message, missing_parameter_message, parameter_message
 
 __all__ = [
     "CONTEXT_KEY",
@@ -124,9 +128,18 @@ for _name in _INT_RANGES:
 
 class _JSONBodyValidator(JSONRequestBodyValidator):
     """Connexion's JSON body validator, plus: `int32`/`int64` formats are enforced (Connexion's
-    Draft 4 checker ignores them, so a town hall could store a capacity the spec forbids), and
-    a body that is not text in its charset is a 400 (Connexion lets the UnicodeDecodeError or
-    unknown-charset LookupError become a 500)."""
+    Draft 4 checker ignores them, so a town hall could store a capacity the spec forbids), a
+    body that is not text in its charset is a 400 (Connexion lets the UnicodeDecodeError or
+    unknown-charset LookupError become a 500), and a refusal says what is wrong in Graph's
+    words (`messages.body_message`), not in jsonschema's."""
+
+    def _validate(self, body: Any) -> Any:
+        if not self._nullable and body is None:
+            raise BadRequestProblem(detail="The request body must not be empty.")
+        try:
+            return self._validator.validate(body)
+        except ValidationError as exc:
+            raise BadRequestProblem(detail=body_message(exc)) from None
 
     @property
     def _validator(self) -> Any:
@@ -165,8 +178,12 @@ class _ParameterValidator(ParameterValidator):
 
     @staticmethod
     def validate_parameter(parameter_type: str, value: Any, param: Any, param_name: Any = None) -> str | None:
+        """None if `value` fits the parameter's schema, else the 400's message in Graph's words
+        (`messages.parameter_message`: it names the id or the parameter, never the pattern)."""
         if value is None:
-            return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)  # type: ignore[no-any-return]
+            if ParameterValidator.validate_parameter(parameter_type, value, param, param_name) is None:
+                return None
+            return missing_parameter_message(param)
         if is_nullable(param) and is_null(value):
             return None
         compiled = _ParameterValidator._compiled
@@ -177,7 +194,7 @@ class _ParameterValidator(ParameterValidator):
             while len(compiled) > _COMPILED_LIMIT:
                 compiled.popitem(last=False)
         error = jsonschema.exceptions.best_match(entry[1].iter_errors(value))
-        return str(error) if error is not None else None
+        return parameter_message(param, value, error) if error is not None else None
 
 
 VALIDATOR_MAP_OVERRIDES: dict[str, Any] = {

@@ -48,7 +48,8 @@ from vevents.server.handlers import Handler, Handlers
 from vevents.server.home import HomePage
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.liveness import Liveness
-from vevents.server.middleware import RequestContextMiddleware
+from vevents.server.method_guard import MethodGuard
+from vevents.server.middleware import ODATA_JSON, RequestContextMiddleware
 from vevents.server.notifications.dispatcher import Notifications
 from vevents.server.notifications.events import NotifyingStore
 from vevents.server.notifications.handlers import SubscriptionHandlers
@@ -177,6 +178,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
         Lifecycle(table, the_contract.create_outcome),
         the_contract,
         reads=control.lag.reads,
+        store_threads=getattr(store, "threads", 8) if getattr(store, "blocks_event_loop", False) else 0,
     )
     subscriptions = SubscriptionHandlers(notifications, control.lag.reads, the_contract)
     # Registrations, questions, sessions and presenters: the store's ChildStore part (a store
@@ -193,6 +195,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         yield
         notifications.close()
+        handlers.close()
         if owned:
             store.close()
 
@@ -203,10 +206,14 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
             max_body_bytes=settings.max_body_bytes,
             max_header_bytes=settings.max_header_bytes,
             hook=control,
+            json_content_type=ODATA_JSON if settings.odata_content_type else None,
+            versions=the_contract.versions,
         ),
         functools.partial(ServerErrorMiddleware, handler=error_handlers.server_error_handler),
         *(m for m in DEFAULT_MIDDLEWARES if m not in _UNUSED_MIDDLEWARE),
     ]
+    guard = functools.partial(MethodGuard, contract=the_contract)
+    middlewares.insert(middlewares.index(ExceptionMiddleware) + 1, guard)
     if settings.fast_path:
         # Just inside Connexion's exception middleware: the fast path's exceptions become
         # Graph errors exactly as the operations' do (see server/fastpath.py).

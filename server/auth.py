@@ -63,6 +63,8 @@ class Principal:
     """The spec's permission names this token grants: delegated ones from `scp`, or
     application ones from `roles` (never a mix: an app cannot hold a delegated scope)."""
     name: str | None = None
+    application: str | None = None
+    """The calling application's id (`appid`, or `azp` in v2.0 tokens); None if the token names none."""
 
 
 def mint_token(
@@ -187,14 +189,17 @@ class TokenVerifier:
         issuers = (f"https://sts.windows.net/{tenant}/", f"https://login.microsoftonline.com/{tenant}/v2.0")
         if str(claims["iss"]).lower() not in issuers:
             raise InvalidToken("Invalid issuer: the token was not issued for its tenant.")
+        app_id = claims.get("appid", claims.get("azp"))
+        application = app_id.lower() if isinstance(app_id, str) and app_id else None
         scp = claims.get("scp")
         if scp is not None:
             granted = set(scp.split()) if isinstance(scp, str) else set()
-            return Principal(tenant, user.lower(), True, frozenset(granted & self._delegated), claims.get("name"))
+            name = claims.get("name")
+            return Principal(tenant, user.lower(), True, frozenset(granted & self._delegated), name, application)
         roles = claims.get("roles")
         granted = {role for role in roles if isinstance(role, str)} if isinstance(roles, list) else set()
         app_name = claims.get("app_displayname")
-        return Principal(tenant, user.lower(), False, frozenset(granted & self._application), app_name)
+        return Principal(tenant, user.lower(), False, frozenset(granted & self._application), app_name, application)
 
 
 class PermissiveVerifier:

@@ -8,7 +8,6 @@ HTTP exception from the router, a store error, anything unexpected) to a `GraphE
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from connexion.exceptions import ProblemException
@@ -17,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from vevents.server.errors import GraphError, envelope, request_ids, response_headers
 from vevents.server.store import StoreUnavailable
-from vevents.spec import Contract, contract
+from vevents.spec import Contract
 
 if TYPE_CHECKING:
     import connexion
@@ -44,33 +43,20 @@ def graph_error(exc: Exception) -> GraphError:
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() not in ("content-type", "content-length")}
         detail = exc.detail if isinstance(exc.detail, str) else None
         if isinstance(exc, ProblemException):
-            # jsonschema appends the whole schema to its message; keep the first paragraph.
-            detail = _in_graph_words(str(exc.detail or exc.title or "").split("\n\n", 1)[0])
+            # The validators word their refusals as Graph does (server/messages.py); keep only
+            # a first paragraph of anything else Connexion says.
+            detail = str(exc.detail or exc.title or "").split("\n\n", 1)[0]
         if status == 404:
             return GraphError(404, "Resource not found for the request URL.", headers=headers)
         if status == 405:
             return GraphError(405, "The HTTP method is not supported on this resource.", headers=headers)
         if status == 403:
             detail = "Insufficient privileges to complete the operation."
+        if status == 415:
+            detail = "A request body needs 'Content-Type: application/json'."
         return GraphError(status, detail or "The request failed.", headers=headers)
     logger.error("unexpected error", exc_info=exc)
     return GraphError(500, "An internal error occurred.")
-
-
-_UNEXPECTED = re.compile(r"Additional properties are not allowed \('([^']*)'")
-_READ_ONLY = frozenset().union(*contract().read_only_properties.values())
-
-
-def _in_graph_words(detail: str) -> str:
-    """Connexion's schema message for a property the request-body schema closes out, as the
-    stub's handlers word it (the spec's `additionalProperties: false` now refuses it first)."""
-    unexpected = _UNEXPECTED.search(detail)
-    if unexpected is None:
-        return detail
-    name = unexpected.group(1)
-    if name in _READ_ONLY:
-        return f"The property '{name}' is read-only and cannot be set."
-    return f"The property '{name}' does not exist on its type."
 
 
 def _raised_by_json(exc: BaseException) -> bool:

@@ -11,18 +11,21 @@ tenancy, roles, read-only and unknown properties, the lifecycle table and `$sele
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
+from vevents.server import lists
 from vevents.server.auth import Principal, may, sees_organizer_fields
 from vevents.server.errors import error_response, json_body
-from vevents.server.ids import new_event_id, parse_event_id
+from vevents.server.ids import malformed_id_message, new_event_id, parse_event_id
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import read_body
 from vevents.server.security import principal_of
@@ -36,7 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["Handler", "Handlers", "json_object"]
 
 Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
+_T = TypeVar("_T")
 
+_MAX_EXTERNAL_ID = 256
+"""Longest `externalEventId` (Graph: "the maximum supported length is 256 characters")."""
 _MAX_ATTEMPTS = 10
 """Read-decide-write attempts before a request gives up on a contended event (503)."""
 MAX_JSON_DEPTH = 32
@@ -50,18 +56,34 @@ def _json(status: int, value: Any) -> Response:
     return Response(json_body(value), status_code=status, media_type="application/json")
 
 
-def _path_id(scope: Scope) -> str:
-    # Every operation with a path parameter has exactly one: the event id.
-    return str(next(iter(scope["path_params"].values())))
+def _path_id(scope: Scope, name: str | None) -> str:
+    # The event id parameter (the fast path leaves only that one, under Starlette's name).
+    params = scope["path_params"]
+    key = None if name is None else name.replace("-", "_")  # as Connexion names it for Starlette
+    if key is not None and key in params:
+        return str(params[key])
+    return str(next(iter(params.values())))
 
 
 class Handlers:
     """The stub's operations over one store and one lifecycle table."""
 
-    def __init__(self, store: Store, lifecycle: Lifecycle, contract: Contract, *, reads: Store | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lifecycle: Lifecycle,
+        contract: Contract,
+        *,
+        reads: Store | None = None,
+        store_threads: int = 0,
+    ) -> None:
+        """`store_threads` > 0: every store call runs on a pool of that many threads, so that a
+        store that waits on a network (PostgreSQL) never blocks the event loop; 0: called
+        inline (SQLite and memory answer in microseconds; a thread hop would cost more)."""
         self.store = store
         self.reads = store if reads is None else reads
         """What GET and list read: the store, or a view of it that lags behind writes (`control/lag.py`)."""
+        self._executor = ThreadPoolExecutor(store_threads, "vevents-store") if store_threads > 0 else None
         self.lifecycle = lifecycle
         self.contract = contract
         self.odata_types = contract.odata_types
@@ -76,39 +98,101 @@ class Handlers:
         kind = operation.kind if operation.kind in self.odata_types else None  # None: the /events routes
         action = operation.action
         if action in ("publish", "cancel"):
-            return functools.partial(self.transition, action, kind)
+            return functools.partial(self.transition, action, kind, operation.id_parameter)
+        if action == "setExternalEventInformation":
+            return functools.partial(self.set_external_event_information, kind, operation.id_parameter)
+        if action in ("get", "update") and kind is not None:
+            target = self.get if action == "get" else self.update
+            return functools.partial(target, kind, operation.id_parameter)
         targets: dict[str, Callable[..., Awaitable[Response]]] = {
             "list": self.list,
+            "listByUserRole": self.list_by_user_role,
+            "listByUserIdAndRole": self.list_by_user_id_and_role,
+            "count": self.count,
             "create": self.create,
-            "get": self.get,
-            "update": self.update,
         }
         if action not in targets:
             raise LookupError(f"no handler for action {action!r} of {operation_id}")
         return functools.partial(targets[action], kind)
 
+    def close(self) -> None:
+        """Stop the store threads, if any (the app's shutdown)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    async def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """`function(*args)`, a store call: on the store threads when there are some."""
+        if self._executor is None:
+            return function(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(function, *args))
+
     # ------------------------------------------------------------ operations
     async def list(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        """The tenant list (application permissions: the spec's security says so)."""
         principal = principal_of(scope)
-        select = self._select(scope)
-        if isinstance(select, Response):
-            return select
-        events = self.reads.list(kind, principal.tenant)
-        return _json(200, {"value": [self._present(e, principal, select) for e in events]})
+        return await self._list(scope, principal, kind, None, None, tenant=True)
 
-    async def get(self, kind: str, scope: Scope, receive: Receive) -> Response:
+    async def list_by_user_role(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        """`getByUserRole(role=...)`: the signed-in user's events in that role (delegated only)."""
+        principal = principal_of(scope)
+        return await self._list(scope, principal, kind, principal.user, scope["path_params"]["role"], tenant=False)
+
+    async def list_by_user_id_and_role(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        """`getByUserIdAndRole(userId=..., role=...)`: a named user's events in that role."""
+        principal = principal_of(scope)
+        params = scope["path_params"]
+        return await self._list(scope, principal, kind, str(params["userId"]).lower(), params["role"], tenant=False)
+
+    async def count(self, kind: str, scope: Scope, receive: Receive) -> Response:
+        """`/$count`: the number of events the tenant list holds, as text (what the SDKs' count builders read)."""
+        principal = principal_of(scope)
+        for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+            if name.startswith("$"):
+                return error_response(scope, 400, f"The query option '{name}' is not supported on $count.")
+        events = await self._call(self.reads.list, kind, principal.tenant)
+        return Response(str(len(events)), status_code=200, media_type="text/plain")
+
+    async def _list(
+        self, scope: Scope, principal: Principal, kind: str, user: str | None, role: str | None, *, tenant: bool
+    ) -> Response:
+        try:
+            query = lists.parse_list_query(scope["query_string"])
+        except lists.QueryError as exc:
+            return error_response(scope, 400, str(exc))
+        events: Sequence[Event] = await self._call(self.reads.list, kind, principal.tenant)
+        if user is not None and role is not None:
+            events = [e for e in events if lists.in_role(e.resource, user, role)]
+        items, after = lists.page(events, query, self.contract.page_size)
+        odata_type = self.odata_types[kind]
+        context = lists.collection_context(scope, kind, odata_type, query.select, tenant=tenant)
+        body: dict[str, Any] = {"@odata.context": context}
+        if query.count:
+            body["@odata.count"] = len(events)
+        body["value"] = [self._present(e, principal, query.select) for e in items]
+        if after is not None:
+            body["@odata.nextLink"] = lists.next_link(scope, after)
+        return _json(200, body)
+
+    async def get(self, kind: str, id_parameter: str | None, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
         select = self._select(scope)
         if isinstance(select, Response):
             return select
-        found = self._find(scope, principal, kind, self.reads)
+        found = await self._find(scope, principal, kind, id_parameter, self.reads)
         if isinstance(found, Response):
             return found
         (event,) = found
         outcome = self.lifecycle.outcome("get", event.status)
         if outcome.status >= 400:
             return self._refused(scope, "get", outcome.status, outcome.error, event.status)
-        return _json(outcome.status, self._present(event, principal, select))
+        return self._entity(scope, outcome.status, event, principal, select)
+
+    def _entity(
+        self, scope: Scope, status: int, event: Event, principal: Principal, select: builtins.list[str] | None = None
+    ) -> Response:
+        """One event as Graph answers it: `@odata.context` first, then the resource."""
+        context = {"@odata.context": lists.entity_context(scope, event.kind, select)}
+        return _json(status, {**context, **self._present(event, principal, select)})
 
     async def create(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
@@ -136,64 +220,111 @@ class Handlers:
             event_id = new_event_id(principal.tenant)
             resource["id"] = event_id
             event = Event(kind=kind, id=event_id, tenant=principal.tenant, resource=resource)
-            if self.store.create(event):
-                return _json(outcome.status, self._present(event, principal))
+            if await self._call(self.store.create, event):
+                return self._entity(scope, outcome.status, event, principal)
         return error_response(scope, 503, "Could not allocate an event id; retry.", headers={"Retry-After": "1"})
 
-    async def update(self, kind: str, scope: Scope, receive: Receive) -> Response:
+    async def update(self, kind: str, id_parameter: str | None, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
         body = await self._json_body(scope, receive, kind)
         if isinstance(body, Response):
             return body
         body.pop("@odata.type", None)
-        return self._decide_and_write(scope, principal, "update", kind, body)
+        return await self._decide_and_write(scope, principal, "update", kind, id_parameter, body)
 
-    async def transition(self, action: str, kind: str | None, scope: Scope, receive: Receive) -> Response:
+    async def transition(
+        self, action: str, kind: str | None, id_parameter: str | None, scope: Scope, receive: Receive
+    ) -> Response:
         principal = principal_of(scope)
         body = await read_body(receive)
         if body.strip() and not _is_empty_object(body):
             return error_response(scope, 400, "Don't supply a request body for this method.")
-        return self._decide_and_write(scope, principal, action, kind, None)
+        return await self._decide_and_write(scope, principal, action, kind, id_parameter, None)
+
+    async def set_external_event_information(
+        self, kind: str | None, id_parameter: str | None, scope: Scope, receive: Receive
+    ) -> Response:
+        """Link the event to an id in another system: the caller's application's entry of
+        `externalEventInformation` is set; the roles and states of an update apply (choices)."""
+        principal = principal_of(scope)
+        raw = await read_body(receive)
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return error_response(scope, 400, "The request body is not valid JSON.")
+        external_id = body.get("externalEventId") if isinstance(body, dict) else None
+        if not isinstance(external_id, str) or len(external_id) > _MAX_EXTERNAL_ID or set(body) != {"externalEventId"}:
+            return error_response(
+                scope,
+                400,
+                "The request body must be an object with one property, 'externalEventId': "
+                f"a string of at most {_MAX_EXTERNAL_ID} characters.",
+            )
+        entry = {"applicationId": principal.application, "externalEventId": external_id}
+
+        def linked(event: Event) -> Mapping[str, Any]:
+            others = [
+                e
+                for e in event.resource.get("externalEventInformation") or ()
+                if not isinstance(e, Mapping) or e.get("applicationId") != principal.application
+            ]
+            return {"externalEventInformation": [*others, entry]}
+
+        return await self._decide_and_write(
+            scope, principal, "update", kind, id_parameter, linked, named="setExternalEventInformation"
+        )
 
     # ------------------------------------------------------------ steps
-    def _decide_and_write(
+    async def _decide_and_write(
         self,
         scope: Scope,
         principal: Principal,
         action: str,
         kind: str | None,
-        properties: Mapping[str, Any] | None,
+        id_parameter: str | None,
+        properties: Mapping[str, Any] | Callable[[Event], Mapping[str, Any]] | None,
+        *,
+        named: str | None = None,
     ) -> Response:
+        """Read, ask the lifecycle, write (compare-and-set), retry on a conflict. `properties`
+        may depend on each event (a function); `named`: an operation that acts as `action`
+        does (its roles and lifecycle row) under its own name, answering 204."""
+        label = named or action
         for _ in range(_MAX_ATTEMPTS):
-            found = self._find(scope, principal, kind)
+            found = await self._find(scope, principal, kind, id_parameter)
             if isinstance(found, Response):
                 return found
             if not all(may(principal, action, e.resource) for e in found):
                 who = " or ".join(
                     _ROLE_NAMES.get(role, role) for role, actions in self.contract.roles.items() if action in actions
                 )
-                return error_response(scope, 403, f"Only {who} of a virtual event can {action} it.")
-            decision = self.lifecycle.decide(action, found, properties)
+                return error_response(scope, 403, f"Only {who} of a virtual event can {label} it.")
+            per_event = properties if callable(properties) else None
+            decision = self.lifecycle.decide(action, found, None if per_event else properties)  # type: ignore[arg-type]
             if decision.error is not None or decision.status >= 400:
-                return self._refused(scope, action, decision.status, decision.error, decision.state)
-            if self.store.replace(decision.changes):
-                if decision.status == 204:
+                return self._refused(scope, label, decision.status, decision.error, decision.state)
+            changes = decision.changes
+            if per_event is not None:
+                moved = {(e.kind, e.id): e for e in changes}
+                changes = tuple(moved.get((e.kind, e.id), e).changed(**per_event(e)) for e in found)
+            if await self._call(self.store.replace, changes):
+                if decision.status == 204 or named is not None:
                     return Response(status_code=204)
-                (event,) = decision.changes or found
-                return _json(decision.status, self._present(event, principal))
+                (event,) = changes or found
+                return self._entity(scope, decision.status, event, principal)
         return error_response(
             scope, 503, "The virtual event is being changed concurrently; retry.", headers={"Retry-After": "1"}
         )
 
-    def _find(
-        self, scope: Scope, principal: Principal, kind: str | None, store: Store | None = None
+    async def _find(
+        self, scope: Scope, principal: Principal, kind: str | None, id_parameter: str | None, store: Store | None = None
     ) -> builtins.list[Event] | Response:
-        raw = _path_id(scope)
+        raw = _path_id(scope, id_parameter)
         event_id = parse_event_id(raw, principal.tenant)
         if event_id is None:
-            return error_response(scope, 400, f"Invalid virtual event id {raw!r}: expected '<guid>@<tenant-guid>'.")
+            return error_response(scope, 400, malformed_id_message(raw))
         source = self.store if store is None else store
-        events = [e for e in source.find(event_id, kind) if e.tenant == principal.tenant]
+        events = [e for e in await self._call(source.find, event_id, kind) if e.tenant == principal.tenant]
         if not events:
             # Also for another tenant's event: never reveal that it exists.
             return error_response(scope, 404, f"The virtual event '{event_id}' was not found.")

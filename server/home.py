@@ -24,6 +24,7 @@ DOCS = (
     ("docs/control.md", "the control API: routes, fault rule syntax, safety"),
     ("docs/notifications.md", "change notifications: subscriptions, deliveries, vevents check-webhook"),
     ("docs/sdk.md", "the official Graph SDKs against the stub, HTTPS and the local CA"),
+    ("docs/lists.md", "lists by role, $count, pages, external event ids"),
     ("docs/clients.md", "generating clients (Python, TypeScript, Kiota) from the spec"),
     ("docs/auth.md", "tokens, permissions and roles"),
     ("docs/conformance.md", "vevents check, the conformance suite"),

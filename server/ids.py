@@ -7,7 +7,7 @@ import uuid
 
 from vevents.spec import GUID_PATTERN
 
-__all__ = ["new_event_id", "parse_event_id"]
+__all__ = ["malformed_id_message", "new_event_id", "parse_event_id"]
 
 # `%40` after percent-decoding: a client that encoded the id's `%40` once more (the spec's
 # pattern admits `%40`, so tools that generate values from it send `%2540`).
@@ -29,3 +29,8 @@ def parse_event_id(raw: str, tenant: str) -> str | None:
 
 def new_event_id(tenant: str) -> str:
     return f"{uuid.uuid4()}@{tenant}".lower()
+
+
+def malformed_id_message(raw: str) -> str:
+    """What a 400 for a malformed event id says (the handlers' and Connexion's refusals alike)."""
+    return f"Invalid virtual event id {raw!r}: expected '<guid>@<tenant-guid>'."

@@ -21,7 +21,10 @@ from vevents.server.settings import DEFAULT_MAX_HEADER_BYTES
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestContextMiddleware", "RequestHook", "read_body"]
+__all__ = ["ODATA_JSON", "RequestContextMiddleware", "RequestHook", "read_body"]
+
+ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false"
+"""The content type graph.microsoft.com labels its JSON with (`--odata-content-type`)."""
 
 access_log = logging.getLogger("vevents.server.access")
 
@@ -73,11 +76,17 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
         hook: RequestHook | None = None,
+        json_content_type: str | None = None,
+        versions: tuple[str, ...] = (),
     ) -> None:
+        """`json_content_type`: the label of every JSON answer under a Graph version segment
+        (`versions`), in place of `application/json` (None: left as it is)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.hook = hook
+        self.json_content_type = None if json_content_type is None else json_content_type.encode("latin-1")
+        self.graph_prefixes = tuple(f"/{v}/" for v in versions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,12 +105,16 @@ class RequestContextMiddleware:
         ]
         _normalise_path(scope)
         status = 0
+        relabel = self.json_content_type if scope["path"].startswith(self.graph_prefixes) else None
 
         async def send_with_ids(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra_headers]
+                headers = message.get("headers", ())
+                if relabel is not None:
+                    headers = [(k, _relabelled(k, v, relabel)) for k, v in headers]
+                message["headers"] = [*headers, *extra_headers]
             await send(message)
 
         async def respond(scope: Scope, receive: Receive, send: Send) -> None:
@@ -235,7 +248,22 @@ def _normalise_path(scope: Scope) -> None:
         scope["path"] = "/".join(_CONTROL_OR_SLASH.sub(_encode, unquote(s)) for s in segments)
     path = scope["path"]
     if path[-1:] == "/" and "/solutions/" in path:
-        scope["path"] = path.rstrip("/")
+        scope["path"] = path = path.rstrip("/")
+    if path.endswith("')"):
+        # An OData function's arguments as the spec's path writes them (`userId='..',role='..'`):
+        # Graph's pages put a space after the comma, and the official SDKs' URI templates
+        # drop the comma (`userId='..'role='..'`).
+        scope["path"] = _ARGUMENT_SEPARATOR.sub("',", path)
+
+
+def _relabelled(name: bytes, value: bytes, label: bytes) -> bytes:
+    """Graph's JSON label for a plain JSON content type; any other header value as it is."""
+    if name.lower() == b"content-type" and value.split(b";", 1)[0].strip().lower() == b"application/json":
+        return label
+    return value
+
+
+_ARGUMENT_SEPARATOR = re.compile(r"'(?:,\s*|\s*)(?=\w+=')")
 
 
 def _encode(match: re.Match[str]) -> str:

@@ -14,11 +14,13 @@ keeps the `Store` protocol's guarantees (see `store.py`):
   `serviceNotAvailable` with `Retry-After`; the pool checks a connection before lending it,
   so the first request after the database comes back already succeeds.
 
-The handlers call the store synchronously from the event loop (a query on a healthy database
-takes well under a millisecond). A database that went away must not freeze the loop for the
-pool's timeout on every request, so the store remembers the failure: for `PROBE_INTERVAL`
-seconds every call is refused at once, then one cheap direct connection attempt tells whether
-the database is back (a refused connection answers in a millisecond) before the pool is used.
+The handlers call this store on threads of their own (`blocks_event_loop`; as many as the
+pool has connections), never on the event loop: a query is a network round trip, and while
+one waits the loop serves other requests. A database that went away must not tie up those
+threads for the pool's timeout on every request, so the store remembers the failure: for
+`PROBE_INTERVAL` seconds every call is refused at once, then one cheap direct connection
+attempt tells whether the database is back (a refused connection answers in a millisecond)
+before the pool is used.
 
 Schema: created on first start (under the same advisory lock, so replicas starting together
 do not race on `CREATE TABLE`), with its version in `vevents_meta`. A database written by a
@@ -78,6 +80,9 @@ def _driver() -> tuple[Any, Any]:
 class PostgresStore(SqlChildren):
     """PostgreSQL through a psycopg connection pool; one transaction per `Store` call."""
 
+    blocks_event_loop = True
+    """Calls wait on the network: the handlers run them on `threads` threads, off the event loop."""
+
     _children_table = "vevents_children"
     _placeholder = "%s"
 
@@ -88,6 +93,7 @@ class PostgresStore(SqlChildren):
         `start_timeout`: how long start-up waits for the database (it may be starting too)."""
         psycopg, psycopg_pool = _driver()
         self.url = url
+        self.threads = max_size
         self._connect = psycopg.connect
         self._timeout = timeout
         self._down_until = 0.0

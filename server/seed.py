@@ -101,18 +101,20 @@ def events_from(document: Any, name: str, *, states: tuple[str, ...] | None = No
     states = states or tuple(contract().lifecycle["get"])
     events, seen = [], set()
     for index, item in enumerate(items):
-        where = f"{name}: {_describe(index, item)}"
+        # (Said only when something is wrong: a 100,000-event seed should not format 100,000 labels.)
         resource: dict[str, Any] = dict(item)
         kind = kinds[resource["@odata.type"]]
         raw_id = resource["id"]
         event_id = parse_event_id(raw_id, "") if "@" in raw_id else None
         if event_id is None:
-            raise SeedError(f"{where}: id: must be '<guid>@<tenant-guid>', not {raw_id!r}")
+            raise SeedError(f"{name}: {_describe(index, item)}: id: must be '<guid>@<tenant-guid>', not {raw_id!r}")
         if resource["status"] not in states:
-            raise SeedError(f"{where}: status: {resource['status']!r} is not one of {list(states)}")
-        if (kind, event_id) in seen:
-            raise SeedError(f"{where}: id: a {kind[:-1]} with this id is already in the seed")
-        seen.add((kind, event_id))
+            status = resource["status"]
+            raise SeedError(f"{name}: {_describe(index, item)}: status: {status!r} is not one of {list(states)}")
+        key = (kind, event_id)
+        if key in seen:
+            raise SeedError(f"{name}: {_describe(index, item)}: id: a {kind[:-1]} with this id is already in the seed")
+        seen.add(key)
         resource["id"] = event_id
         events.append(Event(kind=kind, id=event_id, tenant=event_id.split("@", 1)[1], resource=resource))
     return events

@@ -192,6 +192,14 @@ class Settings:
     )
     """Answer well-formed GETs and cancel/publish calls without Connexion's routing, security
     and validation layers (`server/fastpath.py`); False: every request takes the full stack."""
+    odata_content_type: bool = setting(
+        False,
+        "--odata-content-type/--plain-content-type",
+        "Send JSON as Graph labels it, 'application/json;odata.metadata=minimal;"
+        "odata.streaming=true;IEEE754Compatible=false' (default: plain 'application/json').",
+    )
+    """Label JSON answers (success and error) with Graph's full content type, as strict clients
+    and recordings see it from graph.microsoft.com; False: plain `application/json`."""
     tls: bool = setting(
         False,
         "--tls",

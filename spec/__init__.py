@@ -213,9 +213,12 @@ class Operation:
 
     @property
     def id_parameter(self) -> str | None:
-        """The name of the path parameter that carries the event id, if any."""
-        start = self.path.find("{")
-        return self.path[start + 1 : self.path.index("}")] if start >= 0 else None
+        """The name of the path parameter that carries the event id, if any: a whole segment
+        (`{virtualEvent-id}`), not a function's parameter (`getByUserRole(role='{role}')`)."""
+        for segment in self.path.split("/"):
+            if segment.startswith("{") and segment.endswith("}"):
+                return segment[1:-1]
+        return None
 
     @property
     def path_parameters(self) -> tuple[str, ...]:
@@ -270,12 +273,22 @@ def _template_segment(segment: str) -> str:
     return f"{found.group(1)}({found.group(2)}='')" if found else segment
 
 
+def _segment_key(segment: str) -> str:
+    """A path segment as the matcher keys it: an OData function call (`getByUserRole(...)`)
+    by its name alone, whatever its arguments; any other segment as it is."""
+    if segment.endswith(")") and "(" in segment:
+        return segment[: segment.index("(")] + "()"
+    return segment
+
+
 class _Routes:
     """The one path matcher: (method, path segments with "" for each id) -> operation.
 
     A dict lookup per candidate set of id positions (a handful per spec), so that the fast
-    path can afford it on every request. Key segments (`registrations(email='...')`) are
-    normalised to their template first, their value kept as an id.
+    path can afford it on every request. A key segment after the event id
+    (`registrations(email='...')`) is normalised to its template, its value kept as an id; any
+    other function segment is keyed by its name (`_segment_key`): its arguments are the
+    handler's to read.
     """
 
     def __init__(self, operations: tuple[Operation, ...], versions: tuple[str, ...]) -> None:
@@ -285,7 +298,12 @@ class _Routes:
         self.key_segments: set[str] = set()
         positions: set[tuple[int, ...]] = set()
         for op in operations:
-            template = tuple(_template_segment(s) for s in op.path.split("/")[1:])
+            parts = op.path.split("/")[1:]
+            template = tuple(
+                _template_segment(s) if s.startswith("{") or any(p.startswith("{") for p in parts[:i])
+                else _segment_key(s)
+                for i, s in enumerate(parts)
+            )  # fmt: skip
             self.by_key[(op.method, template)] = op
             self.methods.setdefault(template, set()).add(op.method)
             positions.add(tuple(i for i, s in enumerate(template) if s == ""))
@@ -293,8 +311,6 @@ class _Routes:
         self.positions = tuple(sorted(positions, key=lambda p: (len(p), p)))
 
     def _normalised(self, segments: list[str]) -> tuple[list[str], dict[int, str]]:
-        if not self.key_segments:
-            return segments, {}
         keys: dict[int, str] = {}
         normalised = list(segments)
         for index, segment in enumerate(segments):
@@ -302,6 +318,9 @@ class _Routes:
             if found and (template := f"{found.group(1)}({found.group(2)}='')") in self.key_segments:
                 normalised[index] = template
                 keys[index] = found.group(3)
+        for index, segment in enumerate(normalised):
+            if index not in keys:
+                normalised[index] = _segment_key(segment)
         return normalised, keys
 
     def find(self, segments: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -362,6 +381,8 @@ class Contract:
     (`info.x-vevents-lifecycle.registration`)."""
     registration_create: Outcome = Outcome(201, "", True)
     """What creating a registration answers and the status it starts in."""
+    page_size: int = 100
+    """How many items a list answers in one page (`info.x-vevents-paging.pageSize`)."""
     _routes: _Routes | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ routes
@@ -576,7 +597,7 @@ def contract() -> Contract:
     operations = _operations(spec)
     flows = spec["components"]["securitySchemes"][SECURITY_SCHEME]["flows"]
     sample = spec["info"]["x-vevents-sample"]
-    id_parameter = next(p for op in operations for p in op.parameters if p.get("in") == "path")
+    id_parameter = next(p for op in operations for p in op.parameters if p.get("name") == op.id_parameter)
     return Contract(
         operations=operations,
         lifecycle=_lifecycle(table),
@@ -603,5 +624,6 @@ def contract() -> Contract:
         subresource_lifecycle=_rows(table["subresources"]),
         registration_lifecycle=_rows(table["registration"]["actions"]),
         registration_create=Outcome(**table["registration"]["create"]),
+        page_size=int(spec["info"]["x-vevents-paging"]["pageSize"]),
         _routes=_Routes(operations, versions),
     )

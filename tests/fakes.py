@@ -357,6 +357,16 @@ def _other_choices_request(request: Request) -> Request | Response:
     return request
 
 
+def _role_list_hides_canceled(request: Request, response: Response) -> Response:
+    # The organizer's own list leaves canceled events out (GET by id still shows them).
+    body = response.json()
+    listed = body.get("value") if isinstance(body, dict) else None
+    if request.method == "GET" and "/getByUserRole(" in request.path and isinstance(listed, list):
+        body["value"] = [e for e in listed if not (isinstance(e, dict) and e.get("status") == "canceled")]
+        return response.with_body(json.dumps(body).encode())
+    return response
+
+
 def _other_choices_response(request: Request, response: Response) -> Response:
     # Unsupported methods and malformed ids answer 404, no request-id headers, extra annotations.
     if response.status == 405 or (response.status == 400 and not request.body):
@@ -879,6 +889,12 @@ FAKES: tuple[Fake, ...] = (
         schemathesis_checks=("content_type_conformance",),
     ),
     Fake("misspelt_status", "the canceled status is spelt `cancelled`", "cancel_is_visible", response=_misspell),
+    Fake(
+        "role_list_hides_canceled",
+        "getByUserRole(role='organizer') leaves canceled events out",
+        "canceled_in_get_by_user_role",
+        response=_role_list_hides_canceled,
+    ),
     Fake(
         "townhalls_not_cancelable",
         "cancel of a town hall answers 400",

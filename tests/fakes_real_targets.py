@@ -9,6 +9,7 @@ the real stub plus one of these behaviours, built from the blocks of `fakes.py` 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 import json
 import threading
@@ -82,6 +83,30 @@ def _extra_properties(request: Request, response: Response) -> Response:
         for name, value in extra.items():
             item.setdefault(name, value)
     return response.with_body(json.dumps(body).encode(), response.header("content-type"))
+
+
+# ---------------------------------------------------------------------------- compression
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding value allows gzip (RFC 9110 §12.5.3: `q=0` refuses it; `*` allows it)."""
+    for item in accept_encoding.split(","):
+        coding, _, params = item.strip().partition(";")
+        quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        if coding.strip().lower() in ("gzip", "*") and quality not in ("0", "0.0", "0.00", "0.000"):
+            return True
+    return False
+
+
+def _gzip_when_accepted(request: Request, response: Response) -> Response:
+    """Bodies gzip-encoded whenever the request's Accept-Encoding allows it, as Graph's front door does."""
+    if (
+        not response.body
+        or response.status in (204, 304)
+        or not _accepts_gzip(request.headers.get("accept-encoding", ""))
+    ):
+        return response
+    headers = [(k, v) for k, v in response.headers if k.lower() not in (b"content-length", b"content-encoding")]
+    headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+    return Response(response.status, headers, gzip.compress(response.body))
 
 
 # ---------------------------------------------------------------------------- paging
@@ -164,6 +189,11 @@ REAL_TARGET_VARIANTS: tuple[RealTargetFake, ...] = (
         "extra_properties",
         "bodies carry properties the spec does not list (@odata.context, ...)",
         response=_extra_properties,
+    ),
+    RealTargetFake(
+        "gzip_encoded",
+        "answers are gzip-encoded (Content-Encoding: gzip) whenever Accept-Encoding allows it",
+        response=_gzip_when_accepted,
     ),
     RealTargetFake("paged_lists", "lists come two items a page, with @odata.nextLink", wrap=Paged),
     RealTargetFake("latency_150ms", f"every answer takes {LATENCY * 1000:.0f} ms", wrap=latency(LATENCY)),

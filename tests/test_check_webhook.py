@@ -67,7 +67,7 @@ def test_command_reports_like_vevents_check(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "handshake_echo          FAILED" in done.stdout
-    assert "violations found" in done.stdout
+    assert "not conformant" in done.stdout
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
     assert set(cases) == set(WEBHOOK_CHECKS)
     assert cases["handshake_echo"].find("failure") is not None

@@ -160,7 +160,7 @@ def test_help_explains_every_option() -> None:
         for opt in param.opts:
             assert opt in text
         assert getattr(param, "help", None), param.name
-    for code in ("0 conformant", "1 violations found", "2 could not run"):
+    for code in ("0 conformant", "1 not conformant", "2 not judged", "could not run"):
         assert code in text
 
 
@@ -200,7 +200,7 @@ def test_reports_list_each_check_and_reproduce_failures(tmp_path: Path) -> None:
     assert "cancel_no_content" in failed and "curl " in str(failed["cancel_no_content"])
     skipped = {case.get("name"): case.find("skipped") for case in cases}
     reason = skipped["other_user_forbidden"]
-    assert reason is not None and reason.get("message") == "needs --other-user-token"
+    assert reason is not None and reason.get("message") == "not judged: needs --other-user-token"
     assert int(suite.get("failures", "")) == len(failed)
 
     data = json.loads(report.read_text())
@@ -241,8 +241,9 @@ def test_given_event_ids_only_and_nothing_else_is_canceled() -> None:
         result = invoke(
             "--base-url", base_url, "--token", role_tokens["main"], "--max-examples", "2", "--seed", "3", *args
         )
-        assert result.exit_code == 0, result.output
-        assert "skipped" in result.stdout
+        # Checks that need events of their own cannot be judged on given ones only: said, and exit 2.
+        assert result.exit_code == 2, result.output
+        assert "not judged" in result.stdout and "pass more --event-id" in result.stdout
         get = contract().find(action="get", kind="webinars")
         assert http.get(get.url_path(bystander)).json()["status"] == "draft"
 

@@ -95,15 +95,11 @@ def test_settle_waits_for_an_eventually_consistent_read() -> None:
 
 def test_settle_waits_for_every_preparatory_write() -> None:
     # Reads that lag every write (create, publish, update, cancel), not only cancel: read at once,
-    # a correct target looks broken everywhere, the "changes nothing" checks included...
+    # a correct target looks broken... (Which of the "changes nothing" checks are fooled too depends
+    # on how long ago their shared event was published: the checks that offer canceled events run
+    # first, so that event is often older than the lag.)
     plain = judge(LAGGING_WRITES, checks=("vevents",), **FAST)
-    assert {
-        "cancel_is_visible",
-        "auth_required",
-        "cancel_path_other_methods",
-        "read_only_token_forbidden",
-        "other_user_forbidden",
-    } <= set(plain.failed_checks())
+    assert {"cancel_is_visible", "cancel_keeps_other_properties"} <= set(plain.failed_checks())
     # ...with --settle every preparatory write is re-read until it shows, and every check passes.
     settled = judge(LAGGING_WRITES, checks=("vevents",), **{**FAST, "settle": 3.0, "workers": SETTLE_WORKERS})
     assert settled.failed_checks() == [], [str(v) for item in settled.results for v in item.violations]

@@ -1,131 +1,41 @@
 """`vevents check` against hostile targets: bounded time and memory, one line, never the token elsewhere.
 
-Each target is a small raw-socket server on 127.0.0.1 (the framing is the point, so no framework
-in between). The servers stop on their own: every connection handler gives up after a few
-seconds, and the listener closes when the test ends.
+Each target is a small raw-socket server on 127.0.0.1 (tests/hostile_targets.py: the framing is
+the point, so no framework in between), shared with bench/suite_memory.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import resource
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+import unicodedata
+from pathlib import Path
 
 import pytest
 import requests
+from fakes import STUB, serve, tokens
+from hostile_targets import (
+    HOSTILE,
+    Handler,
+    body_on_204,
+    drip_body,
+    drip_headers,
+    endless_json,
+    forwarding,
+    huge_declared,
+    raw_server,
+)
 
+from vevents.conformance import CheckConfig, Outcome, run
 from vevents.conformance._requests import AnswerOutOfBounds, GuardedAdapter, OtherHost
-from vevents.conformance.target import MAX_BODY_BYTES, Target
+from vevents.conformance.transport import MAX_BODY_BYTES, Target
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "hostile-test-token-0123456789abcdef"
-Handler = Callable[[socket.socket, bytes], None]
-# Longest a handler keeps a connection busy (the suite must have given up long before).
-HANDLER_LIMIT = 20.0
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
-    )
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return head
-
-
-@contextlib.contextmanager
-def raw_server(handler: Handler, host: str = "127.0.0.1") -> Iterator[tuple[str, list[bytes]]]:
-    """Serve `handler(conn, request_head)` per connection; yields the base URL and every request head seen."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def serve_one(conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(HANDLER_LIMIT)
-            with contextlib.suppress(OSError):
-                while not stop.is_set():
-                    head = _read_request(conn)
-                    if not head:
-                        return
-                    seen.append(head)
-                    handler(conn, head)
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{listener.getsockname()[1]}/v1.0", seen
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-
-
-def _until(deadline: float) -> bool:
-    return time.monotonic() < deadline
-
-
-def endless_json(conn: socket.socket, head: bytes) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[")
-    chunk = b"0," * 32768
-    deadline = time.monotonic() + HANDLER_LIMIT
-    while _until(deadline):
-        conn.sendall(chunk)
-
-
-def huge_declared(conn: socket.socket, head: bytes) -> None:
-    size = 200 * 1024 * 1024
-    conn.sendall(f"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
-    chunk = b" " * 65536
-    deadline = time.monotonic() + HANDLER_LIMIT
-    while _until(deadline) and size > 0:
-        conn.sendall(chunk)
-        size -= len(chunk)
-
-
-def _drip(conn: socket.socket, start: bytes, drop: bytes) -> None:
-    """Send `start`, then one `drop` every 0.3 s: each read gets something, the answer never ends."""
-    conn.sendall(start)
-    deadline = time.monotonic() + HANDLER_LIMIT
-    while _until(deadline):
-        conn.sendall(drop)
-        time.sleep(0.3)
-
-
-def drip_body(conn: socket.socket, head: bytes) -> None:
-    _drip(conn, b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n", b" ")
-
-
-def drip_headers(conn: socket.socket, head: bytes) -> None:
-    _drip(conn, b"HTTP/1.1 201 Created\r\n", b"X-Slow: a\r\n")
 
 
 def text_ok(conn: socket.socket, head: bytes) -> None:
@@ -252,3 +162,54 @@ def test_schemathesis_requests_never_leave_the_host() -> None:
         with pytest.raises(OtherHost):
             session.get(elsewhere + "/x", headers={"Authorization": f"Bearer {TOKEN}"})
     assert seen_elsewhere == []
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("gzip-bomb-negotiated", ("decodes to more than 4 MiB", "gzip")),
+        ("gzip-bomb-unasked", ("decodes to more than 4 MiB", "gzip")),
+        ("deflate-bomb", ("decodes to more than 4 MiB", "deflate")),
+        ("endless-gzip-body", ("decodes to more than 4 MiB",)),
+        ("huge-headers", ("broken HTTP", "headers exceed")),
+    ],
+)
+def test_bombs_and_huge_headers_end_the_run_in_bounded_time_and_memory(name: str, words: tuple[str, ...]) -> None:
+    with raw_server(HOSTILE[name]) as (base_url, _):
+        done, elapsed, peak_kib = _check(base_url)
+    _one_line_exit_2(done, *words)
+    assert elapsed < 30, elapsed
+    # A 1 GiB bomb decoded whole would be 1 GiB; the cap keeps a run at the interpreter's own size.
+    assert peak_kib < 400 * 1024, f"peak RSS {peak_kib // 1024} MiB"
+
+
+def _raw_controls(text: str) -> list[str]:
+    """Control and format characters a terminal would act on (the layout's newlines aside)."""
+    return sorted({repr(char) for char in text if char != "\n" and unicodedata.category(char) in ("Cc", "Cf")})
+
+
+@pytest.mark.parametrize("name", ["escapes-in-body", "escapes-in-headers", "escapes-in-text"])
+def test_escape_sequences_reach_no_terminal_log_or_report(name: str, tmp_path: Path) -> None:
+    reports = ("--report-json", str(tmp_path / "report.json"), "--junit-xml", str(tmp_path / "report.xml"))
+    with raw_server(HOSTILE[name]) as (base_url, _):
+        done, _, _ = _check(base_url, *reports)
+    assert done.returncode in (1, 2), done.stdout + done.stderr
+    written = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(tmp_path.iterdir())]
+    for text in (done.stdout, done.stderr, *written):
+        assert _raw_controls(text) == [], text
+        assert "pwned" not in text or "\\x1b]0;pwned" in text, text
+    if done.returncode == 2:
+        _one_line_exit_2(done)
+
+
+def test_a_body_on_a_204_is_a_violation_of_the_cancel_not_an_unreachable_target() -> None:
+    # The stub behind a front that adds `Content-Length: 2` and `{}` to every 204 (a cancel's answer).
+    with serve(STUB) as stub_url, raw_server(forwarding(stub_url, body_on_204)) as (base_url, _):
+        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], checks=("vevents",), max_examples=2))
+    assert result.exit_code == 1
+    assert not [item.reason for item in result.results if item.outcome is Outcome.ERROR]
+    found = [violation for item in result.results for violation in item.violations]
+    # Each operation answering 204 (cancel, publish) is named with its evidence, one violation each.
+    assert any(violation.title.split()[1].endswith("/cancel") for violation in found), [v.title for v in found]
+    assert all("Content-Length: 2" in violation.message for violation in found)
+    assert all(violation.repro and violation.repro[0].startswith("curl") for violation in found)

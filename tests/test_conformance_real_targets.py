@@ -28,7 +28,9 @@ def _problems(result: RunResult) -> list[str]:
 @pytest.mark.parametrize("variant", REAL_TARGET_VARIANTS, ids=[variant.name for variant in REAL_TARGET_VARIANTS])
 def test_real_target_variant_passes_default_mode_with_every_check(variant: RealTargetFake) -> None:
     # Every check, the Schemathesis built-ins included; the slow variant gets a shorter Schemathesis share.
-    options = {**FAST, "max_schemathesis_time": 8.0} if "latency" in variant.name else FAST
+    # (A loaded machine may stop the phases before a built-in judged an answer: not judged, exit 2;
+    # the share is generous so that the run is judged on the target, not on the machine's load.)
+    options = {**FAST, "max_schemathesis_time": 8.0 if "latency" in variant.name else 40.0}
     result = judge(variant, **options)
     assert result.exit_code == 0, "\n".join(_problems(result))
     # The budget held, and every event the run made was canceled at the end.
@@ -61,14 +63,26 @@ def test_retry_after_is_honoured_then_the_run_gives_up_without_a_violation() -> 
     assert result.results[0].outcome is Outcome.ERROR and "429" in result.results[0].reason
 
 
-def test_budget_skips_checks_it_cannot_afford_and_cleans_up() -> None:
+def test_the_schemathesis_phases_get_what_the_plan_leaves_and_the_run_cleans_up() -> None:
+    # A budget the suite's own checks fill exactly: their events come first, the stateful phase's
+    # creates are refused (counted, not sent), and every check is still judged.
+    from vevents.conformance.planner import plan
+    from vevents.conformance.registry import select
+
+    needed = plan(item for item in select(("cancel_no_content", "auth_required", "status_code_conformance"))).total
     stub = RealTargetFake("stub", "the stub")
     with serve(stub) as base_url:
-        result = run(CheckConfig(base_url=base_url, token=tokens()["main"], max_events=6, checks=("vevents",), **FAST))
-    assert len(result.created) <= 6 and result.budget_refused > 0
-    skipped = [item for item in result.results if item.outcome is Outcome.SKIPPED]
-    assert any("--max-events 6" in item.reason for item in skipped)
-    assert result.failed_checks() == []
+        result = run(
+            CheckConfig(
+                base_url=base_url,
+                token=tokens()["main"],
+                max_events=needed,
+                checks=("cancel_no_content", "auth_required", "status_code_conformance"),
+                **FAST,
+            )
+        )
+    assert len(result.created) <= needed and result.budget_refused > 0
+    assert [item.name for item in result.not_judged] == [] and result.exit_code == 0
     assert all(event.final_status == "canceled" for event in result.created)
 
 

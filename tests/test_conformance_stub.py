@@ -31,6 +31,7 @@ def test_default_run_against_the_stub_finds_nothing() -> None:
     # Everything ran: the built-ins judged responses, only strict-only checks were skipped.
     skipped = {item.name for item in result.results if item.outcome is Outcome.SKIPPED}
     assert skipped == {item.name for item in list_checks() if item.strict_only}
+    assert result.not_judged == [] and result.verdict == "conformant"
 
 
 @pytest.mark.slow

@@ -160,15 +160,17 @@ def _requests() -> Iterator[tuple[str, str, dict[str, str], bytes | None]]:
             yield "GET", f"{base}/{ids[0]}/{action}", {"Authorization": str(tokens["organizer"])}, None
 
 
-_VARYING_HEADERS = {"request-id", "client-request-id", "date"}
+# content-length: each stub names its own URL in `@odata.context` (their ports may differ in length).
+_VARYING_HEADERS = {"request-id", "client-request-id", "date", "content-length"}
 
 
-def _answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], Any]:
+def _answer(response: httpx.Response, base_url: str) -> tuple[int, list[tuple[str, str]], Any]:
     headers = sorted((k, v) for k, v in response.headers.items() if k not in _VARYING_HEADERS)
+    content = response.content.replace(base_url.encode(), b"BASE")
     try:
-        body: Any = json.loads(response.content) if response.content else None
+        body: Any = json.loads(content) if content else None
     except ValueError:
-        body = response.content
+        body = content
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         body["error"].pop("innerError", None)
     return response.status_code, headers, body
@@ -197,7 +199,7 @@ def test_the_fast_path_answers_exactly_as_the_full_stack(pair: tuple[Stub, Stub]
             answers = []
             for stub in (fast, full):
                 request = client.build_request(method, stub.base_url + path, headers=headers, content=body)
-                answers.append(_answer(client.send(request)))
+                answers.append(_answer(client.send(request), stub.base_url))
             assert answers[0] == answers[1], (method, path, headers, body)
             count += 1
     # The comparison means something only if the fast path answered a good share itself. Ids

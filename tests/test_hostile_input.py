@@ -213,7 +213,7 @@ ROWS: dict[str, Row] = {
     "get with $expand": Row("GET", f"{T}/{{townhall}}?$expand=sessions", 400),
     "get with $top and $select": Row("GET", f"{W}/{{webinar}}?$select=id&$top=1", 400),
     "get with $orderby": Row("GET", f"{W}/{{webinar}}?%24orderby=id", 400),
-    "list with $top": Row("GET", f"{W}?$top=1", 400, token=APP_TOKEN),
+    "list with $skip": Row("GET", f"{W}?$skip=1", 400, token=APP_TOKEN),
     "list with $filter": Row("GET", f"{T}?$filter=true", 400, token=APP_TOKEN),
     # ---- oversized headers
     "a 100 KB header": Row("GET", f"{W}/{{webinar}}", 431, headers={"X-Padding": "a" * 100_000}),
@@ -278,11 +278,13 @@ def _unsupported_methods() -> dict[str, Row]:
         described.setdefault(operation.path, set()).add(operation.method.upper())
     rows = {}
     for path, methods in sorted(described.items()):
+        filled = path.replace("{role}", "organizer")  # function arguments
         # The event id first; a sub-resource's id or key (registrations, presenters, ...) after it.
-        names = re.findall(r"\{([^}]+)\}", path)
-        concrete = path
+        names = re.findall(r"\{([^}]+)\}", filled)
+        concrete = filled
         for index, name in enumerate(names):
-            concrete = concrete.replace("{" + name + "}", "{webinar}" if index == 0 else SUB_ID)
+            value = "{webinar}" if index == 0 and name != "userId" else OTHER_USER if name == "userId" else SUB_ID
+            concrete = concrete.replace("{" + name + "}", value)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "HEAD"):
             if method in methods or (method == "HEAD" and "GET" in methods):  # HEAD is GET without a body
                 continue

@@ -33,6 +33,9 @@ KINDS = {"webinars": "virtualEventWebinar", "townhalls": "virtualEventTownhall"}
 ACTIONS = {"list", "create", "get", "update", "publish", "cancel"}
 # Change notifications (issue 23): their own actions, outside the event lifecycle table.
 SUBSCRIPTION_ACTIONS = {"subscribe", "listSubscriptions", "getSubscription", "renewSubscription", "deleteSubscription"}
+LIST_ACTIONS = {"count", "listByUserRole", "listByUserIdAndRole", "setExternalEventInformation"}
+"""Actions outside the lifecycle table: lists, `$count`, and setExternalEventInformation (which
+takes update's row: tests/test_lists.py)."""
 EXPECTED_OPERATIONS = {
     *(("get", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
     *(("post", f"/solutions/virtualEvents/{kind}") for kind in KINDS),
@@ -41,7 +44,13 @@ EXPECTED_OPERATIONS = {
     *(
         ("post", f"/solutions/virtualEvents/{kind}/{{{schema}-id}}/{action}")
         for kind, schema in [*KINDS.items(), ("events", "virtualEvent")]
-        for action in ("publish", "cancel")
+        for action in ("publish", "cancel", "setExternalEventInformation")
+    ),
+    *(("get", f"/solutions/virtualEvents/{kind}/$count") for kind in KINDS),
+    *(("get", f"/solutions/virtualEvents/{kind}/getByUserRole(role='{{role}}')") for kind in KINDS),
+    *(
+        ("get", f"/solutions/virtualEvents/{kind}/getByUserIdAndRole(userId='{{userId}}',role='{{role}}')")
+        for kind in KINDS
     ),
     ("post", "/subscriptions"),
     ("get", "/subscriptions"),
@@ -153,8 +162,8 @@ def test_every_operation_names_its_lifecycle_action(walker: Walker, document: di
             continue
         if action in lifecycle["subresources"]:  # registrations, questions, sessions, presenters
             continue
-        assert action in ACTIONS, f"{method.upper()} {path}: x-vevents-action {action!r}"
-        assert action in {"list", "create"} or action in lifecycle["actions"], action
+        assert action in ACTIONS | LIST_ACTIONS, f"{method.upper()} {path}: x-vevents-action {action!r}"
+        assert action in {"list", "create"} | LIST_ACTIONS or action in lifecycle["actions"], action
 
 
 def test_operation_ids_are_unique(walker: Walker) -> None:
@@ -264,8 +273,8 @@ def test_id_parameters_match_guid_at_tenant_guid(document: dict[str, Any]) -> No
     """One GUID pattern (vevents.spec.GUID_PATTERN): the spec's id parameters are built from it."""
     expected = f"^{GUID_PATTERN}((@|%40){GUID_PATTERN})?$"
     # The event id parameters (a sub-resource's id or key is the handler's to check, named in the message).
-    parameters = [p for p in document["components"]["parameters"].values() if p["name"].endswith("Event-id")
-                  or p["name"] in ("virtualEventWebinar-id", "virtualEventTownhall-id")]  # fmt: skip
+    event_keys = ("virtualEvent", "virtualEventWebinar", "virtualEventTownhall")
+    parameters = [p for p in document["components"]["parameters"].values() if p.get("x-ms-docs-key-type") in event_keys]
     assert parameters and all(p["schema"]["pattern"] == expected for p in parameters)
     assert contract().id_pattern == expected
     assert re.fullmatch(expected, contract().sample.event_id)

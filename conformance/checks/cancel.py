@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from vevents.spec import Operation, contract
 
 from ..context import CANCELED, DRAFT, PUBLISHED, CheckContext
-from ..definitions import check
+from ..definitions import check, fresh, shareable
 from ..failures import Skip
 from .common import (
     KINDS,
@@ -38,7 +38,7 @@ def _id_operations(*actions: str) -> Iterator[Operation]:
             yield op
 
 
-@check()
+@check(needs=(fresh(PUBLISHED),))
 def cancel_no_content(ctx: CheckContext) -> None:
     """Cancel of a published event answers 204 No Content with an empty body."""
     expected = contract().outcome("cancel", PUBLISHED).status
@@ -60,7 +60,7 @@ def cancel_no_content(ctx: CheckContext) -> None:
             )
 
 
-@check()
+@check(needs=(fresh(PUBLISHED, provides=CANCELED),))
 def cancel_is_visible(ctx: CheckContext) -> None:
     """Right after cancel, GET answers 200 with status `canceled` (exactly that spelling)."""
     for kind in KINDS:
@@ -85,7 +85,7 @@ def cancel_is_visible(ctx: CheckContext) -> None:
         ctx.pool.adopt(event)
 
 
-@check()
+@check(needs=(fresh(PUBLISHED, count=2, provides=CANCELED),))
 def cancel_every_kind_and_route(ctx: CheckContext) -> None:
     """Webinars and town halls both cancel, through their own route and the SDK route /events/{id}/cancel."""
     for kind in KINDS:
@@ -97,7 +97,7 @@ def cancel_every_kind_and_route(ctx: CheckContext) -> None:
                 ctx.pool.adopt(event)
 
 
-@check()
+@check(needs=(fresh(DRAFT),))
 def cancel_draft(ctx: CheckContext) -> None:
     """Cancel of a draft answers no 5xx: accepted means canceled, refused means still draft (strict: the table)."""
     for kind in KINDS:
@@ -105,7 +105,7 @@ def cancel_draft(ctx: CheckContext) -> None:
         ctx.judge("cancel", DRAFT, ctx.cancel(event), event)
 
 
-@check()
+@check(needs=(shareable(CANCELED),))
 def second_cancel_keeps_canceled(ctx: CheckContext) -> None:
     """A second cancel answers no 5xx and the event stays canceled (strict: the lifecycle table's answer)."""
     for kind in KINDS:
@@ -114,7 +114,7 @@ def second_cancel_keeps_canceled(ctx: CheckContext) -> None:
         ctx.judge("cancel", CANCELED, ctx.cancel(event, kind=SDK_KIND), event)
 
 
-@check()
+@check(needs=(shareable(CANCELED),))
 def publish_keeps_canceled(ctx: CheckContext) -> None:
     """Publish of a canceled event answers no 5xx and the event stays canceled (strict: the table's answer)."""
     for kind in KINDS:
@@ -123,7 +123,7 @@ def publish_keeps_canceled(ctx: CheckContext) -> None:
         ctx.judge("publish", CANCELED, ctx.call("publish", event, kind=SDK_KIND), event)
 
 
-@check()
+@check(needs=(shareable(CANCELED),))
 def update_keeps_canceled(ctx: CheckContext) -> None:
     """Update of a canceled event answers no 5xx, it stays canceled, and a refused update changes nothing."""
     for kind in KINDS:
@@ -140,7 +140,13 @@ def update_keeps_canceled(ctx: CheckContext) -> None:
             )
 
 
-@check()
+@check(
+    needs=(
+        shareable(PUBLISHED),
+        shareable(CANCELED),
+        fresh(PUBLISHED, kind=KINDS[0]),
+    )
+)
 def canceled_on_other_version(ctx: CheckContext) -> None:
     """Both API versions share one state: a cancel through either reads `canceled` through the other."""
     versions = contract().versions
@@ -178,7 +184,13 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
             ctx.pool.adopt(other)
 
 
-@check()
+@check(
+    needs=(
+        shareable(PUBLISHED),
+        shareable(DRAFT, kind=KINDS[0]),
+        fresh(PUBLISHED),
+    )
+)
 def cancel_affects_only_target(ctx: CheckContext) -> None:
     """Cancel changes its target only: other events of both kinds keep their status."""
     # Published events of both kinds and a draft stand by (shared: requests that change nothing use them too).
@@ -251,7 +263,12 @@ def malformed_id_rejected(ctx: CheckContext) -> None:
                 )
 
 
-@check()
+@check(
+    needs=(
+        shareable(PUBLISHED),
+        shareable(CANCELED),
+    )
+)
 def id_encoding(ctx: CheckContext) -> None:
     """Ids work both raw (`@`) and percent-encoded (`%40`, as the official SDKs send them)."""
     for kind in KINDS:
@@ -285,7 +302,12 @@ _BODIES = (
 )
 
 
-@check()
+@check(
+    needs=(
+        fresh(PUBLISHED, kind=KINDS[0], count=2),
+        fresh(PUBLISHED, kind=KINDS[1], count=2),
+    )
+)
 def cancel_with_body(ctx: CheckContext) -> None:
     """A body sent to cancel never yields a 5xx: if ignored the event is canceled, if rejected (4xx) unchanged."""
     # A refused body leaves the event published: the next body is tried on it (fewer events).
@@ -321,7 +343,7 @@ def cancel_with_body(ctx: CheckContext) -> None:
             event = None
 
 
-@check()
+@check(needs=(shareable(PUBLISHED, kind=KINDS[0]),))
 def cancel_path_other_methods(ctx: CheckContext) -> None:
     """GET, PUT, PATCH and DELETE on a cancel path never yield a 5xx nor change the event (strict: 405 + Allow)."""
     event = shareable_untouched(ctx, KINDS[0])
@@ -345,7 +367,7 @@ def cancel_path_other_methods(ctx: CheckContext) -> None:
                 )
 
 
-@check()
+@check(needs=(shareable(PUBLISHED, kind=KINDS[0]),))
 def auth_required(ctx: CheckContext) -> None:
     """Without a token or with a garbage one, get and cancel answer 401 and change nothing."""
     event = shareable_untouched(ctx, KINDS[0])
@@ -386,29 +408,37 @@ def _forbidden(ctx: CheckContext, role: str, accepted: frozenset[int]) -> None:
             )
 
 
-@check()
+@check(needs=(shareable(PUBLISHED, kind=KINDS[0]),))
 def read_only_token_forbidden(ctx: CheckContext) -> None:
     """With --read-only-token (VirtualEvent.Read), cancel answers 403 (default: 401 or 403) and changes nothing."""
     ctx.require_token("read_only", "--read-only-token")
     _forbidden(ctx, "read_only", frozenset({401, 403}))
 
 
-@check()
+@check(needs=(shareable(PUBLISHED, kind=KINDS[0]),))
 def other_user_forbidden(ctx: CheckContext) -> None:
     """With --other-user-token, cancel of an event the user does not organize answers 403 and changes nothing."""
     ctx.require_token("other_user", "--other-user-token")
     _forbidden(ctx, "other_user", frozenset({401, 403, 404}))
 
 
-@check(strict_only=True)
+@check(
+    strict_only=True,
+    needs=(
+        shareable(PUBLISHED, kind=KINDS[0]),
+        shareable(CANCELED, kind=KINDS[0]),
+    ),
+)
 def diagnostic_headers(ctx: CheckContext) -> None:
     """Strict: answers carry a `request-id` header and echo the `client-request-id` they were sent."""
-    event = ctx.event(KINDS[0])
+    # A cancel of an event already canceled changes nothing, so both events are shared ones.
+    event = shareable_untouched(ctx, KINDS[0])
+    canceled = shareable_canceled(ctx, KINDS[0])
     marker = "00000000-0000-4000-8000-00000000c0de"
     probes = [
         ctx.get(event, headers={"client-request-id": marker}),
         ctx.call("get", ctx.unknown_id(), kind=KINDS[0], headers={"client-request-id": marker}),
-        ctx.cancel(event, headers={"client-request-id": marker}),
+        ctx.cancel(canceled, headers={"client-request-id": marker}),
     ]
     for exchange in probes:
         if not exchange.headers.get("request-id"):

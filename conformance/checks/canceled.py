@@ -20,7 +20,7 @@ from typing import Any
 from vevents.spec import contract
 
 from ..context import CANCELED, PUBLISHED, CheckContext
-from ..definitions import check
+from ..definitions import check, fresh, shareable
 from .common import (
     KINDS,
     SDK_KIND,
@@ -29,6 +29,7 @@ from .common import (
     body_of,
     cancel_expecting_no_5xx,
     encode_id,
+    find_listed,
     read_status,
     read_until,
     shareable_canceled,
@@ -37,8 +38,6 @@ from .common import (
 
 __all__: list[str] = []
 
-# Pages of a list followed through `@odata.nextLink` before giving up looking for an event.
-MAX_LIST_PAGES = 10
 # Properties compared between views taken at different moments (other properties may be
 # legitimately changed meanwhile, e.g. by an accepted update of a canceled event).
 _VIEW_PROPERTIES = ("id", "status")
@@ -61,7 +60,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@check()
+@check(needs=(fresh(PUBLISHED, provides=CANCELED),))
 def cancel_keeps_other_properties(ctx: CheckContext) -> None:
     """Cancel changes only the status: every other property (name, description, times, ...) reads as before."""
     for kind in KINDS:
@@ -104,31 +103,9 @@ def _served_versions(ctx: CheckContext, kind: str) -> list[str]:
     ]
 
 
-def _same_origin(url: str, base_url: str) -> bool:
-    # A nextLink elsewhere would carry the token to another host: never followed.
-    here, there = urllib.parse.urlsplit(base_url), urllib.parse.urlsplit(url)
-    return (here.scheme, here.netloc) == (there.scheme, there.netloc)
-
-
 def _listed(ctx: CheckContext, event: Event) -> dict[str, Any] | None:
     """The event as the list shows it (following `@odata.nextLink`), or None if the list is not served or omits it."""
-    op = ctx.op("list", event.kind)
-    exchange = ctx.target.call(op.method, op.url_path())
-    for _ in range(MAX_LIST_PAGES):
-        ctx.no_server_error(exchange, events=[event])
-        page = body_of(exchange)
-        items = page.get("value")
-        if not isinstance(items, list):
-            return None
-        for item in items:
-            if isinstance(item, dict) and item.get("id") == event.id:
-                return item
-        link = page.get("@odata.nextLink")
-        if not isinstance(link, str) or not _same_origin(link, ctx.target.base_url):
-            return None
-        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
-        exchange = ctx.target.call(op.method, link[len(origin) :], base_url=origin)
-    return None
+    return find_listed(ctx, ctx.op("list", event.kind).url_path(), event)[0]
 
 
 def _disagreement(view: str, plain: dict[str, Any], other: dict[str, Any], names: Iterable[str]) -> str | None:
@@ -176,7 +153,12 @@ def _views(ctx: CheckContext, event: Event) -> list[tuple[str, Callable[[], dict
     return views
 
 
-@check()
+@check(
+    needs=(
+        shareable(CANCELED),
+        shareable(PUBLISHED),
+    )
+)
 def canceled_views_agree(ctx: CheckContext) -> None:
     """A canceled event reads `canceled` through plain GET, `$select`, the list (every page) and the other version."""
     for kind in KINDS:
@@ -203,7 +185,12 @@ def _read_only_bodies(ctx: CheckContext, event: Event, current: dict[str, Any]) 
     return bodies
 
 
-@check()
+@check(
+    needs=(
+        shareable(CANCELED, kind=KINDS[0]),
+        shareable(PUBLISHED, kind=KINDS[0]),
+    )
+)
 def no_write_revives_canceled(ctx: CheckContext) -> None:
     """No write revives a canceled event: update (even with `status` in the body), publish, cancel, every route."""
     kind = KINDS[0]

@@ -9,6 +9,7 @@ from the rest of the suite (an event, an exchange, an id's encodings) comes thro
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "cancel_expecting_no_5xx",
     "encode_id",
     "envelope_problem",
+    "find_listed",
     "fresh_canceled",
     "read_status",
     "read_until",
@@ -88,6 +90,37 @@ def read_until(ctx: CheckContext, send: Callable[[], Exchange], done: Callable[[
         if done(exchange) or time.monotonic() >= deadline:
             return exchange
         time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+# Pages of a list followed through `@odata.nextLink` before giving up looking for an event.
+MAX_LIST_PAGES = 10
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    # A nextLink elsewhere would carry the token to another host: never followed.
+    here, there = urllib.parse.urlsplit(base_url), urllib.parse.urlsplit(url)
+    return (here.scheme, here.netloc) == (there.scheme, there.netloc)
+
+
+def find_listed(ctx: CheckContext, path: str, event: Event) -> tuple[dict[str, Any] | None, Exchange]:
+    """`event` as the list at `path` shows it (following `@odata.nextLink` on the target's own
+    origin, at most MAX_LIST_PAGES pages), or None; and the first page's answer."""
+    first = exchange = ctx.target.call("GET", path)
+    for _ in range(MAX_LIST_PAGES):
+        ctx.no_server_error(exchange, events=[event])
+        page = body_of(exchange)
+        items = page.get("value")
+        if not isinstance(items, list):
+            return None, first
+        for item in items:
+            if isinstance(item, dict) and item.get("id") == event.id:
+                return item, first
+        link = page.get("@odata.nextLink")
+        if not isinstance(link, str) or not _same_origin(link, ctx.target.base_url):
+            return None, first
+        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
+        exchange = ctx.target.call("GET", link[len(origin) :], base_url=origin)
+    return None, first
 
 
 def body_of(exchange: Exchange) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from vevents.spec import contract
 
-from ..context import CANCELED, PUBLISHED, CheckContext
-from ..definitions import check
+from ..context import CANCELED, DRAFT, PUBLISHED, CheckContext
+from ..definitions import check, fresh, shareable
 from ..failures import Skip
 from .common import KINDS, SDK_KIND, Event, Exchange, read_until, shareable_untouched
 
@@ -48,7 +48,7 @@ def _race(ctx: CheckContext, event: Event, offset: float, name: str) -> list[Exc
         return [future.result() for future in (cancel, *others)]
 
 
-@check()
+@check(needs=(fresh(PUBLISHED, provides=CANCELED),))
 def cancel_wins_races(ctx: CheckContext) -> None:
     """Cancel racing publish and update (two bounded rounds): once cancel answered 204, reads say `canceled`."""
     for round_number, offset in enumerate(RACE_ROUNDS, 1):
@@ -77,7 +77,7 @@ def _other_tenant(ctx: CheckContext, event_id: str) -> str:
     return f"{guid}@{other if other != tenant else uuid.uuid4()}"
 
 
-@check()
+@check(needs=(shareable(PUBLISHED, kind=KINDS[0]),))
 def other_tenant_id_not_found(ctx: CheckContext) -> None:
     """Another tenant's suffix on a known event's GUID never yields the event (4xx); cancel through it does nothing."""
     kind = KINDS[0]
@@ -109,7 +109,12 @@ def other_tenant_id_not_found(ctx: CheckContext) -> None:
             )
 
 
-@check()
+@check(
+    needs=(
+        fresh(DRAFT, kind=KINDS[0]),
+        shareable(PUBLISHED, kind=KINDS[0]),
+    )
+)
 def versions_share_one_store(ctx: CheckContext) -> None:
     """A version prefix that creates events serves the ones created on the other prefix, and the other way round."""
     versions = contract().versions

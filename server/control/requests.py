@@ -32,8 +32,14 @@ class RequestClassifier:
         prefix = "/(?:" + "|".join(re.escape(v) for v in versions) + ")"
         self._routes: list[tuple[re.Pattern[str], str, Operation]] = []
         for op in operations:
+            # The event id (a whole segment) is captured; a function's arguments are not.
             parts = re.split(r"(\{[^}]+\})", op.path)
-            body = "".join("([^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
+            body = "".join(
+                ("([^/]+)" if "{" + str(op.id_parameter) + "}" == part else "[^/]*")
+                if part.startswith("{")
+                else re.escape(part)
+                for part in parts
+            )
             self._routes.append((re.compile(prefix + body), op.method, op))
 
     def __call__(self, method: str, path: str) -> RequestInfo:

@@ -81,11 +81,7 @@ class TargetPolicy:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             raise TargetRefused(f"The URL '{url}' has an invalid port.") from None
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise TargetRefused(f"The host of '{url}' could not be resolved.") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+        addresses = await _addresses(host, port, url)
         if not addresses:
             raise TargetRefused(f"The host of '{url}' could not be resolved.")
         refused = [a for a in addresses if not self._allowed(host, a)]
@@ -98,6 +94,19 @@ class TargetPolicy:
         if parts.query:
             target += "?" + parts.query
         return ResolvedTarget(url, parts.scheme, host, port, str(addresses[0]), target)
+
+
+async def _addresses(host: str, port: int, url: str) -> list[_Address]:
+    """Every address `host` stands for; an address literal without a lookup (no resolver thread)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise TargetRefused(f"The host of '{url}' could not be resolved.") from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def _split(url: str) -> SplitResult:
