@@ -230,7 +230,7 @@ class Operation:
         """The path with the event id (and any further path parameters, in order) filled in;
         the caller encodes them as it wishes. Parameters not given stay as `{name}`."""
         names = self.path_parameters
-        if not names:
+        if self.id_parameter is None:  # no event id (a function's arguments are the caller's to fill)
             return self.path
         if event_id is None or len(more) > len(names) - 1:
             raise ValueError(f"{self.operation_id} takes {len(names)} path parameter(s): {', '.join(names)}")

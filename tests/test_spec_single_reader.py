@@ -101,7 +101,7 @@ def test_one_route_matcher_answers_every_question() -> None:
     event_id = the_contract.sample.event_id
     for op in the_contract.operations:
         # A sub-resource's id or key (registration id, `email`, ...) after the event id.
-        more = tuple(f"value-{name}@x" for name in op.path_parameters[1:])
+        more = tuple(f"value-{name}@x" for name in op.path_parameters[1:]) if op.id_parameter else ()
         for version in (*the_contract.versions, None):
             path = op.url_path(event_id if op.id_parameter else None, *more)
             route = the_contract.route(op.method, f"/{version}{path}" if version else path)
