@@ -116,13 +116,10 @@ class SubresourceHandlers:
 
     # ------------------------------------------------------------ registrations
     async def _list_registrations(self, op: Operation, scope: Scope, receive: Receive) -> Response:
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
-        principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
+        _, event = found
         registrations = self.children.children(REGISTRATIONS, event.kind, event.id)
         registrations.sort(key=lambda c: (str(c.resource.get("registrationDateTime") or ""), c.id))
         return _json(200, {"value": [dict(c.resource) for c in registrations]})
@@ -131,13 +128,10 @@ class SubresourceHandlers:
         body = await self._body(scope, receive)
         if isinstance(body, Response):
             return body
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
         principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
         person = self._registrant(scope, principal, body)
         if isinstance(person, Response):
             return person
@@ -202,13 +196,10 @@ class SubresourceHandlers:
 
     # ------------------------------------------------------------ registration configuration, questions
     async def _get_registration_configuration(self, op: Operation, scope: Scope, receive: Receive) -> Response:
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
-        principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
+        _, event = found
         odata_type = self.contract.odata_types[event.kind] + "RegistrationConfiguration"
         return _json(
             200,
@@ -239,13 +230,10 @@ class SubresourceHandlers:
 
     # ------------------------------------------------------------ sessions
     async def _list_sessions(self, op: Operation, scope: Scope, receive: Receive) -> Response:
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
-        principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
+        _, event = found
         summaries = [{**dict.fromkeys(s), **{n: s.get(n) for n in _SESSION_SUMMARY}} for s in self._sessions(event)]
         return _json(200, {"value": summaries})
 
@@ -320,25 +308,19 @@ class SubresourceHandlers:
 
     # ------------------------------------------------------------ the shared steps
     async def _list(self, op: Operation, scope: Scope, collection: str) -> Response:
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
-        principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
+        _, event = found
         return _json(
             200, {"value": [dict(c.resource) for c in self.children.children(collection, event.kind, event.id)]}
         )
 
     async def _create(self, op: Operation, scope: Scope, collection: str, body: Mapping[str, Any]) -> Response:
-        found = self._context(op, scope)
+        found = self._opened(op, scope)
         if isinstance(found, Response):
             return found
-        principal, event = found
-        refused = self._gate(scope, principal, op.action, event)
-        if refused is not None:
-            return refused
+        _, event = found
         member_id = str(uuid.uuid4())
         if collection == PRESENTERS:
             properties = self._presenter_properties(scope, event, body)
@@ -366,6 +348,14 @@ class SubresourceHandlers:
             if self.children.delete_child(found[2]):
                 return Response(status_code=204)
         return _busy(scope)
+
+    def _opened(self, op: Operation, scope: Scope) -> tuple[Principal, Event] | Response:
+        """The caller and the event, once the caller may take the operation's action on it now."""
+        found = self._context(op, scope)
+        if isinstance(found, Response):
+            return found
+        refused = self._gate(scope, found[0], op.action, found[1])
+        return found if refused is None else refused
 
     def _context(self, op: Operation, scope: Scope) -> tuple[Principal, Event] | Response:
         """The caller and the event the path names (400 malformed id, 404 not in the caller's tenant)."""
