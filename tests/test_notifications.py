@@ -265,8 +265,9 @@ def test_a_hostile_receiver_costs_the_others_nothing(stub: Stub, auth: Callable[
         deadline = time.monotonic() + 3
         while not _journal(stub, kind="notification", outcome="failed") and time.monotonic() < deadline:
             time.sleep(0.01)
-        (timed_out,) = _journal(stub, kind="notification", outcome="failed")
-        assert "no answer within 0.3 s" in timed_out["error"]
+        # Retries of the silent delivery may fail too before the journal is read (a loaded machine).
+        failed = _journal(stub, kind="notification", outcome="failed")
+        assert failed and all("no answer within 0.3 s" in entry["error"] for entry in failed)
 
 
 def test_lifecycle_notifications_go_to_the_lifecycle_url(

@@ -145,8 +145,25 @@ def _examples(walker: Walker, media: dict[str, Any]) -> Iterator[tuple[str, Any]
         yield name, walker.resolve(example)["value"]
 
 
+def _path_examples() -> dict[str, str]:
+    """Each path parameter's own example (a subscription id is a GUID, not an event id)."""
+    walker = Walker(load_spec())
+    examples: dict[str, str] = {}
+    for parameter in walker.document.get("components", {}).get("parameters", {}).values():
+        parameter = walker.resolve(parameter)
+        if parameter.get("in") == "path" and "example" in parameter:
+            examples[parameter["name"]] = str(parameter["example"])
+    return examples
+
+
+PATH_EXAMPLES = _path_examples()
+
+
 def _operation_url(path: str) -> str:
-    return "/v1.0" + re.sub(r"\{[^}]+\}", quote(SAMPLE_KEY, safe=""), path)
+    def fill(match: re.Match[str]) -> str:
+        return quote(PATH_EXAMPLES.get(match.group(1), SAMPLE_KEY), safe="")
+
+    return "/v1.0" + re.sub(r"\{([^}]+)\}", fill, path)
 
 
 def spec_examples() -> Iterator[Any]:
