@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ..context import CANCELED, CheckContext
-from ..definitions import check
+from ..definitions import check, shareable
 from ..failures import Skip
 from .common import KINDS, find_listed, shareable_canceled
 
@@ -23,7 +23,7 @@ __all__: list[str] = []
 # run's token (403, an application's); a 5xx is reported by `no_server_error` as everywhere.
 
 
-@check()
+@check(needs=(shareable(CANCELED),))
 def canceled_in_get_by_user_role(ctx: CheckContext) -> None:
     """A canceled event still appears in getByUserRole(role='organizer') with status `canceled`."""
     if not ctx.events.can_create:
