@@ -111,3 +111,8 @@ def response_headers(error: GraphError) -> dict[str, str]:
 
 def json_body(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(status: int, value: Any) -> Response:
+    """A JSON answer as the stub writes them all (compact, UTF-8)."""
+    return Response(json_body(value), status_code=status, media_type="application/json")

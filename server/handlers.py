@@ -24,10 +24,11 @@ from starlette.responses import Response
 
 from vevents.server import lists
 from vevents.server.auth import Principal, may, sees_organizer_fields
-from vevents.server.errors import error_response, json_body
+from vevents.server.errors import error_response, json_response
 from vevents.server.ids import malformed_id_message, new_event_id, parse_event_id
 from vevents.server.lifecycle import Lifecycle
 from vevents.server.middleware import read_body
+from vevents.server.nesting import MAX_JSON_DEPTH, json_depth
 from vevents.server.security import principal_of
 from vevents.server.store import Event, Store
 
@@ -45,15 +46,9 @@ _MAX_EXTERNAL_ID = 256
 """Longest `externalEventId` (Graph: "the maximum supported length is 256 characters")."""
 _MAX_ATTEMPTS = 10
 """Read-decide-write attempts before a request gives up on a contended event (503)."""
-MAX_JSON_DEPTH = 32
-"""Deepest nesting of objects and arrays accepted in a request body (Graph's types need 4)."""
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
 # How a 403 names the roles of the spec's role table (`info.x-vevents-roles`) that may act.
 _ROLE_NAMES = {"organizer": "the organizer", "coOrganizer": "a co-organizer"}
-
-
-def _json(status: int, value: Any) -> Response:
-    return Response(json_body(value), status_code=status, media_type="application/json")
 
 
 def _path_id(scope: Scope, name: str | None) -> str:
@@ -171,7 +166,7 @@ class Handlers:
         body["value"] = [self._present(e, principal, query.select) for e in items]
         if after is not None:
             body["@odata.nextLink"] = lists.next_link(scope, after)
-        return _json(200, body)
+        return json_response(200, body)
 
     async def get(self, kind: str, id_parameter: str | None, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
@@ -192,7 +187,7 @@ class Handlers:
     ) -> Response:
         """One event as Graph answers it: `@odata.context` first, then the resource."""
         context = {"@odata.context": lists.entity_context(scope, event.kind, select)}
-        return _json(status, {**context, **self._present(event, principal, select)})
+        return json_response(status, {**context, **self._present(event, principal, select)})
 
     async def create(self, kind: str, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
@@ -395,26 +390,11 @@ async def json_object(scope: Scope, receive: Receive) -> dict[str, Any] | Respon
         body = json.loads(raw)
     except (ValueError, RecursionError):
         return error_response(scope, 400, "The request body is not valid JSON.")
-    if _depth(body) > MAX_JSON_DEPTH:
+    if json_depth(body) > MAX_JSON_DEPTH:
         return error_response(scope, 400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(body, dict):
         return error_response(scope, 400, "The request body must be a JSON object.")
     return body
-
-
-def _depth(value: Any) -> int:
-    """How deeply objects and arrays nest in `value` (iterative: no recursion limit to hit)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        if depth <= MAX_JSON_DEPTH:
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _is_empty_object(body: bytes) -> bool:

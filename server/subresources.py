@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from vevents.server.auth import Principal, co_organizers_of, organizer_of
 from vevents.server.children import Child, ChildStore
-from vevents.server.errors import error_response, json_body
+from vevents.server.errors import error_response, json_response
 from vevents.server.ids import parse_event_id
 from vevents.server.middleware import read_body
 from vevents.server.security import principal_of
@@ -70,10 +70,6 @@ def _utc_now() -> datetime.datetime:
 
 def _timestamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json(status: int, value: Any) -> Response:
-    return Response(json_body(value), status_code=status, media_type="application/json")
 
 
 def session_of(event: Event) -> dict[str, Any]:
@@ -122,7 +118,7 @@ class SubresourceHandlers:
         _, event = found
         registrations = self.children.children(REGISTRATIONS, event.kind, event.id)
         registrations.sort(key=lambda c: (str(c.resource.get("registrationDateTime") or ""), c.id))
-        return _json(200, {"value": [dict(c.resource) for c in registrations]})
+        return json_response(200, {"value": [dict(c.resource) for c in registrations]})
 
     async def _create_registration(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         body = await self._body(scope, receive)
@@ -160,7 +156,7 @@ class SubresourceHandlers:
             return error_response(
                 scope, 503, "Could not allocate a registration id; retry.", headers={"Retry-After": "1"}
             )
-        return _json(outcome.status, resource)
+        return json_response(outcome.status, resource)
 
     async def _get_registration(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         found = self._registration(op, scope)
@@ -168,7 +164,7 @@ class SubresourceHandlers:
             return found
         _, _, registration = found
         outcome = self.registration_rows[op.action][str(registration.resource["status"])]
-        return _json(outcome.status, dict(registration.resource))
+        return json_response(outcome.status, dict(registration.resource))
 
     async def _cancel_registration(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         raw = await read_body(receive)
@@ -201,7 +197,7 @@ class SubresourceHandlers:
             return found
         _, event = found
         odata_type = self.contract.odata_types[event.kind] + "RegistrationConfiguration"
-        return _json(
+        return json_response(
             200,
             {
                 "@odata.type": odata_type,
@@ -235,7 +231,7 @@ class SubresourceHandlers:
             return found
         _, event = found
         summaries = [{**dict.fromkeys(s), **{n: s.get(n) for n in _SESSION_SUMMARY}} for s in self._sessions(event)]
-        return _json(200, {"value": summaries})
+        return json_response(200, {"value": summaries})
 
     async def _get_session(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         found = self._context(op, scope)
@@ -250,7 +246,7 @@ class SubresourceHandlers:
             return refused
         for session in self._sessions(event):
             if str(session.get("id", "")).lower() == session_id:
-                return _json(200, session)
+                return json_response(200, session)
         return error_response(scope, 404, f"The session '{session_id}' was not found in this virtual event.")
 
     def _sessions(self, event: Event) -> list[dict[str, Any]]:
@@ -273,7 +269,7 @@ class SubresourceHandlers:
         found = self._member(op, scope, PRESENTERS)
         if isinstance(found, Response):
             return found
-        return _json(200, dict(found[2].resource))
+        return json_response(200, dict(found[2].resource))
 
     async def _update_presenter(self, op: Operation, scope: Scope, receive: Receive) -> Response:
         body = await self._body(scope, receive)
@@ -291,7 +287,7 @@ class SubresourceHandlers:
                 return properties
             changed = presenter.changed(**properties)
             if self.children.replace_child(changed):
-                return _json(200, dict(changed.resource))
+                return json_response(200, dict(changed.resource))
         return _busy(scope)
 
     async def _delete_presenter(self, op: Operation, scope: Scope, receive: Receive) -> Response:
@@ -312,7 +308,7 @@ class SubresourceHandlers:
         if isinstance(found, Response):
             return found
         _, event = found
-        return _json(
+        return json_response(
             200, {"value": [dict(c.resource) for c in self.children.children(collection, event.kind, event.id)]}
         )
 
@@ -338,7 +334,7 @@ class SubresourceHandlers:
         child = Child(collection, event.kind, event.id, member_id, event.tenant, resource)
         if not self.children.add_child(child):
             return _busy(scope)
-        return _json(201, resource)
+        return json_response(201, resource)
 
     async def _delete(self, op: Operation, scope: Scope, collection: str) -> Response:
         for _ in range(_MAX_ATTEMPTS):

@@ -31,7 +31,7 @@ from conftest import OTHER_TENANT, OTHER_USER, SECRET
 from reliability import Served, SpecValidator, rss_kib, served
 
 from vevents.server.auth import SEED_TENANT, mint_token
-from vevents.server.handlers import MAX_JSON_DEPTH
+from vevents.server.nesting import MAX_JSON_DEPTH
 from vevents.server.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES
 from vevents.spec import contract
 

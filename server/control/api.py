@@ -23,11 +23,11 @@ from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 from vevents.server.children import Child, ChildStore
 from vevents.server.control.journal import JournalFilter
 from vevents.server.control.plane import ControlPlane, InspectableStore, store_name
-from vevents.server.errors import GraphError, json_body
-from vevents.server.handlers import MAX_JSON_DEPTH
+from vevents.server.errors import GraphError, json_body, json_response
 from vevents.server.ids import parse_event_id
 from vevents.server.liveness import probe_store
 from vevents.server.middleware import read_body
+from vevents.server.nesting import MAX_JSON_DEPTH, json_depth
 from vevents.server.seed import SeedError, events_from
 from vevents.server.store import Event
 from vevents.spec import GUID_PATTERN
@@ -43,23 +43,6 @@ Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 _USER_IDENTITY = "#microsoft.graph.communicationsUserIdentity"
 _ARRANGED_MEMBERS = ("id", "status", "@odata.type", "createdBy", "coOrganizers")
 """Properties `putEvent` sets itself; `properties` may not set them too."""
-
-
-def _depth(value: Any) -> int:
-    """How deeply objects and arrays nest in `value` (iterative: no recursion limit to hit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _json(status: int, value: Any) -> Response:
-    return Response(json_body(value), status_code=status, media_type="application/json")
 
 
 def _no_content() -> Response:
@@ -140,7 +123,7 @@ class ControlApi:
     async def op_getHealth(self, scope: Scope, receive: Receive) -> Response:
         store = self.plane.store
         probe_store(store)  # StoreUnavailable (503) when the store cannot answer
-        return _json(
+        return json_response(
             200,
             {
                 "status": "ok",
@@ -163,7 +146,7 @@ class ControlApi:
             for e in self._inspectable().all_events()
             if (kind is None or e.kind == kind) and (tenant is None or e.tenant == tenant)
         ]
-        return _json(200, {"value": [e.resource for e in events]})
+        return json_response(200, {"value": [e.resource for e in events]})
 
     async def op_loadEvents(self, scope: Scope, receive: Receive) -> Response:
         try:
@@ -172,7 +155,7 @@ class ControlApi:
             raise GraphError(400, str(exc)) from None
         for event in events:
             self._put(event)
-        return _json(200, {"loaded": len(events)})
+        return json_response(200, {"loaded": len(events)})
 
     def _put(self, event: Event) -> bool:
         """Create or replace `event`; True if it was created."""
@@ -192,7 +175,7 @@ class ControlApi:
         found = self.plane.store.find(event_id, kind)
         if not found:
             raise GraphError(404, f"The virtual event '{event_id}' was not found.")
-        return _json(200, found[0].resource)
+        return json_response(200, found[0].resource)
 
     async def op_putEvent(self, scope: Scope, receive: Receive) -> Response:
         kind = self._kind(_path(scope, "kind"))
@@ -214,7 +197,7 @@ class ControlApi:
         properties = body.get("properties", {})
         if not isinstance(properties, Mapping):
             raise GraphError(400, "'properties' must be an object.")
-        if _depth(properties) > MAX_JSON_DEPTH:
+        if json_depth(properties) > MAX_JSON_DEPTH:
             raise GraphError(400, f"'properties' is nested deeper than {MAX_JSON_DEPTH} levels.")
         for name in properties:
             if name in _ARRANGED_MEMBERS:
@@ -241,7 +224,7 @@ class ControlApi:
             resource.setdefault(name, [])
         event = Event(kind=kind, id=event_id, tenant=tenant, resource=resource)
         created = self._put(event)
-        return _json(201 if created else 200, self.plane.store.find(event_id, kind)[0].resource)
+        return json_response(201 if created else 200, self.plane.store.find(event_id, kind)[0].resource)
 
     # ------------------------------------------------------------ registrations, questions, sessions, presenters
     def _children(self) -> ChildStore:
@@ -261,7 +244,7 @@ class ControlApi:
     async def op_listMembers(self, scope: Scope, receive: Receive) -> Response:
         event = self._member_event(scope)
         members = self._children().children(_path(scope, "collection"), event.kind, event.id)
-        return _json(200, {"value": [dict(m.resource) for m in members]})
+        return json_response(200, {"value": [dict(m.resource) for m in members]})
 
     async def op_putMember(self, scope: Scope, receive: Receive) -> Response:
         event = self._member_event(scope)
@@ -272,13 +255,13 @@ class ControlApi:
         body = await _body(receive)
         if not isinstance(body, Mapping):
             raise GraphError(400, "The request body must be a JSON object.")
-        if _depth(body) > MAX_JSON_DEPTH:
+        if json_depth(body) > MAX_JSON_DEPTH:
             raise GraphError(400, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
         children = self._children()
         existed = children.child(collection, event.kind, event.id, member_id) is not None
         resource = {**body, "id": member_id}
         children.load_children([Child(collection, event.kind, event.id, member_id, event.tenant, resource)])
-        return _json(200 if existed else 201, resource)
+        return json_response(200 if existed else 201, resource)
 
     # ------------------------------------------------------------ journal
     async def op_listJournal(self, scope: Scope, receive: Receive) -> Response:
@@ -299,7 +282,7 @@ class ControlApi:
             event_id=query.get("eventId") or None,
             since=since,
         )
-        return _json(200, {"value": self.plane.journal.entries(where)})
+        return json_response(200, {"value": self.plane.journal.entries(where)})
 
     async def op_clearJournal(self, scope: Scope, receive: Receive) -> Response:
         self.plane.journal.clear()
@@ -307,7 +290,7 @@ class ControlApi:
 
     # ------------------------------------------------------------ faults
     async def op_listFaults(self, scope: Scope, receive: Receive) -> Response:
-        return _json(200, {"value": [rule.to_json() for rule in self.plane.faults.rules()]})
+        return json_response(200, {"value": [rule.to_json() for rule in self.plane.faults.rules()]})
 
     async def op_addFault(self, scope: Scope, receive: Receive) -> Response:
         body = await _body(receive)
@@ -317,7 +300,7 @@ class ControlApi:
             rule = self.plane.faults.add(body)
         except ValueError as exc:
             raise GraphError(400, str(exc)) from None
-        return _json(201, rule.to_json())
+        return json_response(201, rule.to_json())
 
     def _rule_id(self, scope: Scope) -> int:
         raw = _path(scope, "fault-id")
@@ -330,7 +313,7 @@ class ControlApi:
         rule = self.plane.faults.get(rule_id)
         if rule is None:
             raise GraphError(404, f"There is no fault rule {rule_id}.")
-        return _json(200, rule.to_json())
+        return json_response(200, rule.to_json())
 
     async def op_deleteFault(self, scope: Scope, receive: Receive) -> Response:
         rule_id = self._rule_id(scope)
@@ -344,7 +327,7 @@ class ControlApi:
 
     # ------------------------------------------------------------ lag
     async def op_getReadLag(self, scope: Scope, receive: Receive) -> Response:
-        return _json(200, self.plane.lag.to_json())
+        return json_response(200, self.plane.lag.to_json())
 
     async def op_setReadLag(self, scope: Scope, receive: Receive) -> Response:
         body = await _body(receive)
@@ -359,7 +342,7 @@ class ControlApi:
             self.plane.lag.set(body["ms"], event_id)
         except ValueError as exc:
             raise GraphError(400, str(exc)) from None
-        return _json(200, self.plane.lag.to_json())
+        return json_response(200, self.plane.lag.to_json())
 
     async def op_clearReadLag(self, scope: Scope, receive: Receive) -> Response:
         self.plane.lag.clear()
