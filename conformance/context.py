@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
-from vevents.spec import Contract, Operation, contract
+from vevents.spec import Contract, Operation, contract, singular
 
 from .event_pool import EventPool
 from .failures import Skip, Violation
@@ -140,7 +140,7 @@ class CheckContext:
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         if exchange.status != 200 or not isinstance(status, str):
             self.fail(
-                f"GET of an existing {event.kind[:-1]} did not answer 200 with a status",
+                f"GET of an existing {singular(event.kind)} did not answer 200 with a status",
                 exchange.describe(),
                 events=[event],
             )
@@ -227,7 +227,7 @@ class CheckContext:
         outcome = self.contract.outcome(action, before)
         exact = self.strict or (outcome.documented and action in JUDGED_ACTIONS)
         after = self.status_of(event, expect=outcome.to if exact or exchange.is_success else before)
-        what = f"{action} of a {before} {event.kind[:-1]}"
+        what = f"{action} of a {before} {singular(event.kind)}"
         if exact:
             if exchange.status != outcome.status:
                 self.fail(

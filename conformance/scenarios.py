@@ -15,7 +15,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from vevents.spec import contract
+from vevents.spec import contract, singular
 
 from .errors import NotThisApi, SetupError, UsageError
 from .failures import PreconditionFailed, Skip, Violation
@@ -182,7 +182,7 @@ class EventSource:
             return event
         if probing and exchange.status in (401, 403):
             raise SetupError(
-                f"the token was refused creating a {kind[:-1]} ({exchange.describe()}); pass a delegated token "
+                f"the token was refused creating a {singular(kind)} ({exchange.describe()}); pass a delegated token "
                 f"with {', '.join(sorted(op.delegated_scopes))}, or --event-id for a target that cannot create"
             )
         # No create route (404/405) or an answer no Graph service gives: the base URL is wrong.
@@ -194,8 +194,8 @@ class EventSource:
             )
         if probing:
             # The very first create refused: nothing can be judged (exit 2), not one check's violation.
-            raise SetupError(f"could not create a {kind[:-1]} to work on: {exchange.describe()}")
-        raise _broken("create", f"create of a {kind[:-1]} answered {exchange.status}", exchange)
+            raise SetupError(f"could not create a {singular(kind)} to work on: {exchange.describe()}")
+        raise _broken("create", f"create of a {singular(kind)} answered {exchange.status}", exchange)
 
     def _is_an_event_id(self, event: Event, created: Exchange, base_url: str | None) -> None:
         """The id create answered names the event: shaped like the spec's ids, or else readable by GET.
@@ -214,7 +214,7 @@ class EventSource:
             self.sample_id = None  # made-up ids are shaped like the target's real ones, not like this
         raise _broken(
             "create",
-            f"create of a {event.kind[:-1]} answered an id that is not an event id",
+            f"create of a {singular(event.kind)} answered an id that is not an event id",
             created,
             read,
             detail=f"id {event.id[:80]!r}; GET of it answered {read.status}",
@@ -224,7 +224,8 @@ class EventSource:
         op = contract().find(action="publish", kind=event.kind)
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:
-            raise _broken("publish", f"publish of a fresh {event.kind[:-1]} draft answered {exchange.status}", exchange)
+            problem = f"publish of a fresh {singular(event.kind)} draft answered {exchange.status}"
+            raise _broken("publish", problem, exchange)
         self._settle(event, PUBLISHED)
 
     def cancel(self, event: Event) -> None:
@@ -232,7 +233,8 @@ class EventSource:
         op = contract().find(action="cancel", kind=event.kind)
         exchange = self.target.call(op.method, op.url_path(encode_id(event.id)))
         if not exchange.is_success:
-            raise _broken("cancel", f"cancel of a published {event.kind[:-1]} answered {exchange.status}", exchange)
+            problem = f"cancel of a published {singular(event.kind)} answered {exchange.status}"
+            raise _broken("cancel", problem, exchange)
         self._settle(event, CANCELED)
 
     def _settle(self, event: Event, state: str, *, readable_only: bool = False) -> None:

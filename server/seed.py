@@ -27,7 +27,7 @@ from typing import Any
 
 from vevents.server.ids import parse_event_id
 from vevents.server.store import Event, Store
-from vevents.spec import contract
+from vevents.spec import contract, singular
 from vevents.spec.seed import parse_seed_text, seed_problems
 
 __all__ = ["DEFAULT_SEED", "SeedError", "Seeded", "events_from", "load_seed", "seed_store"]
@@ -113,7 +113,8 @@ def events_from(document: Any, name: str, *, states: tuple[str, ...] | None = No
             raise SeedError(f"{name}: {_describe(index, item)}: status: {status!r} is not one of {list(states)}")
         key = (kind, event_id)
         if key in seen:
-            raise SeedError(f"{name}: {_describe(index, item)}: id: a {kind[:-1]} with this id is already in the seed")
+            where = f"{name}: {_describe(index, item)}"
+            raise SeedError(f"{where}: id: a {singular(kind)} with this id is already in the seed")
         seen.add(key)
         resource["id"] = event_id
         events.append(Event(kind=kind, id=event_id, tenant=event_id.split("@", 1)[1], resource=resource))
@@ -136,7 +137,8 @@ def seed_store(store: Store, seed_path: str | None, *, reseed: bool = False, sto
     if seed_path is not None and len(present) < len(events):
         missing = next(event for event in events if event not in present)
         raise SeedError(
-            f"seed file {seed_path}: {store_name} already holds other events (no {missing.kind[:-1]} {missing.id}); "
+            f"seed file {seed_path}: {store_name} already holds other events "
+            f"(no {singular(missing.kind)} {missing.id}); "
             "pass --reseed to replace them with the seed's, or use another --db, or --memory"
         )
     return Seeded(0, present)

@@ -53,6 +53,7 @@ __all__ = [
     "parse_yaml",
     "ref_of",
     "resolve",
+    "singular",
     "spec_path",
     "spec_text",
 ]
@@ -458,6 +459,12 @@ class Contract:
         """The concrete event kinds (collections), in spec order: webinars, townhalls."""
         return tuple(self.odata_types)
 
+    def singular(self, kind: str) -> str:
+        """One event of `kind` in a sentence ("webinar", "townhall"): its OData type's name without
+        the `virtualEvent` prefix; "event" for the `events` route, which serves both kinds."""
+        odata_type = self.odata_types.get(kind)
+        return odata_type.rsplit(".", 1)[1].removeprefix("virtualEvent").lower() if odata_type else "event"
+
     def writable_properties(self, kind: str) -> frozenset[str]:
         """The properties a client may set on `kind`: every property but the read-only ones and `@odata.type`."""
         return frozenset(self.select_properties[kind]) - self.read_only_properties[kind] - {"@odata.type"}
@@ -586,6 +593,11 @@ def _member_properties(spec: Mapping[str, Any]) -> dict[str, dict[str, frozenset
                 members[name] = frozenset(names)
         result[kind] = members
     return result
+
+
+def singular(kind: str) -> str:
+    """`contract().singular(kind)`: "webinar", "townhall", "event" - for messages."""
+    return contract().singular(kind)
 
 
 @functools.cache

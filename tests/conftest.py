@@ -26,7 +26,7 @@ import pytest
 from vevents.server.auth import SEED_ORGANIZER, SEED_TENANT, mint_token
 from vevents.server.settings import DEFAULT_SECRET, Settings
 from vevents.server.store import Event, Store
-from vevents.spec import contract
+from vevents.spec import contract, singular
 
 SECRET = DEFAULT_SECRET
 SAMPLE_ID = "bce9a3ca-a310-48fa-baf3-1cedcd04bb3f@4aa05bcc-1cac-4a83-a9ae-0db84b88f4ba"
@@ -118,7 +118,7 @@ def put_event(
         "@odata.type": contract().odata_types[kind],
         "id": event_id,
         "status": status,
-        "displayName": f"test {kind[:-1]} ({status})",
+        "displayName": f"test {singular(kind)} ({status})",
         "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "Pacific Standard Time"},
         "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "Pacific Standard Time"},
         "createdBy": {

@@ -27,6 +27,7 @@ PUBLIC_API = {
         "Sample",
         "SpecDocument",
         "contract",
+        "singular",
         "load_spec",
         "load_yaml_file",
         "parse_yaml",

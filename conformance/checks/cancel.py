@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vevents.spec import Operation, contract
+from vevents.spec import Operation, contract, singular
 
 from ..context import CANCELED, DRAFT, PUBLISHED, CheckContext
 from ..definitions import check, fresh, shareable
@@ -46,7 +46,7 @@ def cancel_no_content(ctx: CheckContext) -> None:
         event, exchange = fresh_canceled(ctx, kind)
         if exchange.status != expected:
             ctx.fail(
-                f"cancel of a published {kind[:-1]} answered {exchange.status}, expected {expected}",
+                f"cancel of a published {singular(kind)} answered {exchange.status}, expected {expected}",
                 exchange.describe(),
                 events=[event],
             )
@@ -66,19 +66,19 @@ def cancel_is_visible(ctx: CheckContext) -> None:
     for kind in KINDS:
         event, exchange = fresh_canceled(ctx, kind)
         if not exchange.is_success:
-            ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
+            ctx.fail(f"cancel of a published {singular(kind)} was refused", exchange.describe(), events=[event])
         read = ctx.get(event)
         ctx.no_server_error(read, events=[event])
         if read.status != 200:
             ctx.fail(
-                f"GET of a canceled {kind[:-1]} answered {read.status}: a canceled event stays readable",
+                f"GET of a canceled {singular(kind)} answered {read.status}: a canceled event stays readable",
                 read.describe(),
                 events=[event],
             )
         status = ctx.status_of(event, expect=CANCELED)
         if status != CANCELED:
             ctx.fail(
-                f"after cancel the {kind[:-1]}'s status is {status!r}, expected {CANCELED!r}",
+                f"after cancel the {singular(kind)}'s status is {status!r}, expected {CANCELED!r}",
                 read.describe(),
                 events=[event],
             )
@@ -134,7 +134,7 @@ def update_keeps_canceled(ctx: CheckContext) -> None:
         after = ctx.get(event).json() or {}
         if not exchange.is_success and after.get("displayName") != before.get("displayName"):
             ctx.fail(
-                f"a refused update ({exchange.status}) still renamed the canceled {kind[:-1]}",
+                f"a refused update ({exchange.status}) still renamed the canceled {singular(kind)}",
                 exchange.describe(),
                 events=[event],
             )
@@ -165,7 +165,7 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
         for version in served:
             status = ctx.status_of(event, expect=CANCELED, base_url=ctx.target.with_version(version))
             if status != CANCELED:
-                ctx.fail(f"on {version} the canceled {kind[:-1]}'s status is {status!r}", events=[event])
+                ctx.fail(f"on {version} the canceled {singular(kind)}'s status is {status!r}", events=[event])
         # And the other way round: a cancel sent through the other version takes effect here
         # (one fresh event, for the first kind).
         for version in served[:1] if kind == KINDS[0] else ():
@@ -177,7 +177,7 @@ def canceled_on_other_version(ctx: CheckContext) -> None:
             status = ctx.status_of(other, expect=CANCELED)
             if status != CANCELED:
                 ctx.fail(
-                    f"after a cancel on {version} the {kind[:-1]}'s status on {ctx.target.version} is {status!r}",
+                    f"after a cancel on {version} the {singular(kind)}'s status on {ctx.target.version} is {status!r}",
                     exchange.describe(),
                     events=[other],
                 )
@@ -203,7 +203,8 @@ def cancel_affects_only_target(ctx: CheckContext) -> None:
             status = ctx.status_of(other, expect=state)
             if status != state:
                 ctx.fail(
-                    f"cancel of one {kind[:-1]} changed another {other.kind[:-1]} from {state!r} to {status!r}",
+                    f"cancel of one {singular(kind)} changed another {singular(other.kind)} "
+                    f"from {state!r} to {status!r}",
                     exchange.describe(),
                     events=[victim, other],
                 )
@@ -281,13 +282,13 @@ def id_encoding(ctx: CheckContext) -> None:
                 body = read.json()
                 if read.status != 200 or not isinstance(body, dict) or body.get("id") != event.id:
                     ctx.fail(
-                        f"GET of a {kind[:-1]} with its id {style}-encoded did not answer 200 with that id",
+                        f"GET of a {singular(kind)} with its id {style}-encoded did not answer 200 with that id",
                         read.describe(),
                         events=[event],
                     )
                 if body.get("status") != state:
                     ctx.fail(
-                        f"GET of a {state} {kind[:-1]} with its id {style}-encoded says {body.get('status')!r}",
+                        f"GET of a {state} {singular(kind)} with its id {style}-encoded says {body.get('status')!r}",
                         read.describe(),
                         events=[event],
                     )

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vevents.spec import contract
+from vevents.spec import contract, singular
 
 from ..context import CANCELED, PUBLISHED, CheckContext
 from ..definitions import check, fresh, shareable
@@ -67,15 +67,15 @@ def cancel_keeps_other_properties(ctx: CheckContext) -> None:
         event = ctx.event(kind)
         before = body_of(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == PUBLISHED))
         if not before:
-            ctx.fail(f"GET of a published {kind[:-1]} did not answer 200 with the event", events=[event])
+            ctx.fail(f"GET of a published {singular(kind)} did not answer 200 with the event", events=[event])
         exchange = cancel_expecting_no_5xx(ctx, event)
         if not exchange.is_success:
-            ctx.fail(f"cancel of a published {kind[:-1]} was refused", exchange.describe(), events=[event])
+            ctx.fail(f"cancel of a published {singular(kind)} was refused", exchange.describe(), events=[event])
         read = read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED)
         after = body_of(read)
         if after.get("status") != CANCELED:
             ctx.fail(
-                f"after cancel the {kind[:-1]}'s status is {after.get('status')!r}, expected {CANCELED!r}",
+                f"after cancel the {singular(kind)}'s status is {after.get('status')!r}, expected {CANCELED!r}",
                 read.describe(),
                 events=[event],
             )
@@ -84,7 +84,7 @@ def cancel_keeps_other_properties(ctx: CheckContext) -> None:
         if changed:
             details = "; ".join(f"{name}: {_short(before.get(name))} -> {_short(after.get(name))}" for name in changed)
             ctx.fail(
-                f"cancel of a {kind[:-1]} changed {', '.join(changed)} (only the status may change)",
+                f"cancel of a {singular(kind)} changed {', '.join(changed)} (only the status may change)",
                 details,
                 events=[event],
             )
@@ -172,7 +172,7 @@ def canceled_views_agree(ctx: CheckContext) -> None:
                 seen = read()
             problem = None if seen is None else _disagreement(label, plain, seen, names)
             if problem:
-                ctx.report(f"a canceled {kind[:-1]} reads differently: {problem}", events=[event])
+                ctx.report(f"a canceled {singular(kind)} reads differently: {problem}", events=[event])
 
 
 def _read_only_bodies(ctx: CheckContext, event: Event, current: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -214,7 +214,7 @@ def no_write_revives_canceled(ctx: CheckContext) -> None:
             status = ctx.status_of(event, expect=CANCELED)
             if status != CANCELED:
                 ctx.fail(
-                    f"{label}{where} turned a canceled {kind[:-1]} {status!r}: canceled must be permanent",
+                    f"{label}{where} turned a canceled {singular(kind)} {status!r}: canceled must be permanent",
                     exchange.describe(),
                     events=[event],
                 )

@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from vevents.spec import contract
+from vevents.spec import contract, singular
 
 from ..context import CANCELED, PUBLISHED, CheckContext
 from ..envelope import envelope_problem
@@ -53,7 +53,7 @@ def shareable_canceled(ctx: CheckContext, kind: str) -> Event:
         if ctx.status_of(event, expect=CANCELED) == CANCELED:
             return event
         ctx.pool.discard(event)
-    ctx.fail(f"no canceled {kind[:-1]} stays canceled: canceled must be permanent", events=[event])
+    ctx.fail(f"no canceled {singular(kind)} stays canceled: canceled must be permanent", events=[event])
 
 
 def shareable_untouched(ctx: CheckContext, kind: str, state: str = PUBLISHED) -> Event:

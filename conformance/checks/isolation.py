@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from vevents.spec import contract
+from vevents.spec import contract, singular
 
 from ..context import CANCELED, DRAFT, PUBLISHED, CheckContext
 from ..definitions import check, fresh, shareable
@@ -63,7 +63,7 @@ def cancel_wins_races(ctx: CheckContext) -> None:
         if status != CANCELED:
             ctx.fail(
                 f"cancel answered {answers[0].status} while a publish and an update raced it, but the "
-                f"{kind[:-1]} then reads {status!r}: an acknowledged cancel was overwritten",
+                f"{singular(kind)} then reads {status!r}: an acknowledged cancel was overwritten",
                 answers[0].describe(),
                 events=[event],
                 exchanges=answers,
@@ -89,7 +89,7 @@ def other_tenant_id_not_found(ctx: CheckContext) -> None:
     ctx.no_server_error(read, events=[event])
     if read.is_success:
         ctx.fail(
-            f"GET of the {kind[:-1]}'s GUID with another tenant's suffix answered {read.status}: an id names "
+            f"GET of the {singular(kind)}'s GUID with another tenant's suffix answered {read.status}: an id names "
             "an event of one tenant only",
             read.describe(),
             events=[event],
@@ -102,7 +102,7 @@ def other_tenant_id_not_found(ctx: CheckContext) -> None:
         if exchange.is_success or status != PUBLISHED:
             ctx.fail(
                 f"cancel through /{route} of the GUID with another tenant's suffix answered {exchange.status} "
-                f"and the {kind[:-1]} is now {status!r}",
+                f"and the {singular(kind)} is now {status!r}",
                 exchange.describe(),
                 events=[event],
                 exchanges=[exchange],
@@ -131,7 +131,7 @@ def versions_share_one_store(ctx: CheckContext) -> None:
         read = read_until(ctx, functools.partial(ctx.get, created), lambda x: x.status == 200)
         if read.status != 200:
             ctx.fail(
-                f"a {kind[:-1]} created on {version} answers {read.status} on {ctx.target.version}: the "
+                f"a {singular(kind)} created on {version} answers {read.status} on {ctx.target.version}: the "
                 "versions must share one store",
                 read.describe(),
                 events=[created],
@@ -141,7 +141,7 @@ def versions_share_one_store(ctx: CheckContext) -> None:
         read = read_until(ctx, functools.partial(ctx.get, here, base_url=there), lambda x: x.status == 200)
         if read.status != 200:
             ctx.fail(
-                f"a {kind[:-1]} created on {ctx.target.version} answers {read.status} on {version}: the "
+                f"a {singular(kind)} created on {ctx.target.version} answers {read.status} on {version}: the "
                 "versions must share one store",
                 read.describe(),
                 events=[here],

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+from vevents.spec import singular
+
 from ..context import CANCELED, CheckContext
 from ..definitions import check, shareable
 from ..failures import Skip
@@ -45,9 +47,9 @@ def canceled_in_get_by_user_role(ctx: CheckContext) -> None:
         judged += 1
         problem = None
         if listed is None:
-            problem = f"a canceled {kind[:-1]} of the token's user is missing from getByUserRole(role='organizer')"
+            problem = f"a canceled {singular(kind)} of the token's user is missing from getByUserRole(role='organizer')"
         elif listed.get("status") != CANCELED:
-            problem = f"getByUserRole(role='organizer') shows a canceled {kind[:-1]} as {listed.get('status')!r}"
+            problem = f"getByUserRole(role='organizer') shows a canceled {singular(kind)} as {listed.get('status')!r}"
         if problem is not None:
             ctx.report(problem, first.describe(), events=[event], exchanges=[first])
     if not judged:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from vevents.spec import singular
+
 from ..context import CANCELED, CheckContext
 from ..definitions import check
 from ..failures import Skip
@@ -49,7 +51,7 @@ def _sweep(ctx: CheckContext, events: list[Event], when: str) -> None:
     for event, exchange in answers:
         if exchange.status != 200:
             ctx.report(
-                f"{when}, a {event.kind[:-1]} the run canceled answers {exchange.status}: "
+                f"{when}, a {singular(event.kind)} the run canceled answers {exchange.status}: "
                 "a canceled event stays readable",
                 exchange.describe(),
                 events=[event],
@@ -57,7 +59,7 @@ def _sweep(ctx: CheckContext, events: list[Event], when: str) -> None:
             )
         elif read_status(exchange) != CANCELED:
             ctx.report(
-                f"{when}, a {event.kind[:-1]} the run canceled reads {read_status(exchange)!r}: "
+                f"{when}, a {singular(event.kind)} the run canceled reads {read_status(exchange)!r}: "
                 "canceled must be permanent",
                 exchange.describe(),
                 events=[event],

@@ -30,7 +30,7 @@ from vevents.server.middleware import read_body
 from vevents.server.nesting import MAX_JSON_DEPTH, json_depth
 from vevents.server.seed import SeedError, events_from
 from vevents.server.store import Event
-from vevents.spec import GUID_PATTERN
+from vevents.spec import GUID_PATTERN, singular
 from vevents.spec.control import lifecycle_states
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class ControlApi:
             "@odata.type": self.plane.contract.odata_types[kind],
             "id": event_id,
             "status": status,
-            "displayName": f"Arranged {kind[:-1]} ({status})",
+            "displayName": f"Arranged {singular(kind)} ({status})",
             "startDateTime": {"dateTime": "2026-12-01T17:00:00", "timeZone": "UTC"},
             "endDateTime": {"dateTime": "2026-12-01T18:00:00", "timeZone": "UTC"},
             **properties,
