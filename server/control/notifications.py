@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
-from vevents.server.errors import GraphError, json_body
+from vevents.server.errors import GraphError, json_response
 from vevents.server.middleware import read_body
 from vevents.server.notifications.dispatcher import DeliveryFaults, Notifications
 from vevents.server.notifications.subscriptions import Subscription
@@ -25,10 +25,6 @@ __all__ = ["NotificationControl"]
 
 Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 MAX_WAIT_MS = 30_000
-
-
-def _json(status: int, value: Any) -> Response:
-    return Response(json_body(value), status_code=status, media_type="application/json")
 
 
 async def _body(receive: Receive) -> dict[str, Any]:
@@ -64,7 +60,7 @@ class NotificationControl:
 
     async def op_listAllSubscriptions(self, scope: Scope, receive: Receive) -> Response:
         value = [{**s.to_graph(), "tenantId": s.tenant} for s in self.notifications.live_subscriptions()]
-        return _json(200, {"value": value})
+        return json_response(200, {"value": value})
 
     async def op_expireSubscription(self, scope: Scope, receive: Receive) -> Response:
         sub = self._subscription(scope)
@@ -77,7 +73,7 @@ class NotificationControl:
         if change is not None and change not in sub.change_types:
             raise GraphError(400, f"The subscription is to {sub.change_type!r}, not {change!r}.")
         self.notifications.fire(sub, change)
-        return _json(202, {"sent": True, "lastSeq": self.notifications.journal.last_seq})
+        return json_response(202, {"sent": True, "lastSeq": self.notifications.journal.last_seq})
 
     async def op_fireLifecycle(self, scope: Scope, receive: Receive) -> Response:
         sub = self._subscription(scope)
@@ -85,7 +81,7 @@ class NotificationControl:
         if event not in self.notifications.rules.lifecycle_events:
             raise GraphError(400, f"Unknown lifecycleEvent {event!r}.")
         sent = self.notifications.lifecycle(sub, str(event))
-        return _json(202, {"sent": sent, "lastSeq": self.notifications.journal.last_seq})
+        return json_response(202, {"sent": sent, "lastSeq": self.notifications.journal.last_seq})
 
     async def op_listDeliveries(self, scope: Scope, receive: Receive) -> Response:
         query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
@@ -104,7 +100,7 @@ class NotificationControl:
         journal = self.notifications.journal
         if wait_ms:
             await journal.next(after, wait_ms / 1000, match)
-        return _json(200, {"value": journal.entries(after, match), "lastSeq": journal.last_seq})
+        return json_response(200, {"value": journal.entries(after, match), "lastSeq": journal.last_seq})
 
     async def op_clearDeliveries(self, scope: Scope, receive: Receive) -> Response:
         self.notifications.journal.clear()
@@ -115,7 +111,7 @@ class NotificationControl:
         return {"delayMs": faults.delay_ms, "fail": faults.fail, "failStatus": faults.fail_status}
 
     async def op_getDeliveryBehaviour(self, scope: Scope, receive: Receive) -> Response:
-        return _json(200, self._behaviour())
+        return json_response(200, self._behaviour())
 
     async def op_setDeliveryBehaviour(self, scope: Scope, receive: Receive) -> Response:
         body = await _body(receive)
@@ -125,4 +121,4 @@ class NotificationControl:
             fail=int(body.get("fail", current.fail)),
             fail_status=int(body.get("failStatus", current.fail_status)),
         )
-        return _json(200, self._behaviour())
+        return json_response(200, self._behaviour())

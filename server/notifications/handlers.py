@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from vevents.server.auth import Principal, may
-from vevents.server.errors import error_response, json_body
+from vevents.server.errors import error_response, json_response
 from vevents.server.handlers import json_object
 from vevents.server.ids import parse_event_id
 from vevents.server.notifications.dispatcher import Notifications, new_subscription_id
@@ -36,10 +36,6 @@ Handler = Callable[["Scope", "Receive"], Awaitable[Response]]
 DELEGATED_APPLICATION_ID = "de8bc8b5-d9f9-48b1-a8ad-b748da725064"
 """Whose subscriptions a delegated token makes: the stub's tokens name no client application,
 so it is Graph Explorer's client id (a choice, docs/choices.md)."""
-
-
-def _json(status: int, value: Any) -> Response:
-    return Response(json_body(value), status_code=status, media_type="application/json")
 
 
 def application_of(principal: Principal) -> str:
@@ -138,16 +134,16 @@ class SubscriptionHandlers:
                     return error_response(scope, 400, problem)
         if not self.notifications.add(sub):
             return self._conflict(scope, sub)
-        return _json(201, sub.to_graph())
+        return json_response(201, sub.to_graph())
 
     async def list(self, scope: Scope, receive: Receive) -> Response:
         principal = principal_of(scope)
         mine = [s.to_graph() for s in self.notifications.live_subscriptions() if self._owns(principal, s)]
-        return _json(200, {"value": mine})
+        return json_response(200, {"value": mine})
 
     async def get(self, scope: Scope, receive: Receive) -> Response:
         sub = self._find(scope)
-        return sub if isinstance(sub, Response) else _json(200, sub.to_graph())
+        return sub if isinstance(sub, Response) else json_response(200, sub.to_graph())
 
     async def update(self, scope: Scope, receive: Receive) -> Response:
         sub = self._find(scope)
@@ -170,7 +166,7 @@ class SubscriptionHandlers:
             changed = Subscription(**{**_fields(changed), "notification_url": str(url)})
         if not self.notifications.put(changed):
             return self._not_found(scope)
-        return _json(200, changed.to_graph())
+        return json_response(200, changed.to_graph())
 
     async def delete(self, scope: Scope, receive: Receive) -> Response:
         sub = self._find(scope)
