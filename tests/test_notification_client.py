@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from vevents.server.notifications.client import Answer, post
+from vevents.server.notifications.client import Answer, ConnectionPool, post
 from vevents.server.notifications.targets import TargetPolicy
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -87,3 +87,76 @@ def test_a_slow_or_silent_receiver_costs_at_most_the_deadline(behaviour: Behavio
     answer, took = asyncio.run(_exchange(behaviour))
     assert answer.status == 0 and answer.timed_out
     assert took < 1.0
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request's body (the client always sends a Content-Length)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = [line.lower() for line in head.split(b"\r\n")]
+    length = next(int(line.split(b":")[1]) for line in lines if line.startswith(b"content-length:"))
+    return await reader.readexactly(length)
+
+
+class _KeepAlive:
+    """A receiver answering 202 on kept connections; counts the connections it was opened."""
+
+    def __init__(self, close_after: int = 0) -> None:
+        self.connections = 0
+        self.requests = 0
+        self.close_after = close_after
+        """Close each connection after this many answers (0: never) - an idle-timeout receiver."""
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        answered = 0
+        try:
+            while True:
+                await read_request(reader)
+                self.requests += 1
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                answered += 1
+                if answered == self.close_after:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+async def _three_posts(receiver: _KeepAlive, pool: ConnectionPool | None) -> list[Answer]:
+    server = await asyncio.start_server(receiver, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        target = await TargetPolicy().resolve(f"http://127.0.0.1:{port}/hook")
+        answers = []
+        for _ in range(3):
+            answers.append(await post(target, b"{}", content_type="application/json", timeout=2, pool=pool))
+            await asyncio.sleep(0.02)  # the receiver's close (if any) reaches the idle connection
+        return answers
+    finally:
+        if pool is not None:
+            pool.close()
+        server.close()
+        await asyncio.sleep(0.05)
+
+
+def test_a_pool_keeps_a_cleanly_answered_connection_for_the_next_post() -> None:
+    receiver = _KeepAlive()
+    answers = asyncio.run(_three_posts(receiver, ConnectionPool()))
+    assert [a.status for a in answers] == [202, 202, 202]
+    assert receiver.connections == 1 and receiver.requests == 3
+
+
+def test_without_a_pool_every_post_has_its_own_connection() -> None:
+    receiver = _KeepAlive()
+    answers = asyncio.run(_three_posts(receiver, None))
+    assert [a.status for a in answers] == [202, 202, 202]
+    assert receiver.connections == 3
+
+
+def test_a_kept_connection_the_receiver_closed_is_replaced_not_failed() -> None:
+    receiver = _KeepAlive(close_after=1)
+    answers = asyncio.run(_three_posts(receiver, ConnectionPool()))
+    assert [a.status for a in answers] == [202, 202, 202]
+    assert receiver.connections == 3 and receiver.requests == 3

@@ -4,10 +4,14 @@
 `child_changed`) is matched against an index of the live subscriptions (a dict lookup, not a
 scan: a thousand subscriptions cost a change nothing measurable), turned into Graph's
 `changeNotificationCollection` and queued; the API call that caused it returns at once.
-Each delivery runs as its own task, bounded in time by the client and in number by a
-semaphore, so a receiver that never answers holds one slot for at most Graph's 3 seconds and
-every other delivery goes on. A failed attempt (no 2xx in time) is retried after a doubling
-wait, a bounded number of times; every attempt is journaled. A subscription that expired or
+Notifications to one URL wait in its lane and go one POST at a time, everything that waited
+in one `value[]` (Graph batches too): under load a receiver gets fewer, larger POSTs, and the
+stub spends its time answering the API rather than opening connections. Connections to a
+receiver that answered cleanly are kept alive for the next POST (client.py's pool). Every
+POST is bounded in time by the client and in number by a semaphore, so a receiver that never
+answers holds its own lane for at most Graph's 3 seconds and every other receiver's deliveries
+go on. A failed attempt (no 2xx in time) is retried after a doubling wait, a bounded number of
+times, off the lane; every attempt is journaled, one entry per notification. A subscription that expired or
 was deleted before its delivery left gets nothing.
 """
 
@@ -18,11 +22,12 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
 from vevents.server.ids import parse_event_id
-from vevents.server.notifications.client import Answer, post
+from vevents.server.notifications.client import Answer, ConnectionPool, post
 from vevents.server.notifications.handshake import handshake_problem, validation_token
 from vevents.server.notifications.journal import DeliveryJournal
 from vevents.server.notifications.subscriptions import (
@@ -44,6 +49,9 @@ MAX_PAYLOAD_BYTES = 65_536
 MAX_ANSWER_BYTES = 65_536
 """What is read of a receiver's answer (the rest is never drained)."""
 MAX_CONCURRENT = 64
+"""POSTs in flight at once, over all receivers (each lane has at most one)."""
+MAX_BATCH = 100
+"""Notifications in one POST at most (a few hundred bytes each: well under `MAX_PAYLOAD_BYTES`)."""
 MAX_BACKOFF_S = 300.0
 _TENANT_EVENTS = "solutions/virtualevents/events"
 
@@ -65,15 +73,31 @@ class DeliveryFaults:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class _Note:
+    """One change or lifecycle notification, waiting for (or in) a POST to its URL."""
+
     subscription_id: str
+    label: str
+    """changeType or lifecycleEvent"""
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What one POST carries: the notes of one kind to one URL (Graph's `value[]` of several)."""
+
     kind: str
     """notification or lifecycle"""
     url: str
-    payload: bytes
+    notes: tuple[_Note, ...]
     attempt: int = 1
-    label: str = ""
-    """changeType or lifecycleEvent"""
+
+    def payload(self) -> bytes:
+        return _payload([note.body for note in self.notes])
+
+
+_Lane = tuple[str, str]
+"""(kind, url): notes bound for the same place, sent one POST at a time."""
 
 
 class Notifications:
@@ -104,6 +128,10 @@ class Notifications:
         self.faults = DeliveryFaults()
         self.pending = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: dict[_Lane, list[_Note]] = {}
+        self._lanes: set[_Lane] = set()
+        """Lanes with a task running; its notes wait in `_waiting`."""
+        self._pool = ConnectionPool()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._index: dict[str, set[str]] = {}
@@ -200,7 +228,7 @@ class Notifications:
             row = self.rules.match(sub.resource)
             odata_type = row[0].notifies if row else "#microsoft.graph.virtualEvent"
             note = self.change_notification(sub, change_type, path, odata_type)
-            self.submit(_Job(sub.id, "notification", sub.notification_url, _payload([note]), label=change_type))
+            self.submit("notification", sub.notification_url, _Note(sub.id, change_type, note))
             queued += 1
         return queued
 
@@ -222,7 +250,7 @@ class Notifications:
         change = change_type or sorted(sub.change_types)[0]
         path = sub.resource.strip("/")
         note = self.change_notification(sub, change, path, row[0].notifies if row else "#microsoft.graph.virtualEvent")
-        self.submit(_Job(sub.id, "notification", sub.notification_url, _payload([note]), label=change))
+        self.submit("notification", sub.notification_url, _Note(sub.id, change, note))
 
     def lifecycle(self, sub: Subscription, event: str) -> bool:
         """Send a lifecycle notification (False: the subscription has no lifecycleNotificationUrl)."""
@@ -241,7 +269,7 @@ class Notifications:
             "clientState": sub.client_state,
             "lifecycleEvent": event,
         }
-        self.submit(_Job(sub.id, "lifecycle", sub.lifecycle_url, _payload([note]), label=event))
+        self.submit("lifecycle", sub.lifecycle_url, _Note(sub.id, event, note))
         return True
 
     # ------------------------------------------------------------ the handshake
@@ -268,59 +296,101 @@ class Notifications:
         return problem
 
     # ------------------------------------------------------------ delivery
-    def submit(self, job: _Job) -> None:
-        """Queue a delivery; never raises into the API call that caused it."""
+    def submit(self, kind: str, url: str, note: _Note) -> None:
+        """Queue a delivery; never raises into the API call that caused it.
+
+        Notes for one (kind, URL) wait in its lane; the lane's task sends them one POST at a
+        time, all that waited (up to `MAX_BATCH`) in one `value[]`, as Graph batches. Idle, a
+        note goes alone at once; under load the batches grow instead of the POSTs multiplying.
+        """
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             # Called from another thread (a test writing to the store directly): hand it over.
             home = self._loop
             if home is None or home.is_closed():
-                self._drop(job, "no event loop to deliver from")
+                self._drop(kind, url, (note,), 1, "no event loop to deliver from")
                 return
-            home.call_soon_threadsafe(self.submit, job)
+            home.call_soon_threadsafe(self.submit, kind, url, note)
             return
         if self.pending >= self.queue_max:
-            self._drop(job, f"the delivery queue is full ({self.queue_max})")
+            self._drop(kind, url, (note,), 1, f"the delivery queue is full ({self.queue_max})")
             return
         if self._loop is not loop:
             self._loop, self._semaphore = loop, asyncio.Semaphore(MAX_CONCURRENT)
+            self._waiting, self._lanes = {}, set()
+            self._pool = ConnectionPool()  # kept connections belong to the loop that made them
         self.pending += 1
-        self._spawn(job)
+        lane = (kind, url)
+        self._waiting.setdefault(lane, []).append(note)
+        if lane not in self._lanes:
+            self._lanes.add(lane)
+            self._spawn(self._run_lane(lane))
 
-    def _spawn(self, job: _Job) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(job))
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _drop(self, job: _Job, why: str) -> None:
-        self.journal.record(
-            subscriptionId=job.subscription_id, kind=job.kind, label=job.label, url=job.url, attempt=job.attempt,
-            outcome="dropped", status=None, error=why, durationMs=0, payload=json.loads(job.payload),
-        )  # fmt: skip
-        logger.warning("notification for subscription %s dropped: %s", job.subscription_id, why)
+    async def _run_lane(self, lane: _Lane) -> None:
+        try:
+            while True:
+                waiting = self._waiting.get(lane)
+                if not waiting:
+                    return  # no await between this look and the lane's end: no note is stranded
+                taken, rest = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
+                if rest:
+                    self._waiting[lane] = rest
+                else:
+                    del self._waiting[lane]
+                await self._deliver(_Batch(lane[0], lane[1], tuple(taken)))
+        finally:
+            self._lanes.discard(lane)
 
-    async def _deliver(self, job: _Job) -> None:
-        retry_in: float | None = None
+    def _drop(self, kind: str, url: str, notes: tuple[_Note, ...], attempt: int, why: str) -> None:
+        for note in notes:
+            self.journal.record(
+                subscriptionId=note.subscription_id, kind=kind, label=note.label, url=url, attempt=attempt,
+                outcome="dropped", status=None, error=why, durationMs=0, payload={"value": [note.body]},
+            )  # fmt: skip
+            logger.warning("notification for subscription %s dropped: %s", note.subscription_id, why)
+
+    async def _deliver(self, batch: _Batch) -> None:
+        retry: tuple[float, _Batch] | None = None
         try:
             assert self._semaphore is not None
             async with self._semaphore:
-                retry_in = await self._attempt(job)
+                retry = await self._attempt(batch)
         except Exception:  # a bug here must not lose the rest of the queue
-            logger.exception("delivery to %s failed unexpectedly", job.url)
+            logger.exception("delivery to %s failed unexpectedly", batch.url)
         finally:
-            if retry_in is None:
-                self.pending -= 1
-        if retry_in is not None:
-            asyncio.get_running_loop().call_later(retry_in, self._spawn, replace(job, attempt=job.attempt + 1))
+            if retry is None:
+                self.pending -= len(batch.notes)
+            else:
+                self.pending -= len(batch.notes) - len(retry[1].notes)
+        if retry is not None:
+            wait, again = retry
+            asyncio.get_running_loop().call_later(wait, self._retry, again)
 
-    async def _attempt(self, job: _Job) -> float | None:
-        """One attempt; the wait before the next one, or None (delivered, given up, or not to be sent)."""
-        sub = self.store.get(job.subscription_id)
-        if job.kind == "notification" and (sub is None or sub.expired(self.clock())):
-            why = "the subscription was deleted" if sub is None else "the subscription expired"
-            self._journal(job, Answer(0, "", b"", 0.0, error=why), "not sent", False)
-            return None
+    def _retry(self, batch: _Batch) -> None:
+        # Off the lane: a receiver's retries wait their backoff without holding up new notes.
+        self._spawn(self._deliver(batch))
+
+    async def _attempt(self, batch: _Batch) -> tuple[float, _Batch] | None:
+        """One attempt; the wait and what to send next time, or None (delivered, given up, or not to be sent)."""
+        if batch.kind == "notification":
+            now, live = self.clock(), []
+            for note in batch.notes:
+                sub = self.store.get(note.subscription_id)
+                if sub is None or sub.expired(now):
+                    why = "the subscription was deleted" if sub is None else "the subscription expired"
+                    self._journal(batch, (note,), Answer(0, "", b"", 0.0, error=why), "not sent", False)
+                else:
+                    live.append(note)
+            if not live:
+                return None
+            if len(live) < len(batch.notes):
+                batch = replace(batch, notes=tuple(live))  # `_deliver` counts the others done
         if self.faults.delay_ms:
             await asyncio.sleep(self.faults.delay_ms / 1000)
         if self.faults.take_failure():
@@ -328,32 +398,37 @@ class Notifications:
             answer = Answer(status, "", b"", 0.0, error="" if status else "failed by the control API (not sent)")
         else:
             try:
-                target = await self.policy.resolve(job.url)
+                target = await self.policy.resolve(batch.url)
             except TargetRefused as exc:
-                self._journal(job, Answer(0, "", b"", 0.0, error=str(exc)), "failed", False)
+                self._journal(batch, batch.notes, Answer(0, "", b"", 0.0, error=str(exc)), "failed", False)
                 return None
             answer = await post(
                 target,
-                job.payload,
+                batch.payload(),
                 content_type="application/json; charset=utf-8",
                 timeout=self.delivery_timeout,
                 max_body=MAX_ANSWER_BYTES,
+                pool=self._pool,
             )
         if answer.ok:
-            self._journal(job, answer, "delivered", False)
+            self._journal(batch, batch.notes, answer, "delivered", False)
             return None
-        retry = job.attempt < self.attempts
-        self._journal(job, answer, "failed", retry)
+        retry = batch.attempt < self.attempts
+        self._journal(batch, batch.notes, answer, "failed", retry)
         if not retry:
             return None
-        return float(min(self.retry_ms / 1000 * 2 ** (job.attempt - 1), MAX_BACKOFF_S))
+        wait = float(min(self.retry_ms / 1000 * 2 ** (batch.attempt - 1), MAX_BACKOFF_S))
+        return wait, replace(batch, attempt=batch.attempt + 1)
 
-    def _journal(self, job: _Job, answer: Answer, outcome: str, will_retry: bool) -> None:
-        self.journal.record(
-            subscriptionId=job.subscription_id, kind=job.kind, label=job.label, url=job.url, attempt=job.attempt,
-            outcome=outcome, status=answer.status or None, error=answer.error or None, willRetry=will_retry,
-            durationMs=round(answer.elapsed * 1000, 1), payload=json.loads(job.payload),
-        )  # fmt: skip
+    def _journal(self, batch: _Batch, notes: tuple[_Note, ...], answer: Answer, outcome: str, will_retry: bool) -> None:
+        """One entry per notification (its `payload` is its own `value[]`; `batch`: how many the POST carried)."""
+        for note in notes:
+            self.journal.record(
+                subscriptionId=note.subscription_id, kind=batch.kind, label=note.label, url=batch.url,
+                attempt=batch.attempt, outcome=outcome, status=answer.status or None, error=answer.error or None,
+                willRetry=will_retry, durationMs=round(answer.elapsed * 1000, 1), payload={"value": [note.body]},
+                batch=len(batch.notes),
+            )  # fmt: skip
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until nothing is pending (tests, shutdown)."""
@@ -365,6 +440,7 @@ class Notifications:
     def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        self._pool.close()
         self.store.close()
 
 
