@@ -78,6 +78,8 @@ class StubApp(DirectHandlerApp):
     control: ControlPlane
     notifications: Notifications
     """Subscriptions, the delivery queue and its journal (server/notifications/)."""
+    authenticator: TokenVerifier | PermissiveVerifier
+    """Who a bearer token is (its `clock` is the time tokens expire by: tests move it, never sleep)."""
 
 
 # Replaced (ServerErrorMiddleware, to answer Graph's envelope) or not needed: handlers take
@@ -122,13 +124,10 @@ def _first(*resolvers: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def _authenticator(settings: Settings) -> TokenVerifier | PermissiveVerifier:
     the_contract = contract()
-    scopes = {
-        "delegated_scopes": the_contract.delegated_permissions,
-        "application_scopes": the_contract.application_permissions,
-    }
+    delegated, application = the_contract.delegated_permissions, the_contract.application_permissions
     if settings.auth_mode == "permissive":
-        return PermissiveVerifier(**scopes)
-    return TokenVerifier(secret=settings.secret, **scopes)
+        return PermissiveVerifier(delegated_scopes=delegated, application_scopes=application)
+    return TokenVerifier(secret=settings.secret, delegated_scopes=delegated, application_scopes=application)
 
 
 def create_app(settings: Settings, *, store: Store | None = None) -> connexion.AsyncApp:
@@ -235,6 +234,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> connexion.A
     app.seeded = seeded
     app.control = control
     app.notifications = notifications
+    app.authenticator = authenticator
     for version in the_contract.versions:
         app.add_api(load_spec(), base_path=f"/{version}", name=version)
     app.add_api(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,20 +126,32 @@ class TokenVerifier:
 
     The cache is keyed by the token string and bounded (oldest entries go first); a cached
     token is still refused once its `exp` has passed.
+
+    `clock` (seconds since the epoch) is the one time `exp` and `nbf` are judged against, cached
+    or not: a test moves it past a token's `exp` instead of sleeping. PyJWT checks them against
+    the wall clock too, so a token passes only while both clocks say it is valid.
     """
 
-    def __init__(self, *, secret: str, delegated_scopes: Iterable[str], application_scopes: Iterable[str]) -> None:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        delegated_scopes: Iterable[str],
+        application_scopes: Iterable[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self._delegated = frozenset(delegated_scopes)
         self._application = frozenset(application_scopes)
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self.clock = clock
 
     def authenticate(self, authorization: str | None) -> Principal:
         token = _bearer(authorization)
         cached = self._cache.get(token)
         if cached is not None:
             principal, expires = cached
-            if expires > time.time():
+            if expires > self.clock():
                 return principal
             self._cache.pop(token, None)
             raise InvalidToken("Lifetime validation failed, the token is expired.")
@@ -177,7 +189,14 @@ class TokenVerifier:
             raise InvalidToken(f"The token has no {exc.claim!r} claim.") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"Access token validation failure: {exc}.") from None
-        return self._principal(claims), float(claims["exp"])
+        now = self.clock()
+        expires = float(claims["exp"])
+        if expires <= now:
+            raise InvalidToken("Lifetime validation failed, the token is expired.")
+        not_before = claims.get("nbf")
+        if isinstance(not_before, (int, float)) and not_before > now:
+            raise InvalidToken("Lifetime validation failed, the token is not yet valid (nbf).")
+        return self._principal(claims), expires
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
         tenant, user = claims["tid"], claims["oid"]

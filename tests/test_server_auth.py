@@ -160,14 +160,21 @@ def test_co_organizer_may_update_but_not_cancel(
     assert module_stub.store.find(event.id, "webinars")[0].status == "published"
 
 
-def test_cached_token_still_expires(module_stub: Stub, http: httpx.Client, make_token: Callable[..., str]) -> None:
-    headers = {"Authorization": f"Bearer {make_token(expires_in=1)}"}
+def test_cached_token_still_expires(
+    module_stub: Stub, http: httpx.Client, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The verifier's injected clock moves past `exp`: no sleep waits for the wall clock.
+    verifier = module_stub.app.authenticator
+    headers = {"Authorization": f"Bearer {make_token(expires_in=60)}"}
     url = module_stub.event_url("webinars", SAMPLE_ID)
-    assert http.get(url, headers=headers).status_code == 200
-    time.sleep(1.1)
+    assert http.get(url, headers=headers).status_code == 200  # now cached
+    monkeypatch.setattr(verifier, "clock", lambda: time.time() + 61)
     response = http.get(url, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    # And a token the verifier has not seen yet is judged by the same clock, not the wall's.
+    fresh = {"Authorization": f"Bearer {make_token(expires_in=30)}"}
+    assert http.get(url, headers=fresh).status_code == 401
 
 
 def test_permissive_mode_takes_any_bearer_token_as_the_seed_organizer(

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from reliability import served
 
-from vevents.server.auth import GRAPH_AUDIENCES, SEED_ORGANIZER, SEED_TENANT, TokenVerifier, mint_token
+from vevents.server.auth import GRAPH_AUDIENCES, SEED_ORGANIZER, SEED_TENANT, InvalidToken, TokenVerifier, mint_token
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 RSA_PUBLIC_PEM = RSA_KEY.public_key().public_bytes(
@@ -247,6 +247,28 @@ def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatc
         verifier.authenticate(f"Bearer {bad}")
     assert len(calls) == 2
     assert all(len(a) == len(b) == 32 for a, b in calls)  # the HS256 MACs themselves
+
+
+def test_the_verifier_judges_exp_and_nbf_by_its_injected_clock() -> None:
+    # One clock for the cache and for a token seen the first time: a test moves it, never sleeps.
+    now = time.time()
+    clock = [now]
+    verifier = TokenVerifier(
+        secret=SECRET, delegated_scopes=["VirtualEvent.ReadWrite"], application_scopes=[], clock=lambda: clock[0]
+    )
+    cached = _hs256(exp=int(now) + 60)
+    verifier.authenticate(f"Bearer {cached}")
+    later = _hs256(exp=int(now) + 120, nbf=int(now) - 1)
+    clock[0] = now + 90
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.authenticate(f"Bearer {cached}")
+    assert verifier.authenticate(f"Bearer {later}").tenant == SEED_TENANT
+    clock[0] = now + 121
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.authenticate(f"Bearer {_hs256(exp=int(now) + 120)}")  # never cached: the same clock
+    clock[0] = now - 30  # the wall clock has passed this token's nbf, the verifier's has not
+    with pytest.raises(InvalidToken, match="not yet valid"):
+        verifier.authenticate(f"Bearer {_hs256(nbf=int(now) - 1)}")
 
 
 # ---------------------------------------------------------------- secrets in logs
