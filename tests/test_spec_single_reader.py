@@ -1,13 +1,16 @@
-"""`vevents.spec` is the only reader of YAML and the only follower of `$ref`s (issue 12).
+"""`vevents.spec` is the only reader of YAML and the only follower of `$ref`s (issue 12), and
+the only matcher of Graph's paths (issue 21).
 
 Every other module asks it (`contract()`, `load_spec`, `parse_yaml`, `load_yaml_file`,
-`resolve`, `ref_of`), so that the spec is parsed one way and no fact of it is dug out by a
-key path of its own. The tree is grepped: a new `yaml.safe_load` or `node["$ref"]` outside
-spec/ fails here with the file and line to change.
+`resolve`, `ref_of`, `Contract.route`), so that the spec is parsed one way, no fact of it is
+dug out by a key path of its own and one request is never classified twice by different rules.
+The tree is grepped: a new `yaml.safe_load`, `node["$ref"]` or hand-written regex of the Graph
+routes outside spec/ fails here with the file and line to change.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
@@ -59,6 +62,89 @@ def test_no_yaml_is_read_outside_vevents_spec() -> None:
 
 def test_no_ref_is_followed_outside_vevents_spec() -> None:
     assert _offenders(_REF_FOLLOW) == [], "follow $refs with vevents.spec.resolve (or ask contract())"
+
+
+@functools.cache
+def _route_segment() -> re.Pattern[str]:
+    """A fixed segment of one of the contract's paths (`virtualEvents`, `webinars`, `cancel`,
+    `getByUserRole`, ...) standing as a path segment or an alternative of a group: after a `/`
+    (or an escaped one), `(`, `|`, a group's name or the start, and before a `/`, `|`, `)`, a
+    word's end or the end."""
+    segments = {
+        segment.split("(")[0]
+        for op in contract().operations
+        for segment in op.path.split("/")
+        if segment and not segment.startswith("{")
+    }
+    alternatives = "|".join(re.escape(segment) for segment in sorted(segments, key=len, reverse=True))
+    return re.compile(rf"(?:^|[/(|>])(?:{alternatives})(?:[/|)]|\\/|\b|$)")
+
+
+# Regular-expression syntax: a string holding a route segment and one of these is a path pattern.
+_REGEX_SYNTAX = re.compile(r"\(\?P<|\[\^|\\[wdsS]|\[0-9a-f|\.\*|\.\+|\(\?:")
+_RE_FUNCTIONS = {"compile", "match", "fullmatch", "search", "sub", "subn", "findall", "finditer", "split"}
+
+
+def _strings(node: ast.AST) -> list[str]:
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def route_regexes(source: str) -> list[tuple[int, str]]:
+    """(line, text) of each hand-written pattern of the Graph routes in `source`: the pattern of
+    a `re.compile`/`re.match`/... call (its pieces joined, f-strings too) naming a route segment,
+    or any string naming one in regular-expression syntax (a pattern kept for later)."""
+    found: list[tuple[int, str]] = []
+    segment = _route_segment()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in {"re", "regex"}
+            and node.func.attr in _RE_FUNCTIONS
+            and node.args
+        ):
+            pattern = "".join(_strings(node.args[0]))
+            if segment.search(pattern):
+                found.append((node.lineno, pattern))
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and segment.search(node.value)
+            and _REGEX_SYNTAX.search(node.value)
+        ):
+            found.append((node.lineno, node.value))
+    return sorted(set(found))
+
+
+def test_no_path_of_graph_is_matched_by_a_regex_outside_vevents_spec() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text[:100]!r}"
+        for path in _python_files()
+        for line, text in route_regexes(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "match Graph's paths with contract().route (or ask it for op.path / url_path)"
+
+
+def test_the_route_regex_detector_catches_what_it_is_for() -> None:
+    caught = [
+        'WEBINAR = re.compile(r"^/v1.0/solutions/virtualEvents/webinars/([^/]+)$")',
+        "re.match('virtualEvents/', path)",
+        're.fullmatch(rf"/{version}/solutions/" + r"virtualEvents/(?P<kind>\\w+)", path)',
+        'CANCEL = r"/(?P<kind>webinars|townhalls)/(?P<id>[^/]+)/cancel"  # compiled later',
+        'KIND = r"(?P<kind>webinars|townhalls)"',
+        "pattern = re.compile(\n    '^/beta'\n    '/solutions/virtualEvents/townhalls'\n)",
+    ]
+    for source in caught:
+        assert route_regexes(source), source
+    passed = [
+        're.compile(r"^\\s*(vevents|make)\\s+serve\\b")',  # "vevents" is not the "events" segment
+        'url = f"/v1.0/solutions/virtualEvents/webinars/{event_id}"',  # a URL, not a pattern
+        're.compile(r"[0-9a-f]{8}-[0-9a-f]{4}")',
+        're.search(r"Retry-After: (\\d+)", text)',
+    ]
+    for source in passed:
+        assert not route_regexes(source), source
 
 
 def test_the_patterns_catch_what_they_are_for() -> None:
