@@ -62,7 +62,13 @@ def binaries_or_skip() -> Path:
     return bin_dir
 
 
+_START_ATTEMPTS = 5
+"""Ports tried before giving up: PostgreSQL cannot bind port 0 and report the port it got, so
+the OS picks a free one, and another xdist worker may take it before the server binds it."""
+
+
 def _free_port() -> int:
+    # Free when asked, not reserved: `start` retries on another one if the server loses the race.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -87,8 +93,17 @@ class PostgresServer:
             user = pwd.getpwnam("postgres")
             os.chown(directory, user.pw_uid, user.pw_gid)
         server._run("initdb", "-D", str(server.data), "-A", "trust", "-U", "vevents", "--no-sync", "-E", "UTF8")
-        server.start_again()
-        return server
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                server.start_again()
+                return server
+            except RuntimeError:
+                lost_the_port = server.log.exists() and "could not bind" in server.log.read_text(errors="replace")
+                if not lost_the_port or attempt == _START_ATTEMPTS:
+                    raise
+                server.log.unlink()
+                server.port = _free_port()
+        raise AssertionError("unreachable")
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin_dir / tool), *args]
