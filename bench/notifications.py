@@ -1,6 +1,6 @@
 """Change notifications: the delay from a cancel to its notification, and what subscriptions cost the API.
 
-The stub runs as `vevents serve --memory` in its own process (bench/run.py's launcher), seeded
+The stub runs as `vevents serve` (SQLite on disk) in its own process (bench/run.py's launcher), seeded
 with published webinars. Background subscriptions (each to its own webinar, validated by the
 handshake like any other) point at a receiver in another process; the measured one points at
 a receiver in this process, which timestamps each arrival.
