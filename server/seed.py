@@ -19,8 +19,10 @@ one rule a user can predict (docs/seeds.md):
 
 from __future__ import annotations
 
+import gc
 import importlib.resources
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,38 @@ def seed_store(store: Store, seed_path: str | None, *, reseed: bool = False, sto
 
     `store_name` names the store in the error (e.g. "./vevents.db").
     """
+    with _collector_paused():
+        return _seed_store(store, seed_path, reseed=reseed, store_name=store_name)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a seed is read and written.
+
+    A 100,000-event seed allocates millions of containers (the parsed document, the events,
+    their rows), none of them in a cycle: every collection the allocations trigger walks the
+    ones still alive, for nothing (about a third of a large seed's time). Reference counting
+    still frees everything as usual; the collector is back on at the end, as it was.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _held(store: Store, events: list[Event]) -> set[tuple[str, str]]:
+    """Which of `events` (kind, id) the store holds: one read of every event where the store
+    offers it (a restart on a 100,000-event store), else one `find` per event."""
+    every = getattr(store, "all_events", None)
+    if callable(every):
+        return {(event.kind, event.id) for event in every()}
+    return {(event.kind, event.id) for event in events if store.find(event.id, event.kind)}
+
+
+def _seed_store(store: Store, seed_path: str | None, *, reseed: bool, store_name: str) -> Seeded:
     events = load_seed(seed_path)
     if reseed:
         written = store.reset(events)
@@ -133,9 +167,10 @@ def seed_store(store: Store, seed_path: str | None, *, reseed: bool = False, sto
     written = store.seed(events)
     if written:
         return Seeded(written, tuple(events))
-    present = tuple(event for event in events if store.find(event.id, event.kind))
+    held = _held(store, events)
+    present = tuple(event for event in events if (event.kind, event.id) in held)
     if seed_path is not None and len(present) < len(events):
-        missing = next(event for event in events if event not in present)
+        missing = next(event for event in events if (event.kind, event.id) not in held)
         raise SeedError(
             f"seed file {seed_path}: {store_name} already holds other events "
             f"(no {singular(missing.kind)} {missing.id}); "

@@ -8,14 +8,14 @@ name, the JSON column's type). Written once here, a column or an index cannot dr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # store.py imports this module
     from vevents.server.store import Event
 
-__all__ = ["POSTGRES", "SQLITE", "Dialect", "compare_and_set", "insert_params"]
+__all__ = ["POSTGRES", "SQLITE", "Dialect", "bulk_rows", "compare_and_set", "insert_params"]
 
 
 class _Cursor(Protocol):
@@ -53,9 +53,20 @@ class Dialect:
             " kind TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, status TEXT NOT NULL,"
             f" version INTEGER NOT NULL, resource {self.json_type} NOT NULL,"
             f" PRIMARY KEY (kind, id)){self.table_options}",
+            *self.create_indexes(),
+        )
+
+    def create_indexes(self) -> tuple[str, ...]:
+        """The secondary indexes (idempotent). A bulk load into an empty table drops them first
+        and creates them after its rows, in the same transaction: one sort per index instead of
+        100,000 random insertions into each."""
+        return (
             f"CREATE INDEX IF NOT EXISTS {self.table}_by_id ON {self.table} (id)",
             f"CREATE INDEX IF NOT EXISTS {self.table}_by_tenant ON {self.table} (kind, tenant)",
         )
+
+    def drop_indexes(self) -> tuple[str, ...]:
+        return (f"DROP INDEX IF EXISTS {self.table}_by_id", f"DROP INDEX IF EXISTS {self.table}_by_tenant")
 
     # The SELECTs give rows for `store.event_from_row`.
     @property
@@ -84,6 +95,11 @@ class Dialect:
         )
 
     @property
+    def copy_in(self) -> str:
+        """PostgreSQL's bulk load: rows of `insert_params` followed by the version (1)."""
+        return self._sql("COPY {table} (kind, id, tenant, status, resource, version) FROM STDIN")
+
+    @property
     def update_if_unchanged(self) -> str:
         return self._sql(
             "UPDATE {table} SET status = {p}, resource = {p}, version = version + 1"
@@ -103,8 +119,19 @@ SQLITE = Dialect(table="events", json_type="TEXT", marker="?", read_resource="re
 POSTGRES = Dialect(table="vevents_events", json_type="JSON", marker="%s", read_resource="resource::text")
 
 
+# Compact JSON (no spaces after separators): the stored text is read back by `json.loads`
+# only, and a tenant-sized seed encodes 100,000 resources at once.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def insert_params(event: Event) -> tuple[str, str, str, str, str]:
-    return (event.kind, event.id, event.tenant, event.status, json.dumps(event.resource))
+    return (event.kind, event.id, event.tenant, event.status, _encode(event.resource))
+
+
+def bulk_rows(events: Iterable[Event]) -> list[tuple[str, str, str, str, str]]:
+    """`insert_params` of each event, in primary-key order (kind, id): appended to the table's
+    B-tree in order, not inserted at random places in it."""
+    return sorted((insert_params(e) for e in events), key=lambda row: (row[0], row[1]))
 
 
 def compare_and_set(conn: _Connection, dialect: Dialect, events: Sequence[Event]) -> bool:
@@ -114,7 +141,7 @@ def compare_and_set(conn: _Connection, dialect: Dialect, events: Sequence[Event]
     for event in events:
         cursor: _Cursor = conn.execute(
             dialect.update_if_unchanged,
-            (event.status, json.dumps(event.resource), event.kind, event.id, event.version),
+            (event.status, _encode(event.resource), event.kind, event.id, event.version),
         )
         if cursor.rowcount != 1:
             return False

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from vevents.server.children import CHILDREN_DDL, MemoryChildren, SqlChildren, Statement
-from vevents.server.sql import SQLITE, compare_and_set, insert_params
+from vevents.server.sql import SQLITE, bulk_rows, compare_and_set, insert_params
 
 __all__ = ["Event", "MemoryStore", "SqliteStore", "Store", "StoreUnavailable", "event_from_row"]
 
@@ -272,7 +272,7 @@ class SqliteStore(SqlChildren):
     def _load(self, events: Iterable[Event], *, replace_all: bool) -> int:
         """Insert `events` in one transaction: into an empty store only (seed), or in place of
         every event it holds (reset)."""
-        rows = [insert_params(e) for e in events]
+        rows = bulk_rows(events)
         with _sqlite_errors:
             conn = self._conn()
             with _transaction(conn) as tx:
@@ -282,7 +282,12 @@ class SqliteStore(SqlChildren):
                 elif conn.execute(SQLITE.any_event).fetchone()[0]:
                     tx.force_rollback = True
                     return 0
+                # The table is empty here: its indexes are rebuilt once, after the rows (sql.py).
+                for statement in SQLITE.drop_indexes():
+                    conn.execute(statement)
                 conn.executemany(SQLITE.insert, rows)
+                for statement in SQLITE.create_indexes():
+                    conn.execute(statement)
             return len(rows)
 
     # ------------------------------------------------------------ ChildStore (children.py)

@@ -7,6 +7,7 @@ real command; the banner's "Try it" request is then sent to that app.
 
 from __future__ import annotations
 
+import gc
 import re
 import shlex
 from pathlib import Path
@@ -24,8 +25,9 @@ from starlette.testclient import TestClient
 from vevents.cli import main
 from vevents.server.app import create_app
 from vevents.server.auth import mint_token
-from vevents.server.seed import SeedError, load_seed
+from vevents.server.seed import SeedError, load_seed, seed_store
 from vevents.server.settings import Settings
+from vevents.server.store import MemoryStore
 from vevents.spec import contract, load_yaml_file
 from vevents.spec.seed import seed_problems, seed_schema_path
 
@@ -225,3 +227,22 @@ def test_others_see_null_external_event_information_even_when_empty(information:
     assert client.get(url, headers={"Authorization": f"Bearer {other}"}).json()["externalEventInformation"] is None
     seen = client.get(url, headers={"Authorization": f"Bearer {organizer}"}).json()["externalEventInformation"]
     assert seen == information
+
+
+def test_seeding_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    # The collector is off while a seed is read and written (server/seed.py); it must come back
+    # on after a seed, after a refused one, and stay off where the caller had turned it off.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("events:\n  - id: 1\n", encoding="utf-8")
+    assert gc.isenabled()
+    assert seed_store(MemoryStore(), None).written == len(load_seed())
+    assert gc.isenabled()
+    with pytest.raises(SeedError):
+        seed_store(MemoryStore(), str(bad))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        seed_store(MemoryStore(), None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import OTHER_TENANT, put_event
 
+from vevents.server.auth import SEED_TENANT
 from vevents.server.seed import SeedError, load_seed
 from vevents.server.store import Event, MemoryStore, SqliteStore, Store
+from vevents.spec import contract
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -130,3 +135,44 @@ def test_reset_replaces_every_event_in_one_step(store: Store) -> None:
     assert store.reset(seed) == len(seed)
     assert sorted((e.kind, e.id) for e in store.all_events()) == sorted((e.kind, e.id) for e in seed)  # type: ignore[attr-defined]
     assert all(e.version == 1 for e in store.all_events())  # type: ignore[attr-defined]
+
+
+def make_events(count: int) -> list[Event]:
+    """`count` events, both kinds, in two tenants (built as a seed's are: no store involved)."""
+    events = []
+    for n in range(count):
+        kind = ("webinars", "townhalls")[n % 2]
+        tenant = (SEED_TENANT, OTHER_TENANT)[n // 2 % 2]
+        event_id = f"{uuid.uuid4()}@{tenant}"
+        resource = {"@odata.type": contract().odata_types[kind], "id": event_id, "status": "published"}
+        events.append(Event(kind=kind, id=event_id, tenant=tenant, resource=resource))
+    return events
+
+
+def _index_names(store: Store) -> set[str]:
+    if isinstance(store, SqliteStore):
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:
+            return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    import psycopg
+
+    with psycopg.connect(store.url) as conn:  # type: ignore[attr-defined]
+        return {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'vevents_events'")}
+
+
+def test_a_bulk_seed_keeps_every_character_and_its_indexes(store: Store) -> None:
+    # PostgreSQL's seed goes through COPY (its text format escapes tabs, newlines, backslashes),
+    # SQLite's and PostgreSQL's rebuild their indexes after the rows: nothing may be lost to either.
+    awkward = 'tab\there, line\nbreak, back\\slash, "quotes", \\N, é, 😀'
+    events = [
+        Event(kind=e.kind, id=e.id, tenant=e.tenant, resource={**e.resource, "displayName": f"{awkward} {n}"})
+        for n, e in enumerate(make_events(40))
+    ]
+    assert store.seed(reversed(events)) == 40
+    for n, event in enumerate(events):
+        (read,) = store.find(event.id, event.kind)
+        assert read.resource["displayName"] == f"{awkward} {n}" and read.version == 1
+    tenants = {e.tenant for e in events}
+    listed = sorted(e.id for kind in ("webinars", "townhalls") for t in tenants for e in store.list(kind, t))
+    assert listed == sorted(e.id for e in events)
+    if not isinstance(store, MemoryStore):
+        assert {"events_by_id", "events_by_tenant"} <= {n.removeprefix("vevents_") for n in _index_names(store)}
