@@ -45,6 +45,8 @@ def embedded_stub() -> Iterator[EmbeddedStub]:
         "main": mint_token(secret=secret, tenant=SEED_TENANT, user=SEED_ORGANIZER),
         "read_only": mint_token(secret=secret, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
         "other_user": mint_token(secret=secret, tenant=SEED_TENANT, user=str(uuid.uuid4())),
+        # A user of another tenant (any tenant but the seed's): sees none of this tenant's events.
+        "other_tenant": mint_token(secret=secret, tenant=str(uuid.uuid4()), user=str(uuid.uuid4())),
     }
     # A handler of our own keeps Python's last-resort handler from printing the server's
     # tracebacks on stderr when the application has configured no logging.

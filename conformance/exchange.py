@@ -33,6 +33,7 @@ TOKEN_ENV: Mapping[str, str] = {
     "main": "VEVENTS_TOKEN",
     "read_only": "VEVENTS_READ_ONLY_TOKEN",
     "other_user": "VEVENTS_OTHER_USER_TOKEN",
+    "other_tenant": "VEVENTS_OTHER_TENANT_TOKEN",
 }
 # A bearer value no service can accept: not a JWT, not base64.
 GARBAGE_TOKEN = "not-a-token.vevents-garbage"

@@ -126,6 +126,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="COMMAND",
     ),
     OptionSpec(
+        "other-tenant-token",
+        "Optional token of a user of another tenant; callers_in_every_state then judges that caller too.",
+        metavar="TOKEN",
+    ),
+    OptionSpec(
         "event-id",
         "Use this existing event (repeatable) instead of creating events, for targets that cannot "
         "create; KIND is webinars or townhalls (found by GET if omitted). The suite may cancel it.",

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from vevents.spec import contract
 
+from .coverage import CALLERS, rows, state_label
 from .runner import CheckFinished, CheckStarted, Note, Outcome, RunResult
 from .target import TOKEN_ENV
 
@@ -187,35 +188,39 @@ def write_cost(result: RunResult, stream: TextIO) -> None:
 
 
 def write_coverage(result: RunResult, stream: TextIO) -> None:
-    """The state-transition table: requests per (state x action x route x version) cell, `-` unreached."""
+    """The matrix: per action or view (rows) and state as reached (columns), the callers whose cell was judged."""
     coverage = result.coverage
     if coverage is None:
         return
-    cells = sorted({*coverage.exercised, *coverage.unreached})
-    spec = contract()
-    states = [state for state in spec.statuses if any(cell.state == state for cell in cells)]
-    rows = sorted({(cell.action, cell.route) for cell in cells})
-    columns = [(version, state) for version in spec.versions for state in states]
+    letters = dict(zip((label for _, label, _ in CALLERS), "ORUTN", strict=True))
+    states = [state_label(state, reached) for state, reached in contract().reached_states()]
+    unreachable = {cell.state_label for cell in coverage.not_reachable}
+    judged: dict[tuple[str, str, str, str, str], str] = {}
+    for cell in coverage.judged:
+        key = (cell.action, cell.route, cell.version, cell.view, cell.state_label)
+        judged[key] = judged.get(key, "") + letters[cell.caller]
     stream.write(
-        f"\nstate-transition coverage: {len(coverage.exercised)} of {coverage.total} cells exercised "
-        "(requests per state x action x route x version; - not reached)\n"
+        f"\ncoverage of the matrix: {len(coverage.judged)} of {coverage.total} cells judged, "
+        f"{len(coverage.not_reachable)} not reachable, {len(coverage.not_judged)} not judged\n"
+        f"  (callers judged per cell: {', '.join(f'{letter} {label}' for label, letter in letters.items())}; "
+        "- none; x state not reached)\n"
     )
-    labels = [f"{version} {state}" for version, state in columns]
-    widths = [max(len(label), 4) for label in labels]
-    stream.write(
-        f"  {'action':8} {'route':10} "
-        + "  ".join(label.rjust(w) for label, w in zip(labels, widths, strict=True))
-        + "\n"
-    )
-    for action, route in rows:
-        counts = []
-        for (version, state), width in zip(columns, widths, strict=True):
-            cell = next(
-                (c for c in cells if (c.action, c.route, c.version, c.state) == (action, route, version, state)), None
-            )
-            count = coverage.exercised.get(cell, 0) if cell is not None else None
-            counts.append(("" if cell is None else str(count) if count else "-").rjust(width))
-        stream.write(f"  {action:8} {route:10} " + "  ".join(counts) + "\n")
+    widths = [max(len(label), 5) for label in states]
+    stream.write(f"  {'action':8} {'route':10} {'version':7} {'view':7} ")
+    stream.write("  ".join(label.ljust(width) for label, width in zip(states, widths, strict=True)) + "\n")
+    order = "".join(letters.values())
+    for action, route, version, view in rows():
+        shown = []
+        for label, width in zip(states, widths, strict=True):
+            who = judged.get((action, route, version, view, label), "")
+            text = "x" if label in unreachable else "".join(sorted(set(who), key=order.index)) or "-"
+            shown.append(text.ljust(width))
+        stream.write(f"  {action:8} {route:10} {version:7} {view:7} " + "  ".join(shown) + "\n")
+    reasons: dict[str, set[str]] = {}
+    for cell, why in coverage.not_judged.items():
+        reasons.setdefault(why, set()).add(cell.caller)
+    for why, callers in sorted(reasons.items()):
+        stream.write(f"  not judged ({', '.join(sorted(callers))}): {why}\n")
 
 
 def to_json(result: RunResult) -> dict[str, Any]:

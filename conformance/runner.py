@@ -63,6 +63,7 @@ class CheckConfig:
     """A shell command printing the organizer's token (or JSON with it and its expiry); re-run before it expires."""
     read_only_token_command: str | None = None
     other_user_token_command: str | None = None
+    other_tenant_token: str | None = None
     event_ids: tuple[str, ...] = ()
     strict: bool = False
     checks: tuple[str, ...] = ()
@@ -316,6 +317,7 @@ def run_tokens(config: CheckConfig) -> Mapping[str, str]:
             ("main", config.token, config.token_command),
             ("read_only", config.read_only_token, config.read_only_token_command),
             ("other_user", config.other_user_token, config.other_user_token_command),
+            ("other_tenant", config.other_tenant_token, None),
         )
         if token or command
     }
@@ -401,7 +403,7 @@ def run(config: CheckConfig, *, on_progress: ProgressCallback | None = None) -> 
             if target.ledger.created:
                 notify(Note(f"canceling the {len(target.ledger.created)} event(s) the run created"))
                 _cancel_created(target, config.workers)
-        coverage = measure(target.exchanges, target.ledger.created)
+        coverage = measure(target.exchanges, target.ledger.created, tokens=target.tokens)
     return RunResult(
         target=target.base_url,
         strict=config.strict,
@@ -593,4 +595,6 @@ def _builtin_result(item: Check, phase: SchemathesisRun, duration: float, max_ti
         result.outcome, result.reason = Outcome.NOT_JUDGED, "no request it applies to"
     else:
         result.reason = f"{data.passed} responses judged"
+        if item.name == "response_schema_conformance":
+            result.reason += f" ({data.event_bodies} of them events, 200)"
     return result

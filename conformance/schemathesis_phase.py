@@ -22,11 +22,12 @@ mode only if no correct implementation of Graph's documented behaviour can fail 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,8 @@ class BuiltinResult:
 
     name: str
     passed: int = 0
+    event_bodies: int = 0
+    """Of `passed`, the 200 answers that carried an event (a body of either kind, judged whole)."""
     failures: list[Violation] = field(default_factory=list)
     errors: int = 0
     _seen: set[tuple[str, str]] = field(default_factory=set)
@@ -140,13 +143,19 @@ def _judged_operation_ids() -> list[str]:
     return [op.operation_id for op in contract().operations if op.action in ("cancel", "get")]
 
 
-def _spec_for_run(unknown_id: str, *, exclude_create: bool) -> dict[str, Any]:
-    """The spec as Schemathesis sees it: example ids replaced by an unknown one.
+def _spec_for_run(
+    unknown_id: str, *, exclude_create: bool, real_ids: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The spec as Schemathesis sees it: example ids replaced by an unknown one, and the run's own events.
 
     The spec's example id is the documentation's sample event, which the stub seeds and a real
     tenant might hold; the suite must never cancel an event it did not create or was not given.
+    `real_ids` (by kind) are events the run created: each id parameter then takes one of them or
+    the unknown id (an enum), so that every phase reads real events and the schema checks judge
+    real 200 bodies, not only the 404s of random ids.
     """
     spec = load_spec()
+    kinds_of = _kinds_by_id_parameter()
     # Schemathesis probes auth (`ignored_auth`) only for apiKey/http schemes. On the wire the
     # OAuth2 scheme is exactly an HTTP bearer token, so it sees it as one, under the same name.
     spec["components"]["securitySchemes"][SECURITY_SCHEME] = {"type": "http", "scheme": "bearer"}
@@ -157,12 +166,39 @@ def _spec_for_run(unknown_id: str, *, exclude_create: bool) -> dict[str, Any]:
     for parameter in spec["components"]["parameters"].values():
         if parameter.get("in") == "path":
             parameter["example"] = unknown_id
+            ids = [
+                event_id for kind in kinds_of.get(parameter["name"], ()) for event_id in (real_ids or {}).get(kind, ())
+            ]
+            if ids:
+                # An enum, without the pattern: a target's ids may have another format than the spec's.
+                parameter["schema"] = {"type": "string", "enum": [*dict.fromkeys(ids), unknown_id]}
+                parameter["examples"] = {f"event{n}": {"value": value} for n, value in enumerate(ids)}
+                del parameter["example"]
     if exclude_create:
         for item in spec["paths"].values():
             creates = [name for name, op in item.items() if isinstance(op, dict) and op.get(ACTION) == "create"]
             for method in creates:
                 del item[method]
     return spec
+
+
+def _kinds_by_id_parameter() -> dict[str, tuple[str, ...]]:
+    """Each id path parameter's name -> the kinds whose events it names (the base-type route: all of them)."""
+    the_contract = contract()
+    found: dict[str, set[str]] = {}
+    for op in the_contract.operations:
+        if op.id_parameter is not None:
+            kinds = {op.kind} if op.kind in the_contract.kinds else set(the_contract.kinds)
+            found.setdefault(op.id_parameter, set()).update(kinds)
+    return {name: tuple(sorted(kinds)) for name, kinds in found.items()}
+
+
+def real_event_ids(target: Target) -> dict[str, list[str]]:
+    """The events this run created so far (through any version), by kind, in order."""
+    found: dict[str, list[str]] = {}
+    for event in list(target.ledger.created):
+        found.setdefault(event.kind, []).append(event.id)
+    return found
 
 
 def _security_lists(spec: dict[str, Any]) -> Iterator[list[dict[str, list[str]]]]:
@@ -287,7 +323,7 @@ def run_schemathesis(
             )
             unknown = f"{uuid.uuid4()}@{uuid.uuid4()}"
             schema = schemathesis.openapi.from_dict(
-                _spec_for_run(unknown, exclude_create=exclude_create), config=config
+                _spec_for_run(unknown, exclude_create=exclude_create, real_ids=real_event_ids(target)), config=config
             )
             schema.config.update(base_url=target.base_url)
             schema.hook(_unjudged_throttling(run))
@@ -372,18 +408,35 @@ def _collect(results: Mapping[str, BuiltinResult], recorder: Any, token: str) ->
 
     Status = status_enum()
 
-    for nodes in recorder.checks.values():
+    for case_id, nodes in recorder.checks.items():
+        interaction = recorder.interactions.get(case_id)
+        response = interaction.response if interaction is not None else None
         for node in nodes:
             result = results.get(node.name)
             if result is None:
                 continue
             if node.status == Status.SUCCESS:
                 result.passed += 1
+                result.event_bodies += response is not None and _is_event_body(response.status_code, response.content)
             elif node.status == Status.FAILURE and node.failure_info is not None:
                 info = node.failure_info
                 _add_failure(results, node.name, info.failure, info.code_sample, token)
             elif node.status == Status.ERROR:
                 result.errors += 1
+
+
+_EVENT_TYPES = frozenset(contract().odata_types.values())
+
+
+def _is_event_body(status: int, content: bytes) -> bool:
+    """A 200 answer whose body is one event of either kind (not an error, not a list)."""
+    if status != 200:
+        return False
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("@odata.type") in _EVENT_TYPES and "id" in body
 
 
 _AUTH_HEADER = re.compile(r"""\s*-H\s+(['"])Authorization: [^'"]*\1""", re.IGNORECASE)

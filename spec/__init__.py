@@ -454,6 +454,25 @@ class Contract:
     def outcome(self, action: str, state: str) -> Outcome:
         return self.lifecycle[action][state]
 
+    def reached_states(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every state and how it is reached from create: (state, the actions that led there), shortest first.
+
+        Read from the lifecycle table: each action whose row moves the event to a state the path
+        has not visited yet extends the path (draft; published by publish; canceled by publish then
+        cancel; canceled by cancel of the draft). The same state reached two ways is two entries:
+        an implementation may remember the way.
+        """
+        found: list[tuple[str, tuple[str, ...]]] = []
+        frontier: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(self.draft, (), (self.draft,))]
+        while frontier:
+            state, path, visited = frontier.pop(0)
+            found.append((state, path))
+            for action, rows in self.lifecycle.items():
+                target = rows[state].to if state in rows else state
+                if target not in visited:
+                    frontier.append((target, (*path, action), (*visited, target)))
+        return tuple(found)
+
     @property
     def kinds(self) -> tuple[str, ...]:
         """The concrete event kinds (collections), in spec order: webinars, townhalls."""

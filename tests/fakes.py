@@ -48,6 +48,7 @@ __all__ = [
 SECRET = "vevents-conformance-fakes-secret-0123456789abcdef"
 CANCELED = contract().outcome("cancel", "published").to
 PUBLISHED = contract().outcome("publish", "draft").to
+DRAFT = contract().create_outcome.to
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 App = Callable[..., Awaitable[None]]
@@ -800,6 +801,241 @@ def _reads_lag(app: App, store: MemoryStore, settings: Settings) -> App:
     return marked
 
 
+# ---------------------------------------------------------------------------- issue 20: one cell of the matrix each
+# Each fake gets exactly one cell of caller x state (and how it was reached) x action or view x
+# what is compared wrong, and is right everywhere else.
+OTHER_TENANT = "0f0f0f0f-1e1e-4d2d-8c3c-4b4b4b4b4b4b"
+
+
+def _scopes(claims: Mapping[str, Any]) -> list[str]:
+    return str(claims.get("scp", "")).split()
+
+
+def _is_read_only(request: Request) -> bool:
+    claims = _claims(request)
+    return claims is not None and "VirtualEvent.ReadWrite" not in _scopes(claims)
+
+
+def _is_other_user(request: Request) -> bool:
+    claims = _claims(request)
+    return claims is not None and claims.get("tid") == SEED_TENANT and claims.get("oid") != SEED_ORGANIZER
+
+
+def _action_of(request: Request) -> str | None:
+    """get, update, publish or cancel for a request on one event; None for anything else."""
+    if _item(request) is None:
+        return None
+    tail = request.path.rstrip("/").rsplit("/", 1)[-1]
+    if request.method == "POST" and tail in ("publish", "cancel"):
+        return tail
+    if len(request.path.split("/")) == 6:
+        return {"GET": "get", "PATCH": "update"}.get(request.method)
+    return None
+
+
+def _replace_status(response: Response, old: str, new: str) -> Response:
+    return response.with_body(
+        response.body.replace(f'"{old}"'.encode(), f'"{new}"'.encode()), response.header("content-type")
+    )
+
+
+# The ways each event went through the lifecycle, as the fakes that remember them saw it.
+_PUBLISHED_ONCE: set[str] = set()
+
+
+def _remember_publish(store: MemoryStore, request: Request) -> Event | None:
+    event = _stored(store, request)
+    claims = _claims(request) or {}
+    organizer = claims.get("oid") == SEED_ORGANIZER and "VirtualEvent.ReadWrite" in _scopes(claims)
+    if event is not None and organizer and _action_of(request) == "publish" and event.status == DRAFT:
+        _PUBLISHED_ONCE.add(event.id)
+    return event
+
+
+async def _read_only_cancels_canceled(store: MemoryStore, request: Request) -> Request | Response:
+    # The permission check sits after the "already canceled: nothing to do" shortcut.
+    event = _stored(store, request)
+    if _action_of(request) == "cancel" and _is_read_only(request) and event is not None and event.status == CANCELED:
+        return Response(204, [], b"")
+    return request
+
+
+def _other_user_reads_stale(request: Request, response: Response) -> Response:
+    # Another user's reads come from a per-user cache that a cancel never reaches.
+    if _action_of(request) == "get" and _is_other_user(request) and response.status == 200:
+        return _replace_status(response, CANCELED, PUBLISHED)
+    return response
+
+
+def _other_user_sees_organizer_fields(request: Request, response: Response) -> Response:
+    # Another user of the tenant gets the organizer-only external information too.
+    body = response.json()
+    if _action_of(request) == "get" and _is_other_user(request) and response.status == 200 and isinstance(body, dict):
+        body["externalEventInformation"] = [{"applicationId": str(uuid.UUID(int=1)), "externalEventId": "crm-7"}]
+        return response.with_body(json.dumps(body).encode(), response.header("content-type"))
+    return response
+
+
+def _other_tenant_reads(request: Request) -> Request:
+    # Reads ignore the token's tenant: any valid token of any tenant reads the event.
+    claims = _claims(request)
+    if _action_of(request) == "get" and claims is not None and claims.get("tid") != SEED_TENANT:
+        return _as_organizer(request)
+    return request
+
+
+async def _no_token_reads_canceled(store: MemoryStore, request: Request) -> Request | Response:
+    # Canceled events are served from a public tombstone cache, without looking at the token.
+    event = _stored(store, request)
+    if _action_of(request) == "get" and "authorization" not in request.headers and event and event.status == CANCELED:
+        return _as_organizer(request)
+    return request
+
+
+async def _other_user_publishes_draft(store: MemoryStore, request: Request) -> Request | Response:
+    # The role is checked on publish of a published event only: anyone of the tenant publishes a draft.
+    event = _stored(store, request)
+    if _action_of(request) == "publish" and _is_other_user(request) and event is not None and event.status == DRAFT:
+        return _as_organizer(request)
+    return request
+
+
+def _read_only_updates(request: Request) -> Request:
+    # Update forgets the scope check (VirtualEvent.Read may rename the event).
+    if _action_of(request) == "update" and _is_read_only(request):
+        return _as_organizer(request)
+    return request
+
+
+async def _publish_revives_canceled_draft(store: MemoryStore, request: Request) -> Request | Response:
+    # The canceled guard knows events that were published: one canceled as a draft is published.
+    event = _remember_publish(store, request)
+    if _action_of(request) == "publish" and event and event.status == CANCELED and event.id not in _PUBLISHED_ONCE:
+        _force(store, event, {**event.resource, "status": PUBLISHED})
+        return Response(204, [], b"")
+    return request
+
+
+async def _update_restores_canceled_draft(store: MemoryStore, request: Request) -> Request | Response:
+    # An update of an event canceled as a draft "restores" the draft it was.
+    event = _remember_publish(store, request)
+    if _action_of(request) == "update" and event and event.status == CANCELED and event.id not in _PUBLISHED_ONCE:
+        _force(store, event, {**event.resource, "status": DRAFT})
+    return request
+
+
+async def _sdk_cancel_of_draft_noop(store: MemoryStore, request: Request) -> Request | Response:
+    # The SDK route's cancel answers 204 for a draft and leaves it a draft.
+    event = _stored(store, request)
+    if _action_of(request) == "cancel" and "/events/" in request.path and event and event.status == DRAFT:
+        return Response(204, [], b"")
+    return request
+
+
+def _beta_percent_stale(request: Request, response: Response) -> Response:
+    # /beta reads with a %40 in the id come from a copy that never sees a cancel.
+    if _action_of(request) == "get" and request.path.startswith("/beta/") and b"%40" in request.raw_path:
+        return _replace_status(response, CANCELED, PUBLISHED)
+    return response
+
+
+async def _other_kind_route_cancels(store: MemoryStore, request: Request) -> Request | Response:
+    # The cancel route finds the event by id alone: a webinar cancels through /townhalls/{id}/cancel.
+    item = _item(request)
+    if _action_of(request) == "cancel" and item is not None and item[0] is not None:
+        found = store.find(item[1])
+        if found and found[0].kind != item[0]:
+            request.path = request.path.replace(f"/{item[0]}/", f"/{found[0].kind}/")
+            request.raw_path = request.path.encode()
+    return request
+
+
+_SELECT_CACHE: dict[str, bytes] = {}
+
+
+def _select_caches_once_read(request: Request, response: Response) -> Response:
+    # $select reads are cached by id once served (and the cache is never invalidated).
+    query = urllib.parse.unquote(request.query.decode("latin-1"))
+    item = _item(request)
+    if _action_of(request) != "get" or "$select" not in query or item is None or response.status != 200:
+        return response
+    cached = _SELECT_CACHE.setdefault(f"{item[1]}?{query}", response.body)
+    return response.with_body(cached, response.header("content-type"))
+
+
+async def _beta_update_noop(store: MemoryStore, request: Request) -> Request | Response:
+    # An update through /beta answers 200 with the new body and stores nothing.
+    event = _stored(store, request)
+    body = request.json()
+    if _action_of(request) == "update" and request.path.startswith("/beta/") and event and isinstance(body, dict):
+        return _json_response(200, {**event.resource, **body})
+    return request
+
+
+def _list_drops_annotation(request: Request, response: Response) -> Response:
+    # Lists (open to delegated tokens) leave out the items' @odata.type once they are canceled.
+    response = _paged(request, response)
+    body = response.json()
+    if _is_list(request) and response.status == 200 and isinstance(body, dict):
+        for item in body.get("value", []):
+            if isinstance(item, dict) and item.get("status") == CANCELED:
+                item.pop("@odata.type", None)
+        return response.with_body(json.dumps(body).encode())
+    return response
+
+
+class _PublishRewritesStore(MemoryStore):
+    """Publish also rewrites another property (`on_publish`)."""
+
+    def on_publish(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        written = []
+        for event in events:
+            before = super().find(event.id, event.kind)
+            if event.status == PUBLISHED and before and before[0].status == DRAFT:
+                event = event.changed(**self.on_publish(event.resource))
+            written.append(event)
+        return super().replace(written)
+
+
+class PublishDropsDescriptionStore(_PublishRewritesStore):
+    """Publish drops the description (it is "sent out" to the attendees and not kept)."""
+
+    def on_publish(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"description": None}
+
+
+class DraftCancelRenamesStore(MemoryStore):
+    """Cancel of a draft (never of a published event) renames it "Withdrawn: <name>"."""
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        written = []
+        for event in events:
+            before = super().find(event.id, event.kind)
+            if event.status == CANCELED and before and before[0].status == DRAFT:
+                event = event.changed(displayName=f"Withdrawn: {event.resource.get('displayName')}")
+            written.append(event)
+        return super().replace(written)
+
+
+class UpdateRewritesCreatorStore(MemoryStore):
+    """An update also rewrites the read-only `createdBy` (the last writer becomes the creator's name)."""
+
+    def replace(self, events: Sequence[Event]) -> bool:
+        written = []
+        for event in events:
+            before = super().find(event.id, event.kind)
+            same = before and before[0].status == event.status
+            if same and before[0].resource.get("displayName") != event.resource.get("displayName"):
+                creator = dict(event.resource.get("createdBy") or {})
+                creator["user"] = {**(creator.get("user") or {}), "displayName": "Last writer"}
+                event = event.changed(createdBy=creator)
+            written.append(event)
+        return super().replace(written)
+
+
 # ---------------------------------------------------------------------------- the catalogue
 @dataclass(frozen=True, slots=True)
 class Fake:
@@ -1054,6 +1290,119 @@ FAKES: tuple[Fake, ...] = (
         "versions_share_one_store",
         wrap=_separate_stores,
     ),
+    # The matrix (issue 20): caller x state, and how it was reached.
+    Fake(
+        "read_only_cancels_canceled",
+        "a VirtualEvent.Read token's cancel of an already canceled event answers 204",
+        "callers_in_every_state",
+        wrap=_with_store(_read_only_cancels_canceled),
+    ),
+    Fake(
+        "other_user_reads_stale_status",
+        "another user reads a canceled event as published (a per-user cache)",
+        "callers_in_every_state",
+        response=_other_user_reads_stale,
+    ),
+    Fake(
+        "other_user_sees_organizer_fields",
+        "another user reads the organizer-only externalEventInformation",
+        "callers_in_every_state",
+        response=_other_user_sees_organizer_fields,
+    ),
+    Fake(
+        "other_tenant_reads",
+        "a token of another tenant reads the event",
+        "callers_in_every_state",
+        request=_other_tenant_reads,
+    ),
+    Fake(
+        "no_token_reads_canceled",
+        "a canceled event reads without a token",
+        "callers_in_every_state",
+        wrap=_with_store(_no_token_reads_canceled),
+    ),
+    Fake(
+        "other_user_publishes_draft",
+        "another user of the tenant may publish a draft",
+        "callers_in_every_state",
+        wrap=_with_store(_other_user_publishes_draft),
+    ),
+    Fake("read_only_updates", "a VirtualEvent.Read token may update", "callers_in_every_state", request=_read_only_updates),
+    Fake(
+        "publish_revives_canceled_draft",
+        "publish of an event canceled as a draft publishes it",
+        "states_as_reached",
+        wrap=_with_store(_publish_revives_canceled_draft),
+    ),
+    Fake(
+        "update_restores_canceled_draft",
+        "update of an event canceled as a draft makes it a draft again",
+        "states_as_reached",
+        wrap=_with_store(_update_restores_canceled_draft),
+    ),
+    Fake(
+        "update_unpublishes",
+        "update of a published event makes it a draft again",
+        "states_as_reached",
+        lifecycle=_table({("update", "published"): {"to": "draft"}}),
+    ),
+    Fake(
+        "sdk_cancel_of_draft_noop",
+        "cancel of a draft through /events/{id}/cancel answers 204 and leaves a draft",
+        "states_as_reached",
+        wrap=_with_store(_sdk_cancel_of_draft_noop),
+    ),
+    # The matrix: actions and views.
+    Fake(
+        "beta_percent_stale_status",
+        "GET on /beta with the id's @ sent as %40 shows a canceled event as published",
+        "views_agree_across_changes",
+        response=_beta_percent_stale,
+    ),
+    Fake(
+        "other_kind_route_cancels",
+        "cancel through the other kind's route (/townhalls/{webinar id}/cancel) cancels the event",
+        "views_agree_across_changes",
+        wrap=_with_store(_other_kind_route_cancels),
+    ),
+    Fake(
+        "select_caches_once_read",
+        "a $select read is cached once served: after a cancel it still shows what it showed before",
+        "views_agree_across_changes",
+        response=_select_caches_once_read,
+    ),
+    Fake(
+        "beta_update_noop",
+        "update through /beta answers 200 with the new body and stores nothing",
+        "views_agree_across_changes",
+        wrap=_with_store(_beta_update_noop),
+    ),
+    # The matrix: what is compared (the whole body, across every transition).
+    Fake(
+        "list_drops_annotation_after_cancel",
+        "lists (open to delegated tokens) drop a canceled item's @odata.type",
+        "bodies_kept_across_transitions",
+        request=_lists_for_delegated_users,
+        response=_list_drops_annotation,
+    ),
+    Fake(
+        "publish_drops_description",
+        "publish of a draft blanks its description",
+        "bodies_kept_across_transitions",
+        store=PublishDropsDescriptionStore,
+    ),
+    Fake(
+        "draft_cancel_renames",
+        'cancel of a draft renames it "Withdrawn: <name>"',
+        "bodies_kept_across_transitions",
+        store=DraftCancelRenamesStore,
+    ),
+    Fake(
+        "update_rewrites_creator",
+        "an update also rewrites the read-only createdBy",
+        "bodies_kept_across_transitions",
+        store=UpdateRewritesCreatorStore,
+    ),
 )
 
 VARIANTS: tuple[Fake, ...] = (
@@ -1122,6 +1471,7 @@ def tokens() -> dict[str, str]:
         "main": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER),
         "read_only": mint_token(secret=SECRET, tenant=SEED_TENANT, user=SEED_ORGANIZER, scopes=("VirtualEvent.Read",)),
         "other_user": mint_token(secret=SECRET, tenant=SEED_TENANT, user=str(uuid.uuid4())),
+        "other_tenant": mint_token(secret=SECRET, tenant=OTHER_TENANT, user=str(uuid.uuid4())),
     }
 
 
@@ -1143,6 +1493,7 @@ def judge(fake: Fake, **options: Any) -> Any:
             token=role_tokens["main"],
             read_only_token=role_tokens["read_only"],
             other_user_token=role_tokens["other_user"],
+            other_tenant_token=role_tokens["other_tenant"],
             **options,
         )
         return run(config)
