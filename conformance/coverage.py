@@ -163,7 +163,7 @@ def measure(
             answers.setdefault((caller, version + " list"), []).append(exchange.status)
             items = body.get("value") if isinstance(body, dict) else None
             for item in items if isinstance(items, list) else ():
-                known = where.get(item.get("id")) if isinstance(item, dict) else None
+                known = where.get(str(item.get("id"))) if isinstance(item, dict) else None
                 if known is not None and known[0] == op.kind:
                     cell = Cell(caller, known[1], known[2], "list", "own", version, "list")
                     counts[cell] = counts.get(cell, 0) + 1
