@@ -24,7 +24,7 @@ REGISTRY: dict[str, Check] = {}
 
 def load_all() -> dict[str, Check]:
     """Import the modules that declare checks and return the registry (in listing order)."""
-    from .checks import cancel, canceled, isolation, lists, permanence  # noqa: F401 - imported for their declarations
+    from .checks import cancel, canceled, isolation, lists, matrix, permanence  # noqa: F401 - imported for their declarations
     from .schemathesis_phase import BUILTINS
 
     builtins = [

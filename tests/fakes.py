@@ -1327,7 +1327,12 @@ FAKES: tuple[Fake, ...] = (
         "callers_in_every_state",
         wrap=_with_store(_other_user_publishes_draft),
     ),
-    Fake("read_only_updates", "a VirtualEvent.Read token may update", "callers_in_every_state", request=_read_only_updates),
+    Fake(
+        "read_only_updates",
+        "a VirtualEvent.Read token may update",
+        "callers_in_every_state",
+        request=_read_only_updates,
+    ),
     Fake(
         "publish_revives_canceled_draft",
         "publish of an event canceled as a draft publishes it",
