@@ -3,6 +3,8 @@ every correct-but-different implementation passes the default mode."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fakes import (
     FAKES,
@@ -34,7 +36,7 @@ SETTLE_WORKERS = CheckConfig().workers
 
 def test_catalogue_is_big_and_names_real_checks() -> None:
     names = {item.name for item in list_checks()}
-    assert len(FAKES) >= 36
+    assert len(FAKES) >= 57
     assert len({fake.name for fake in FAKES}) == len(FAKES)
     for fake in FAKES:
         assert fake.expected_check in names, fake.name
@@ -129,3 +131,37 @@ def test_permanence_wait_takes_a_longer_look() -> None:
     assert patient.failed_checks() == ["canceled_stays_canceled"]
     sweep = next(item for item in patient.results if item.name == "canceled_stays_canceled")
     assert all("after the end of the run" in violation.title for violation in sweep.violations)
+
+
+# The matrix (issue 20): the checks derived from it, one per dimension, each with several one-cell fakes.
+MATRIX_CHECKS = (
+    "callers_in_every_state",
+    "states_as_reached",
+    "views_agree_across_changes",
+    "bodies_kept_across_transitions",
+)
+
+
+def test_every_dimension_of_the_matrix_has_several_one_cell_fakes() -> None:
+    for name in MATRIX_CHECKS:
+        assert sum(fake.expected_check == name for fake in FAKES) >= 3, name
+
+
+def test_schemathesis_judges_real_event_bodies() -> None:
+    # Fed the ids of the events the run created, the Schemathesis phases read real events: the
+    # response-schema check judges 200 bodies of events, not only the 404s of random ids.
+    from fakes_real_targets import REAL_TARGET_VARIANTS
+
+    independent = next(variant for variant in REAL_TARGET_VARIANTS if variant.name == "extra_properties")
+    result = judge(
+        independent,
+        checks=("cancel_is_visible", "response_schema_conformance"),
+        max_examples=3,
+        seed=SEED,
+        phases=("examples", "coverage"),
+        max_schemathesis_time=60.0,
+    )
+    schema = next(item for item in result.results if item.name == "response_schema_conformance")
+    assert schema.outcome is Outcome.PASSED, schema.violations
+    judged = re.search(r"\((\d+) of them events, 200\)", schema.reason)
+    assert judged is not None and int(judged.group(1)) > 0, schema.reason

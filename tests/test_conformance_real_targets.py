@@ -86,14 +86,47 @@ def test_the_schemathesis_phases_get_what_the_plan_leaves_and_the_run_cleans_up(
     assert all(event.final_status == "canceled" for event in result.created)
 
 
-def test_coverage_cells_come_from_the_contract() -> None:
+def test_coverage_cells_are_the_contracts_matrix() -> None:
+    from vevents.conformance.coverage import CALLERS, rows
     from vevents.spec import contract
 
     spec = contract()
-    id_operations = [op for op in spec.operations if op.id_parameter is not None and op.action in spec.lifecycle]
-    expected = sum(len(spec.lifecycle[op.action]) for op in id_operations) * len(spec.versions)
-    assert len(all_cells()) == expected
-    assert {cell.route for cell in all_cells()} == {op.kind for op in id_operations}
+    cells = all_cells()
+    # caller x state as reached x action or view, every dimension read from the contract.
+    assert len(cells) == len(CALLERS) * len(spec.reached_states()) * len(rows())
+    assert {(cell.state, cell.reached) for cell in cells} == set(spec.reached_states())
+    id_actions = {op.action for op in spec.operations if op.id_parameter is not None}
+    assert {cell.action for cell in cells} == id_actions | {"list"}
+    assert {cell.version for cell in cells} == set(spec.versions)
+    sdk_routes = {op.kind for op in spec.operations if op.kind not in spec.kinds}
+    assert {cell.route for cell in cells} == {"own", "other kind", *sdk_routes}
+    assert {"@", "%40", "$select", "list"} == {cell.view for cell in cells}
+
+
+def test_coverage_places_each_request_in_its_cell_and_says_why_the_rest_is_not_judged() -> None:
+    result = judge(
+        RealTargetFake("stub", "the stub"),
+        checks=("callers_in_every_state", "cancel_draft"),
+        max_events=200,
+        **FAST,
+    )
+    coverage = result.coverage
+    assert coverage is not None and coverage.total == len(all_cells())
+    judged = {(cell.caller, cell.state_label, cell.action, cell.route, cell.view) for cell in coverage.judged}
+    # The walk's cells: the read-only token's cancel of an event canceled from a draft, the other
+    # kind's route, the `%40` view on the other version, another tenant's read after publication.
+    assert ("read-only", "canceled (after cancel)", "cancel", "own", "@") in judged
+    assert ("organizer", "draft", "cancel", "other kind", "@") in judged
+    assert ("other tenant", "published (after publish)", "get", "own", "@") in judged
+    assert any(cell.view == "%40" and cell.version == "beta" for cell in coverage.judged)
+    # Lists are application-only on Graph (and on the stub): not judged, with the answers that say why.
+    here = result.target.rsplit("/", 1)[-1]
+    lists = [
+        why
+        for cell, why in coverage.not_judged.items()
+        if cell.action == "list" and cell.caller == "organizer" and cell.version == here
+    ]
+    assert lists and all("403" in why for why in lists)
 
 
 def test_target_counts_creates_against_the_budget_on_every_version() -> None:

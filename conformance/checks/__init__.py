@@ -3,6 +3,7 @@
 - `cancel`: cancel itself (answer, visibility, routes, ids, bodies, auth) and the lifecycle rows;
 - `canceled`: the canceled event (other properties kept, every view agrees, no write revives it);
 - `isolation`: races between cancel and other writes, tenants and version prefixes;
+- `matrix`: the contract's matrix (caller x state as reached x action or view x the whole body);
 - `permanence`: the end-of-run sweep over every event the run canceled.
 
 Each imports only the check API (`context`, `definitions`, `failures`) and `common` (the kinds
