@@ -453,7 +453,13 @@ def _json_response(status: int, value: Any) -> Response:
 
 
 class _CancelRewritesStore(MemoryStore):
-    """Cancel also rewrites other properties (`tombstone`), as a careless "mark as canceled" does."""
+    """Cancel also rewrites other properties (`tombstone`), as a careless "mark as canceled" does.
+
+    A subclass may move the rewrite to another transition: into `into` from any state of `out_of`.
+    """
+
+    into = CANCELED
+    out_of: frozenset[str] = frozenset(contract().statuses) - {CANCELED}
 
     def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
         raise NotImplementedError
@@ -462,7 +468,7 @@ class _CancelRewritesStore(MemoryStore):
         written = []
         for event in events:
             before = super().find(event.id, event.kind)
-            if event.status == CANCELED and before and before[0].status != CANCELED:
+            if event.status == self.into and before and before[0].status in self.out_of:
                 event = event.changed(**self.tombstone(event.resource))
             written.append(event)
         return super().replace(written)
@@ -984,40 +990,23 @@ def _list_drops_annotation(request: Request, response: Response) -> Response:
     return response
 
 
-class _PublishRewritesStore(MemoryStore):
-    """Publish also rewrites another property (`on_publish`)."""
+class PublishDropsDescriptionStore(_CancelRewritesStore):
+    """Publish of a draft drops the description (it is "sent out" to the attendees and not kept)."""
 
-    def on_publish(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
-        raise NotImplementedError
+    into = PUBLISHED
+    out_of = frozenset({DRAFT})
 
-    def replace(self, events: Sequence[Event]) -> bool:
-        written = []
-        for event in events:
-            before = super().find(event.id, event.kind)
-            if event.status == PUBLISHED and before and before[0].status == DRAFT:
-                event = event.changed(**self.on_publish(event.resource))
-            written.append(event)
-        return super().replace(written)
-
-
-class PublishDropsDescriptionStore(_PublishRewritesStore):
-    """Publish drops the description (it is "sent out" to the attendees and not kept)."""
-
-    def on_publish(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
         return {"description": None}
 
 
-class DraftCancelRenamesStore(MemoryStore):
+class DraftCancelRenamesStore(_CancelRewritesStore):
     """Cancel of a draft (never of a published event) renames it "Withdrawn: <name>"."""
 
-    def replace(self, events: Sequence[Event]) -> bool:
-        written = []
-        for event in events:
-            before = super().find(event.id, event.kind)
-            if event.status == CANCELED and before and before[0].status == DRAFT:
-                event = event.changed(displayName=f"Withdrawn: {event.resource.get('displayName')}")
-            written.append(event)
-        return super().replace(written)
+    out_of = frozenset({DRAFT})
+
+    def tombstone(self, resource: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"displayName": f"Withdrawn: {resource.get('displayName')}"}
 
 
 class UpdateRewritesCreatorStore(MemoryStore):
