@@ -15,6 +15,9 @@ planned within --max-events and a budget too low is refused up front, naming the
   refuses included): the plan is an upper bound, never an estimate.
   `provides=CANCELED`: the check verifies its cancel and offers the event (`ctx.pool.adopt`),
   so that the checks asking for a shareable canceled one need no event of their own.
+  `experiment="name"`: the events of one experiment that several checks judge, each its own
+  aspect of the same exchanges (`ctx.pool.observe`): counted once per kind whichever of those
+  checks run (e.g. the cancel of a published event: its answer, its effect, the body it keeps).
 - `shareable(state, kind=EVERY_KIND)`: an event the check only reads or probes
   (`ctx.shareable(kind, state)`); every check asking for the same (kind, state) shares one.
 A check that declares nothing is planned as needing no event (e.g. it only sends unknown ids).
@@ -47,11 +50,16 @@ class Need:
     fresh: bool = True
     provides: str | None = None
     """The state a fresh event is left in and offered to other checks (`adopt`), e.g. canceled."""
+    experiment: str | None = None
+    """The experiment these fresh events belong to: shared by every check judging it (counted once)."""
 
 
-def fresh(state: str, kind: str = EVERY_KIND, count: int = 1, provides: str | None = None) -> Need:
-    """`count` events of `kind` in `state` for the check alone (`ctx.event`): it may change them."""
-    return Need(state=state, kind=kind, count=count, fresh=True, provides=provides)
+def fresh(
+    state: str, kind: str = EVERY_KIND, count: int = 1, provides: str | None = None, experiment: str | None = None
+) -> Need:
+    """`count` events of `kind` in `state` for the check alone (`ctx.event`), or for the checks judging
+    one `experiment` together: it (they) may change them."""
+    return Need(state=state, kind=kind, count=count, fresh=True, provides=provides, experiment=experiment)
 
 
 def shareable(state: str, kind: str = EVERY_KIND) -> Need:

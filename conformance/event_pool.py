@@ -8,15 +8,18 @@ used by more than one check wherever a check's isolation allows. Two ways, one o
   check that finds it no longer in its state calls `discard`, and `adopt` offers a canceled
   event a check verified;
 - `take(kind, state)` / `give_back(event, status)`: an event a check is done with, handed on to
-  one later check that wants an event in that state to change as it likes.
+  one later check that wants an event in that state to change as it likes;
+- `observe(key, make)`: an experiment several checks judge (each its own aspect of the same
+  exchanges, declared `fresh(..., experiment=...)`), made once by the first of them to ask.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from vevents.spec import contract
 
@@ -24,6 +27,8 @@ from .scenarios import CANCELED, DRAFT, PUBLISHED, Event, EventSource, read_stat
 from .target import encode_id
 
 __all__ = ["EventPool"]
+
+T = TypeVar("T")
 
 # Events left in the budget below which a check waits for a running check's event instead of creating one.
 LOW_BUDGET = 8
@@ -54,6 +59,8 @@ class EventPool:
     _waiting: set[int] = field(default_factory=set)
     _adopters: dict[str, int] = field(default_factory=dict)
     """Kind -> checks not finished yet that will offer a canceled event of it (the planner's providers)."""
+    _observed: dict[Hashable, tuple[threading.Lock, list[Any]]] = field(default_factory=dict)
+    """Experiment key -> its lock and, once made, [what it observed] or [None, the exception it raised]."""
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition(self._lock)
@@ -118,6 +125,27 @@ class EventPool:
             for pool in self._shared.values():
                 if event in pool:
                     pool.remove(event)
+
+    # ---------------------------------------------------------------- one experiment, several judges
+    def observe(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What the experiment `key` observed: made by the first check to ask (the others wait for it), once a run.
+
+        `make` only sends requests and judges nothing: each check judges its own aspect of what it
+        returns. An exception it raised (e.g. a create that failed) is raised again to every asker,
+        never made twice (each attempt would cost events the plan counted once).
+        """
+        with self._lock:
+            lock, done = self._observed.setdefault(key, (threading.Lock(), []))
+        with lock:
+            if not done:
+                try:
+                    done.append(make())
+                except Exception as exc:
+                    done.extend((None, exc))
+        if len(done) == 2:
+            raise done[1]
+        result: T = done[0]
+        return result
 
     # ---------------------------------------------------------------- handed on from one check to the next
     def check_started(self, check: int, may_hand_back: Callable[[str], bool]) -> None:

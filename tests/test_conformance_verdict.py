@@ -72,6 +72,41 @@ def test_fresh_needs_add_up_and_shareable_ones_are_shared() -> None:
     assert plan([*checks, provider]).providers == {"d": frozenset({WEBINARS, TOWNHALLS})}
 
 
+def test_the_fresh_events_of_an_experiment_are_counted_once_whichever_of_its_checks_run() -> None:
+    def declared(name: str, *needs: Any) -> Check:
+        return Check(name=name, description=name, function=None, needs=needs)
+
+    seen = fresh("published", provides="canceled", experiment="seen")
+    judges = [declared(name, seen) for name in ("a", "b", "c")]
+    # One event per kind for the three checks judging the experiment, and for any one of them alone.
+    assert plan(judges).total == plan(judges[:1]).total == 2
+    assert plan(judges).experiments == {("seen", WEBINARS): 1, ("seen", TOWNHALLS): 1}
+    assert plan(judges).fresh == {"a": 0, "b": 0, "c": 0}
+    # Each of them still offers the canceled events it verified.
+    assert set(plan(judges).providers) == {"a", "b", "c"}
+    # Another experiment, or a check's own events, add up as before.
+    other = declared("d", fresh("draft", kind=WEBINARS, experiment="other"), fresh("published", kind=WEBINARS))
+    assert plan([*judges, other]).total == 2 + 1 + 1
+
+
+def test_the_checks_judging_one_experiment_share_what_it_observed() -> None:
+    # The three checks of a published event's cancel, and the four of the matrix walk: the run's plan
+    # counts their events once (the walk alone, or all four, takes one draft per kind).
+    the_plan = plan(_default_checks())
+    assert the_plan.experiments == {
+        (experiment, kind): 1
+        for experiment in ("cancel of a published event", "the matrix walk")
+        for kind in (WEBINARS, TOWNHALLS)
+    }
+    for judges in (
+        ("cancel_no_content", "cancel_is_visible", "cancel_keeps_other_properties"),
+        ("callers_in_every_state", "states_as_reached", "views_agree_across_changes", "bodies_kept_across_transitions"),
+    ):
+        chosen = [item for item in list_checks() if item.name in judges]
+        assert len(chosen) == len(judges)
+        assert plan(chosen).total == plan(chosen[-1:]).total == 2
+
+
 def test_every_check_that_takes_events_declares_them() -> None:
     # A check that sends only unknown ids or reads the run's own exchanges needs none.
     needless = {"unknown_id_not_found", "malformed_id_rejected", "error_envelope", "canceled_stays_canceled"}

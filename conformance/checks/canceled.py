@@ -20,14 +20,15 @@ from typing import Any
 from vevents.spec import contract, singular
 
 from ..context import CANCELED, PUBLISHED, CheckContext
-from ..definitions import check, fresh, shareable
+from ..definitions import check, shareable
 from .common import (
+    CANCEL_OF_PUBLISHED,
     KINDS,
     SDK_KIND,
     Event,
     Exchange,
     body_of,
-    cancel_expecting_no_5xx,
+    cancel_of_published,
     encode_id,
     find_listed,
     read_status,
@@ -60,15 +61,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@check(needs=(fresh(PUBLISHED, provides=CANCELED),))
+@check(needs=(CANCEL_OF_PUBLISHED,))
 def cancel_keeps_other_properties(ctx: CheckContext) -> None:
     """Cancel changes only the status: every other property (name, description, times, ...) reads as before."""
     for kind in KINDS:
-        event = ctx.event(kind)
-        before = body_of(read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == PUBLISHED))
+        seen = cancel_of_published(ctx, kind)
+        event, exchange = seen.event, seen.cancel
+        ctx.no_server_error(seen.before, events=[event])
+        before = body_of(seen.before) if read_status(seen.before) == PUBLISHED else {}
         if not before:
             ctx.fail(f"GET of a published {singular(kind)} did not answer 200 with the event", events=[event])
-        exchange = cancel_expecting_no_5xx(ctx, event)
+        ctx.no_server_error(exchange, events=[event])
         if not exchange.is_success:
             ctx.fail(f"cancel of a published {singular(kind)} was refused", exchange.describe(), events=[event])
         read = read_until(ctx, functools.partial(ctx.get, event), lambda x: read_status(x) == CANCELED)

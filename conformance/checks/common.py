@@ -11,22 +11,27 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from vevents.spec import contract, singular
 
 from ..context import CANCELED, PUBLISHED, CheckContext
+from ..definitions import Need, fresh
 from ..envelope import envelope_problem
 from ..scenarios import Event, read_status
 from ..target import Exchange, encode_id
 
 __all__ = [
+    "CANCEL_OF_PUBLISHED",
     "KINDS",
     "SDK_KIND",
+    "CancelOfPublished",
     "Event",
     "Exchange",
     "body_of",
     "cancel_expecting_no_5xx",
+    "cancel_of_published",
     "encode_id",
     "envelope_problem",
     "find_listed",
@@ -79,6 +84,42 @@ def fresh_canceled(ctx: CheckContext, kind: str, /, **kwargs: object) -> tuple[E
     """
     event = ctx.event(kind)
     return event, cancel_expecting_no_5xx(ctx, event, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOfPublished:
+    """The cancel of a published event, as several checks judge it: the read before, the cancel's answer."""
+
+    event: Event
+    before: Exchange
+    """GET of the event before the cancel (repeated with --settle until it reads published)."""
+    cancel: Exchange
+    """The cancel through the kind's own route, the id raw, no body."""
+
+
+CANCEL_OF_PUBLISHED: Need = fresh(PUBLISHED, provides=CANCELED, experiment="cancel of a published event")
+"""The need of every check judging `cancel_of_published`: one event per kind for all of them."""
+
+
+def cancel_of_published(ctx: CheckContext, kind: str) -> CancelOfPublished:
+    """The run's one cancel of a published `kind` (made by the first check to ask; it judges nothing itself).
+
+    Its answer (cancel_no_content), its effect (cancel_is_visible) and what it keeps of the body
+    (cancel_keeps_other_properties) are three aspects of the same exchange, judged by one check
+    each: one event per kind serves all three, as it would serve one. Each judges the exchanges
+    itself (a 5xx included), so none inherits another's verdict.
+    """
+
+    def make() -> CancelOfPublished:
+        event = ctx.event(kind)
+        deadline = time.monotonic() + ctx.settle
+        before = ctx.get(event)
+        while read_status(before) != PUBLISHED and not before.status >= 500 and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            before = ctx.get(event)
+        return CancelOfPublished(event=event, before=before, cancel=ctx.cancel(event))
+
+    return ctx.pool.observe((CANCEL_OF_PUBLISHED.experiment, kind), make)
 
 
 def read_until(ctx: CheckContext, send: Callable[[], Exchange], done: Callable[[Exchange], bool]) -> Exchange:
