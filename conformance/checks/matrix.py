@@ -265,7 +265,8 @@ class _Walk:
             if differ:
                 self.note(
                     "view",
-                    f"{label} shows a {where} {singular(self.kind)} differently from the plain GET: {', '.join(differ)}",
+                    f"{label} shows a {where} {singular(self.kind)} differently from the plain GET: "
+                    f"{', '.join(differ)}",
                     _details(differ, plain, body),
                     events=[event],
                 )
@@ -386,7 +387,8 @@ class _Walk:
                 expected = strict_status[role] if (ctx.strict or role is None) else "a refusal (4xx)"
                 self.note(
                     "caller",
-                    f"{action} of a {where} {singular(self.kind)} by {who} answered {answer.status}, expected {expected}",
+                    f"{action} of a {where} {singular(self.kind)} by {who} answered {answer.status}, "
+                    f"expected {expected}",
                     answer.describe(),
                     events=[event],
                     exchanges=[answer],
@@ -559,7 +561,7 @@ class _Walk:
                 self.note(
                     "view",
                     f"{action} of a {where} {singular(self.kind)} through /{self.other_kind} answered {answer.status}, "
-                    f"expected {404 if ctx.strict else 'a refusal (4xx)'}: the id names no {self.other_kind[:-1]}",
+                    f"expected {404 if ctx.strict else 'a refusal (4xx)'}: the id names no {singular(self.other_kind)}",
                     answer.describe(),
                     events=[event],
                     exchanges=[answer],
