@@ -399,6 +399,8 @@ class SubresourceHandlers:
 
     def _member_id(self, scope: Scope, op: Operation, collection: str) -> str | Response:
         raw = _path_values(scope)[1]
+        if collection == SESSIONS:
+            raw = raw.replace("%40", "@")  # as an event id: the `@` raw or encoded
         pattern = _SESSION_ID if collection == SESSIONS else _GUID
         if pattern.fullmatch(raw) is None:
             noun = {REGISTRATIONS: "registration", QUESTIONS: "question", SESSIONS: "session"}.get(
@@ -475,11 +477,9 @@ class SubresourceHandlers:
     def _registrant(scope: Scope, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any] | Response:
         names = ("firstName", "lastName", "email")
         if principal.delegated:
-            given = [n for n in names if body.get(n) is not None]
-            if given:
-                return error_response(
-                    scope, 400, f"'{given[0]}' comes from the signed-in user; set it only with application permissions."
-                )
+            # The signed-in user registers: who they are comes from the token. Graph's page lists
+            # the names only for application permissions; a delegated body's names are not used
+            # (a choice: refusing them would refuse a body the spec's one schema allows).
             first, _, last = (principal.name or "").partition(" ")
             return {"userId": principal.user, "firstName": first or None, "lastName": last or None, "email": None}
         missing = [n for n in names if not body.get(n)]
@@ -494,14 +494,21 @@ class SubresourceHandlers:
         for answer in answers:
             question_id = str(answer.get("questionId") or "").lower() if isinstance(answer, dict) else ""
             if question_id not in questions:
-                return error_response(scope, 400, f"The registration question '{question_id}' does not exist.")
+                # As any id the event does not have (a choice): the spec's shape allows any GUID here.
+                return error_response(
+                    scope, 404, f"The registration question '{question_id}' was not found in this virtual event."
+                )
             answered.add(question_id)
             result.append(
                 {**answer, "questionId": question_id, "displayName": questions[question_id].get("displayName")}
             )
         for question_id, question in questions.items():
             if question.get("isRequired") and question_id not in answered:
-                return error_response(scope, 400, f"The registration question '{question_id}' needs an answer.")
+                # The body is well-formed; what refuses it is the event's configuration (its state), as
+                # for a second active registration: 409 (a choice; no schema can say which are required).
+                return error_response(
+                    scope, 409, f"The registration question '{question_id}' needs an answer.", code="notAllowed"
+                )
         return result
 
     @staticmethod
