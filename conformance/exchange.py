@@ -8,6 +8,8 @@ transport (`transport.py`) builds these records, everyone else reads them.
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import shlex
 import urllib.parse
@@ -51,15 +53,34 @@ def encode_id(event_id: str, style: str = "raw") -> str:
     raise ValueError(style)
 
 
+@functools.lru_cache(maxsize=256)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """How a target may echo a secret: as is, URL-encoded, or inside base64 (standard or URL-safe).
+
+    A secret inside a base64 text (`Bearer <token>` encoded, a debug header) shows as a run of
+    characters that depends on where it starts modulo 3 bytes: for each of the three, the
+    characters made of the secret's bits alone, which appear whatever surrounds it.
+    """
+    raw = secret.encode()
+    forms = {secret, urllib.parse.quote(secret, safe="")}
+    for offset in range(3):
+        first, last = -(-8 * offset // 6), 8 * (offset + len(raw)) // 6
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.add(encode(b"\0" * offset + raw).decode("ascii")[first:last])
+    return tuple(sorted((form for form in forms if len(form) >= 8), key=len, reverse=True))
+
+
 def mask_secrets(text: str, secrets: Mapping[str, str]) -> str:
     """`text` with every token replaced by the variable its role stands for (a target may echo a header).
 
-    Refreshed tokens (`tokens.Tokens`) mask every token the run was issued, the retired ones too.
+    Refreshed tokens (`tokens.Tokens`) mask every token the run was issued, the retired ones too;
+    the encoded forms of each (`secret_forms`) as well.
     """
     pairs = secrets.every_secret() if isinstance(secrets, Tokens) else secrets.items()
     for role, secret in pairs:
         if len(secret) >= 8:
-            text = text.replace(secret, f"${TOKEN_ENV.get(role, 'VEVENTS_TOKEN')}")
+            for form in secret_forms(secret):
+                text = text.replace(form, f"${TOKEN_ENV.get(role, 'VEVENTS_TOKEN')}")
     return text
 
 

@@ -131,6 +131,48 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="TOKEN",
     ),
     OptionSpec(
+        "msal-tenant",
+        "The tenant (id or domain) the --*msal-client-id applications sign in to with MSAL "
+        "(client credentials: an application token, renewed before it expires; docs/real-tenant.md).",
+        metavar="TENANT",
+    ),
+    OptionSpec(
+        "msal-authority",
+        "The authority's host instead of https://login.microsoftonline.com (a sovereign cloud, a "
+        "local authority); MSAL's instance discovery is then off.",
+        metavar="URL",
+    ),
+    OptionSpec(
+        "msal-client-id",
+        "Instead of --token: the organizer's token from this application's client credentials (MSAL).",
+        metavar="CLIENT_ID",
+    ),
+    OptionSpec(
+        "msal-client-secret-env",
+        "The environment variable that holds --msal-client-id's client secret (never the secret itself).",
+        metavar="VAR",
+    ),
+    OptionSpec(
+        "read-only-msal-client-id",
+        "Instead of --read-only-token: this application's token (an app with VirtualEvent.Read.All only).",
+        metavar="CLIENT_ID",
+    ),
+    OptionSpec(
+        "read-only-msal-client-secret-env",
+        "The environment variable that holds --read-only-msal-client-id's client secret.",
+        metavar="VAR",
+    ),
+    OptionSpec(
+        "other-user-msal-client-id",
+        "Instead of --other-user-token: this application's token.",
+        metavar="CLIENT_ID",
+    ),
+    OptionSpec(
+        "other-user-msal-client-secret-env",
+        "The environment variable that holds --other-user-msal-client-id's client secret.",
+        metavar="VAR",
+    ),
+    OptionSpec(
         "event-id",
         "Use this existing event (repeatable) instead of creating events, for targets that cannot "
         "create; KIND is webinars or townhalls (found by GET if omitted). The suite may cancel it.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import enum
+import os
 import random
 import threading
 import time
@@ -36,7 +37,7 @@ from .target import (
     Target,
     encode_id,
 )
-from .tokens import TokenCommand, Tokens
+from .tokens import Provider, TokenCommand, Tokens
 
 __all__ = [
     "CheckConfig",
@@ -64,6 +65,17 @@ class CheckConfig:
     read_only_token_command: str | None = None
     other_user_token_command: str | None = None
     other_tenant_token: str | None = None
+    msal_tenant: str | None = None
+    """The tenant (id or domain) the `--*msal-client-id` applications sign in to (client credentials)."""
+    msal_authority: str | None = None
+    """The authority's host instead of https://login.microsoftonline.com (a sovereign cloud, a local authority)."""
+    msal_client_id: str | None = None
+    msal_client_secret_env: str | None = None
+    """The environment variable holding the client secret (never the secret itself: flags show in `ps`)."""
+    read_only_msal_client_id: str | None = None
+    read_only_msal_client_secret_env: str | None = None
+    other_user_msal_client_id: str | None = None
+    other_user_msal_client_secret_env: str | None = None
     event_ids: tuple[str, ...] = ()
     strict: bool = False
     checks: tuple[str, ...] = ()
@@ -107,18 +119,39 @@ class CheckConfig:
             raise UsageError("--max-schemathesis-time must be positive (use --no-schemathesis to skip the phases)")
         if self.max_retries < 0 or self.max_retry_wait < 0:
             raise UsageError("--max-retries and --max-retry-wait must not be negative")
-        for option, (token, command) in {
-            "token": (self.token, self.token_command),
-            "read-only-token": (self.read_only_token, self.read_only_token_command),
-            "other-user-token": (self.other_user_token, self.other_user_token_command),
-        }.items():
+        for option, (token, command), (client, secret_env) in (
+            ("token", (self.token, self.token_command), (self.msal_client_id, self.msal_client_secret_env)),
+            (
+                "read-only-token",
+                (self.read_only_token, self.read_only_token_command),
+                (self.read_only_msal_client_id, self.read_only_msal_client_secret_env),
+            ),
+            (
+                "other-user-token",
+                (self.other_user_token, self.other_user_token_command),
+                (self.other_user_msal_client_id, self.other_user_msal_client_secret_env),
+            ),
+        ):
+            msal_option = option.removesuffix("token") + "msal-client-id"
             if token and command:
                 raise UsageError(f"give --{option} or --{option}-command, not both")
+            if client and (token or command):
+                raise UsageError(f"give --{option}, --{option}-command or --{msal_option}, one of them")
             if command is not None and self.base_url is None:
                 raise UsageError(f"--{option}-command needs --base-url (the bundled stub mints its own tokens)")
-        if self.base_url is not None and not (self.token or self.token_command):
+            if client and self.base_url is None:
+                raise UsageError(f"--{msal_option} needs --base-url (the bundled stub mints its own tokens)")
+            if client and not self.msal_tenant:
+                raise UsageError(f"--{msal_option} needs --msal-tenant")
+            if client and not secret_env:
+                raise UsageError(
+                    f"--{msal_option} needs --{msal_option.removesuffix('id')}secret-env "
+                    "(the environment variable holding its client secret)"
+                )
+        if self.base_url is not None and not (self.token or self.token_command or self.msal_client_id):
             raise UsageError(
-                "--token is required with --base-url (delegated, VirtualEvent.ReadWrite), or --token-command"
+                "--token is required with --base-url (delegated, VirtualEvent.ReadWrite), "
+                "or --token-command, or --msal-client-id"
             )
         if self.base_url is None and self.event_ids:
             raise UsageError("--event-id needs --base-url (the bundled stub creates its own events)")
@@ -309,24 +342,55 @@ def _target(config: CheckConfig) -> Iterator[tuple[Target, bool]]:
             target.close()
 
 
+def _msal_provider(config: CheckConfig, role: str, client_id: str, secret_env: str) -> Provider:
+    from .msal_tokens import MsalClientCredentials, graph_scope
+
+    secret = os.environ.get(secret_env)
+    if not secret:
+        caller = role.replace("_", "-")
+        raise UsageError(f"the environment variable {secret_env} (the {caller} client secret) is not set")
+    return MsalClientCredentials(
+        role=role,
+        tenant=config.msal_tenant or "",
+        client_id=client_id,
+        client_secret=secret,
+        scope=graph_scope(config.base_url or ""),
+        authority_host=config.msal_authority,
+    )
+
+
 def run_tokens(config: CheckConfig) -> Mapping[str, str]:
-    """Role -> token for a run against `--base-url`: as given, or from the token commands (renewed)."""
-    given = {
-        role: (token, command)
-        for role, token, command in (
-            ("main", config.token, config.token_command),
-            ("read_only", config.read_only_token, config.read_only_token_command),
-            ("other_user", config.other_user_token, config.other_user_token_command),
-            ("other_tenant", config.other_tenant_token, None),
-        )
-        if token or command
-    }
-    static = {role: token for role, (token, _command) in given.items() if token}
-    commands = {role: command for role, (_token, command) in given.items() if command}
-    if not commands:
+    """Role -> token for a run against `--base-url`: as given, or from token commands or MSAL (renewed)."""
+    static: dict[str, str] = {}
+    providers: dict[str, Provider] = {}
+    for role, token, command, client_id, secret_env in (
+        ("main", config.token, config.token_command, config.msal_client_id, config.msal_client_secret_env),
+        (
+            "read_only",
+            config.read_only_token,
+            config.read_only_token_command,
+            config.read_only_msal_client_id,
+            config.read_only_msal_client_secret_env,
+        ),
+        (
+            "other_user",
+            config.other_user_token,
+            config.other_user_token_command,
+            config.other_user_msal_client_id,
+            config.other_user_msal_client_secret_env,
+        ),
+        ("other_tenant", config.other_tenant_token, None, None, None),
+    ):
+        if token:
+            static[role] = token
+        elif command:
+            providers[role] = TokenCommand(command, role=role)
+        elif client_id:
+            providers[role] = _msal_provider(config, role, client_id, secret_env or "")
+    if not providers:
         return static
-    tokens = Tokens(static, {role: TokenCommand(command, role=role) for role, command in commands.items()})
-    for role in commands:
+    tokens = Tokens(static, providers)
+    for role in providers:
         tokens[role]
     return tokens
 

@@ -32,7 +32,7 @@ import jwt
 
 from .errors import SetupError
 
-__all__ = ["Issued", "TokenCommand", "Tokens", "parse_issued", "renewed_after_401"]
+__all__ = ["Issued", "Provider", "TokenCommand", "Tokens", "parse_issued", "renewed_after_401"]
 
 COMMAND_TIMEOUT = 120.0
 """The longest a token command may take (a device-code sign-in is `vevents login`'s, not this)."""
