@@ -131,6 +131,7 @@ class MsalClientCredentials:
             detail = _masked(description[0], (self._secret,))[:200] if description else ""
             raise SetupError(f"{self._where()} failed: {error}{coded}" + (f": {detail}" if detail else ""))
         lifetime = result.get("expires_in")
-        known = isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool)
-        expires = now + float(lifetime) if known else None
+        expires = None
+        if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool):
+            expires = now + float(lifetime)
         return Issued(token, expires, now)
