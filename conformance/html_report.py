@@ -18,8 +18,6 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vevents.spec import contract
-
 __all__ = ["render_html", "write_html"]
 
 _VERDICTS = {0: "conformant", 1: "violations found", 2: "not judged / could not run"}
@@ -58,36 +56,51 @@ def _checks_table(checks: Iterable[Mapping[str, Any]]) -> str:
     return f'<table id="checks">{head}{"".join(rows)}</table>'
 
 
+_CELL_KEY = ("caller", "state", "action", "route", "version", "view")
+"""The members of a cell of the contract's matrix as the JSON report writes it (conformance/coverage.py)."""
+
+
+def _cell(item: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(item.get(k, "")) for k in _CELL_KEY)
+
+
 def _grid(coverage: Mapping[str, Any] | None) -> str:
+    """The contract's matrix: one row per caller, action, route and view; one column per version and state."""
     if not coverage:
-        return "<p>No state-transition coverage in this report.</p>"
-    key = ("state", "action", "route", "version")
-    exercised = {tuple(cell[k] for k in key): int(cell["requests"]) for cell in coverage.get("exercised", ())}
-    unreached = {tuple(cell[k] for k in key) for cell in coverage.get("unreached", ())}
-    cells = {*exercised, *unreached}
-    spec = contract()
-    states = [s for s in spec.statuses if any(c[0] == s for c in cells)]
-    states += sorted({c[0] for c in cells} - set(states))
-    versions = [v for v in spec.versions if any(c[3] == v for c in cells)]
-    rows = sorted({(c[1], c[2]) for c in cells})
-    head = "".join(f"<th>{_e(v)} {_e(s)}</th>" for v in versions for s in states)
+        return "<p>No matrix coverage in this report.</p>"
+    judged = {_cell(item): str(item.get("requests", "")) for item in coverage.get("judged", ())}
+    not_reachable = {_cell(item) for item in coverage.get("not_reachable", ())}
+    not_judged = {_cell(item): str(item.get("why", "")) for item in coverage.get("not_judged", ())}
+    cells = {*judged, *not_reachable, *not_judged}
+    columns = sorted({(c[4], c[1]) for c in cells})
+    rows = sorted({(c[0], c[2], c[3], c[5]) for c in cells})
+    head = "".join(f"<th>{_e(version)} {_e(state)}</th>" for version, state in columns)
     body = []
-    for action, route in rows:
+    for caller, action, route, view in rows:
         tds = []
-        for version in versions:
-            for state in states:
-                cell = (state, action, route, version)
-                if cell in exercised:
-                    tds.append(f'<td class="passed" data-cell="{_e(" ".join(cell))}">{exercised[cell]}</td>')
-                elif cell in unreached:
-                    tds.append(f'<td class="unreached" data-cell="{_e(" ".join(cell))}">-</td>')
-                else:
-                    tds.append("<td></td>")
-        body.append(f"<tr><th>{_e(action)}</th><th>{_e(route)}</th>{''.join(tds)}</tr>")
-    summary = f"{len(exercised)} of {coverage.get('cells', len(cells))} cells exercised"
+        for version, state in columns:
+            cell = (caller, state, action, route, version, view)
+            name = _e(" ".join(cell))
+            if cell in judged:
+                tds.append(f'<td class="passed" data-cell="{name}">{_e(judged[cell])}</td>')
+            elif cell in not_reachable:
+                tds.append(f'<td class="unreached" data-cell="{name}">-</td>')
+            elif cell in not_judged:
+                tds.append(f'<td class="skipped" data-cell="{name}" title="{_e(not_judged[cell])}">?</td>')
+            else:
+                tds.append("<td></td>")
+        body.append(
+            f"<tr><th>{_e(caller)}</th><th>{_e(action)}</th><th>{_e(route)}</th><th>{_e(view)}</th>{''.join(tds)}</tr>"
+        )
+    summary = (
+        f"{len(judged)} of {coverage.get('cells', len(cells))} cells judged, "
+        f"{len(not_reachable)} not reachable, {len(not_judged)} not judged"
+    )
     return (
-        f"<p>{_e(summary)} (requests per state x action x route x version; - not reached)</p>"
-        f'<table id="grid"><tr><th>action</th><th>route</th>{head}</tr>{"".join(body)}</table>'
+        f"<p>{_e(summary)} (requests per caller x state x action x route x version x view;"
+        " - not reachable, ? not judged: hover for why)</p>"
+        f'<table id="grid"><tr><th>caller</th><th>action</th><th>route</th><th>view</th>{head}</tr>'
+        f"{''.join(body)}</table>"
     )
 
 
@@ -128,7 +141,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         f'{_e(verdict)} - <span id="judged">judged {judged}/{len(checks)}</span></p>'
         f'<p id="meta">{_e(meta)}</p><p id="counts">{_e(counts)}</p>'
         f"<h2>Checks</h2>{_checks_table(checks)}"
-        f"<h2>State-transition coverage</h2>{_grid(report.get('coverage'))}"
+        f"<h2>The contract's matrix</h2>{_grid(report.get('coverage'))}"
         f"<h2>Failures</h2>{_failures(checks)}"
         "<p>Reproductions read tokens from $VEVENTS_TOKEN and its siblings; no token is in this page.</p>"
         "</body></html>\n"

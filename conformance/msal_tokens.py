@@ -88,7 +88,6 @@ class MsalClientCredentials:
             return self._app
         try:
             import msal
-            import requests
         except ImportError:
             raise SetupError("the MSAL sign-in needs msal: pip install 'vevents[check]'") from None
         factory = self._app_factory or msal.ConfidentialClientApplication
@@ -99,7 +98,8 @@ class MsalClientCredentials:
                 authority=self.authority,
                 # A host MSAL does not know (a local authority, a private cloud) is the user's choice.
                 instance_discovery=False if self._custom_host else None,
-                http_client=self._http_client if self._http_client is not None else requests.Session(),
+                # None: msal builds its own requests session (the authority is no target of the suite's).
+                http_client=self._http_client,
             )
         except (ValueError, OSError) as exc:  # discovery failed: unreachable, TLS, no such tenant
             raise SetupError(f"{self._where()} failed: {self._why(exc)}") from None

@@ -127,14 +127,14 @@ def test_the_page_renders_what_the_json_report_says(run: tuple[Path, dict[str, A
     assert f"violations found - judged {judged}/{len(report['checks'])}" in "".join(dom.text)
     assert dom.rows == {item["name"]: item["outcome"] for item in report["checks"]}
     assert dom.rows["cancel_no_content"] == "failed"
-    expected = {
-        " ".join((cell["state"], cell["action"], cell["route"], cell["version"])): str(cell["requests"])
-        for cell in report["coverage"]["exercised"]
-    }
-    expected |= {
-        " ".join((cell["state"], cell["action"], cell["route"], cell["version"])): "-"
-        for cell in report["coverage"]["unreached"]
-    }
+
+    def name(cell: dict[str, Any]) -> str:
+        return " ".join(cell[k] for k in ("caller", "state", "action", "route", "version", "view"))
+
+    coverage = report["coverage"]
+    expected = {name(cell): str(cell["requests"]) for cell in coverage["judged"]}
+    expected |= {name(cell): "-" for cell in coverage["not_reachable"]}
+    expected |= {name(cell): "?" for cell in coverage["not_judged"]}
     assert dom.cells == expected
     assert "curl " in text  # the failure's reproduction
 
@@ -153,8 +153,12 @@ def test_a_hostile_targets_markup_stays_text(run: tuple[Path, dict[str, Any]], t
 def test_every_field_is_escaped_without_a_browser() -> None:
     report: dict[str, Any] = {
         "target": HOSTILE, "seed": HOSTILE, "exit_code": 1, "summary": {"failed": 1},
-        "coverage": {"cells": 1, "exercised": [], "unreached": [
-            {"state": HOSTILE, "action": HOSTILE, "route": HOSTILE, "version": "v1.0"}
+        "coverage": {"cells": 2, "judged": [], "not_reachable": [
+            {"caller": HOSTILE, "state": HOSTILE, "action": HOSTILE,
+             "route": HOSTILE, "version": "v1.0", "view": HOSTILE}
+        ], "not_judged": [
+            {"caller": HOSTILE, "state": "draft", "action": "get",
+             "route": "own", "version": "v1.0", "view": "@", "why": HOSTILE}
         ]},
         "checks": [{
             "name": HOSTILE, "description": HOSTILE, "outcome": "failed", "reason": HOSTILE,
